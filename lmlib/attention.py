@@ -1,0 +1,70 @@
+"""Multi-head causal self-attention: one weight matrix, chunked into q, k, v and then into heads.
+
+Dims: B batch, T tokens, D model width, H heads, K = D // H head width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor, nn
+
+
+def split_heads(x: Tensor, n_heads: int) -> Tensor:
+    """(B, T, D) -> (B, H, T, K): chunk each token's vector into H consecutive pieces."""
+    return rearrange(x, "b t (h k) -> b h t k", h=n_heads)
+
+
+def merge_heads(x: Tensor) -> Tensor:
+    """(B, H, T, K) -> (B, T, D): put the heads' pieces back side by side."""
+    return rearrange(x, "b h t k -> b t (h k)")
+
+
+def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
+    """(T, T) bool, True where query t may look at key s, i.e. s <= t."""
+    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+
+
+def causal_attention(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+    """The plain math of causal attention, for reading and for inspecting weights.
+
+    q, k, v (B, H, T, K) -> output (B, H, T, K) and weights (B, H, T, T), rows summing to 1.
+    """
+    T, K = q.shape[-2], q.shape[-1]
+    scores = q @ k.transpose(-2, -1) / math.sqrt(K)  # (B, H, T, T)
+    scores = scores.masked_fill(~causal_mask(T, q.device), float("-inf"))
+    weights = scores.softmax(dim=-1)  # (B, H, T, T)
+    return weights @ v, weights
+
+
+class MultiHeadAttention(nn.Module):
+    """Causal self-attention with a single fused (D, 3D) projection chunked into heads."""
+
+    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
+        super().__init__()
+        if n_heads < 1 or d_model % n_heads:
+            raise ValueError(
+                f"n_heads={n_heads} must divide d_model={d_model}: each head gets d_model // n_heads "
+                f"dimensions; pick n_heads among the divisors of {d_model}"
+            )
+        self.d_model, self.n_heads, self.dropout = d_model, n_heads, dropout
+        self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)  # one matrix: q, k, v for all heads
+        self.proj = nn.Linear(d_model, d_model, bias=bias)
+        self.keep_weights = False  # set True to record attention weights (uses the plain path)
+        self.last_weights: Tensor | None = None
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, T, D) -> (B, T, D); token t attends only to tokens <= t."""
+        if x.dim() != 3 or x.shape[-1] != self.d_model:
+            raise ValueError(f"expected input (B, T, {self.d_model}), got {tuple(x.shape)}")
+        q, k, v = rearrange(self.qkv(x), "b t (three h k) -> three b h t k", three=3, h=self.n_heads)
+        if self.keep_weights:
+            y, weights = causal_attention(q, k, v)
+            self.last_weights = weights.detach()
+        else:
+            p = self.dropout if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True, dropout_p=p)  # (B, H, T, K)
+        return self.proj(merge_heads(y))

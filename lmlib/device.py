@@ -1,0 +1,85 @@
+"""Where tensors live and how runs are made repeatable.
+
+`pick_device` prefers cuda > mps > cpu unless told otherwise (argument or LMLIB_DEVICE);
+`seed_everything` seeds Python, NumPy and torch so a CPU run repeats bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+
+import numpy as np
+import torch
+
+DEVICE_ENV = "LMLIB_DEVICE"
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def pick_device(prefer: str | None = None) -> torch.device:
+    """The best available device: cuda > mps > cpu, unless `prefer` or $LMLIB_DEVICE names one."""
+    choice = prefer or os.environ.get(DEVICE_ENV) or "auto"
+    if choice == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(choice)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {choice!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+    if device.type == "mps" and not _mps_available():
+        raise ValueError(f"device {choice!r} requested but MPS is not available; use 'cpu' or 'auto'")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"unsupported device {choice!r}; use 'auto', 'cpu', 'cuda' or 'mps'")
+    return device
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
+    """Seed every RNG the course uses and return a fresh CPU generator seeded with `seed`.
+
+    With `deterministic`, torch refuses nondeterministic kernels where it can (warn_only, so
+    a GPU op without a deterministic variant still runs) and cuDNN autotuning is off.
+    """
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        torch.backends.cudnn.benchmark = False
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    return torch.Generator().manual_seed(seed)
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """The autocast dtype for `device`: bf16 where supported, fp16 on older GPUs, None on CPU/MPS."""
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager:
+    """Mixed precision on CUDA (bf16 or fp16), a no-op context elsewhere (CPU stays fp32)."""
+    dtype = amp_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def make_grad_scaler(device: torch.device) -> torch.amp.GradScaler:
+    """A scaler that is active only for fp16 autocast (bf16 and fp32 need none)."""
+    return torch.amp.GradScaler(device.type, enabled=amp_dtype(device) == torch.float16)
+
+
+def enable_fast_matmul(device: torch.device) -> None:
+    """Allow TF32 matmuls on Ampere+ GPUs; a no-op on CPU."""
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True

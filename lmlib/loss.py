@@ -1,0 +1,19 @@
+"""The language-modelling objective: cross-entropy of each position's next token.
+
+Dims: B batch, T tokens, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def next_token_loss(logits: Tensor, targets: Tensor) -> Tensor:
+    """logits (B, T, V), targets (B, T) -> mean of -log p(target) over all B * T positions."""
+    if logits.dim() != 3 or targets.shape != logits.shape[:2]:
+        raise ValueError(
+            f"logits must be (B, T, V) and targets (B, T); got {tuple(logits.shape)} "
+            f"and {tuple(targets.shape)}"
+        )
+    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())

@@ -1,0 +1,110 @@
+"""A decoder-only Transformer language model: embeddings, pre-LN residual blocks, tied output.
+
+Dims: B batch, T tokens, D model width, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from .attention import MultiHeadAttention
+from .mlp import MLP
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    vocab_size: int
+    context: int = 128
+    d_model: int = 128
+    n_heads: int = 4
+    n_layers: int = 4
+    expansion: float = 4  # MLP hidden width = expansion * d_model; 0 removes the MLP
+    dropout: float = 0.0
+    bias: bool = True
+
+    def __post_init__(self):
+        for name in ("vocab_size", "context", "d_model", "n_heads", "n_layers"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.d_model % self.n_heads:
+            raise ValueError(
+                f"n_heads={self.n_heads} must divide d_model={self.d_model}; "
+                f"try n_heads in {[h for h in range(1, self.d_model + 1) if self.d_model % h == 0]}"
+            )
+        if self.expansion < 0:
+            raise ValueError(f"expansion must be >= 0, got {self.expansion}")
+
+    @property
+    def d_ff(self) -> int:
+        return int(round(self.expansion * self.d_model))
+
+
+class Block(nn.Module):
+    """x + attn(norm(x)), then x + mlp(norm(x)): pre-LN residual updates. (B, T, D) -> (B, T, D)."""
+
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(cfg.d_model, bias=cfg.bias)
+        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout, cfg.bias)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.norm2 = nn.LayerNorm(cfg.d_model, bias=cfg.bias) if cfg.expansion else None
+        self.mlp = MLP(cfg.d_model, cfg.expansion, cfg.dropout, cfg.bias) if cfg.expansion else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.drop(self.attn(self.norm1(x)))
+        if self.mlp is not None:
+            x = x + self.mlp(self.norm2(x))
+        return x
+
+
+class TransformerLM(nn.Module):
+    """forward(idx (B, T)) -> logits (B, T, V), with T <= context."""
+
+    def __init__(self, cfg: TransformerConfig):
+        super().__init__()
+        self.config = cfg
+        self.context = cfg.context
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
+        self.pos_emb = nn.Embedding(cfg.context, cfg.d_model)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
+        self.norm = nn.LayerNorm(cfg.d_model, bias=cfg.bias)
+        self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        self.head.weight = self.tok_emb.weight  # tied: one matrix reads tokens in and out
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # GPT-2: keep the residual stream's variance flat
+            if name.endswith(("proj.weight", "down.weight")):
+                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+        if isinstance(m, nn.Linear) and m.bias is not None:
+            nn.init.zeros_(m.bias)
+
+    def forward(self, idx: Tensor) -> Tensor:
+        if idx.dim() != 2:
+            raise ValueError(f"idx must be (B, T) token ids, got shape {tuple(idx.shape)}")
+        if idx.dtype not in (torch.long, torch.int32):
+            raise TypeError(f"idx must hold integer token ids, got {idx.dtype}")
+        T = idx.shape[1]
+        if T > self.context:
+            raise ValueError(
+                f"sequence length {T} exceeds the model's context={self.context}; "
+                f"crop the input to its last {self.context} tokens"
+            )
+        pos = torch.arange(T, device=idx.device)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, D)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))  # (B, T, V)
+
+    def num_params(self, non_embedding: bool = True) -> int:
+        """Parameter count; by default without position embeddings (token ones are tied to the head)."""
+        n = sum(p.numel() for p in self.parameters())
+        return n - self.pos_emb.weight.numel() if non_embedding else n

@@ -1,0 +1,65 @@
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lmlib import MultiHeadAttention, causal_attention, causal_mask, merge_heads, split_heads
+
+
+def test_split_and_merge_are_inverse_and_chunk_consecutively():
+    x = torch.arange(2 * 3 * 8.0).reshape(2, 3, 8)
+    h = split_heads(x, 4)
+    assert h.shape == (2, 4, 3, 2)
+    assert torch.equal(h[1, 2, 0], x[1, 0, 4:6])  # head 2 holds dimensions 4..5
+    assert torch.equal(merge_heads(h), x)
+
+
+def test_causal_mask():
+    m = causal_mask(4)
+    assert m.dtype == torch.bool and m.shape == (4, 4)
+    assert m[2, 2] and m[2, 0] and not m[2, 3] and not m[0, 1]
+
+
+def test_plain_attention_equals_sdpa_and_rows_sum_to_one():
+    q, k, v = torch.randn(3, 2, 4, 5, 8).unbind(0)
+    y, w = causal_attention(q, k, v)
+    torch.testing.assert_close(y, F.scaled_dot_product_attention(q, k, v, is_causal=True))
+    torch.testing.assert_close(w.sum(-1), torch.ones(2, 4, 5))
+    assert torch.all(w.triu(1) == 0)
+
+
+def test_heads_must_divide_width():
+    with pytest.raises(ValueError, match=r"n_heads=3.*d_model=64"):
+        MultiHeadAttention(64, 3)
+
+
+def test_wrong_input_shape():
+    with pytest.raises(ValueError, match="32"):
+        MultiHeadAttention(32, 4)(torch.randn(2, 5, 16))
+
+
+def test_equals_torch_multihead_attention_with_copied_weights():
+    torch.manual_seed(0)
+    D, H, T = 32, 4, 7
+    ours = MultiHeadAttention(D, H).eval()
+    ref = torch.nn.MultiheadAttention(D, H, batch_first=True).eval()
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(ours.qkv.weight)  # same [q; k; v] row order
+        ref.in_proj_bias.copy_(ours.qkv.bias)
+        ref.out_proj.weight.copy_(ours.proj.weight)
+        ref.out_proj.bias.copy_(ours.proj.bias)
+    x = torch.randn(3, T, D)
+    mask = ~causal_mask(T)  # torch's mask marks what is hidden
+    expected, _ = ref(x, x, x, attn_mask=mask, need_weights=False)
+    torch.testing.assert_close(ours(x), expected, atol=1e-5, rtol=1e-5)
+    ours.keep_weights = True  # the teaching path gives the same output and keeps the weights
+    torch.testing.assert_close(ours(x), expected, atol=1e-5, rtol=1e-5)
+    assert ours.last_weights.shape == (3, H, T, T)
+
+
+def test_causal_future_tokens_do_not_change_the_past():
+    attn = MultiHeadAttention(16, 2).eval()
+    x = torch.randn(1, 6, 16)
+    x2 = x.clone()
+    x2[:, 4:] = torch.randn(1, 2, 16)
+    torch.testing.assert_close(attn(x)[:, :4], attn(x2)[:, :4])
+    assert not torch.allclose(attn(x)[:, 4:], attn(x2)[:, 4:])

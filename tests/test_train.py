@@ -1,0 +1,121 @@
+import math
+import os
+import signal
+
+import pytest
+import torch
+
+from lmlib import CheckpointError, TrainConfig, TransformerConfig, TransformerLM, lr_at, train
+from lmlib.train import evaluate
+
+MODEL = TransformerConfig(vocab_size=5, context=8, d_model=16, n_heads=2, n_layers=1)
+
+
+def corpus(n=2000, seed=0):
+    """A learnable sequence: mostly 0 1 2 3 4 0 1 2 ... with some noise."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.arange(n) % 5
+    noise = torch.rand(n, generator=g) < 0.05
+    return torch.where(noise, torch.randint(0, 5, (n,), generator=g), ids)
+
+
+def fresh_model():
+    torch.manual_seed(0)
+    return TransformerLM(MODEL)
+
+
+def cfg(**kw):
+    base = dict(steps=20, batch_size=8, lr=3e-3, warmup_steps=4, eval_every=5, eval_batches=2)
+    return TrainConfig(**{**base, "progress": False, **kw})
+
+
+def test_schedule_warms_up_then_decays():
+    c = cfg(steps=100, warmup_steps=10, lr=1.0, min_lr_ratio=0.1)
+    lrs = [lr_at(s, c) for s in range(100)]
+    assert lrs[0] == pytest.approx(0.1) and lrs[9] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(lrs[9:], lrs[10:]))
+    assert lr_at(100, c) == pytest.approx(0.1)
+    assert lr_at(55, c) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))
+
+
+def test_loss_falls_and_history_is_data():
+    data = corpus()
+    h = train(fresh_model(), data, corpus(500, 1), cfg(steps=60))
+    assert h.step == list(range(1, 61)) and len(h.train_loss) == 60 and len(h.lr) == 60
+    assert h.eval_step == [5 * i for i in range(1, 13)]
+    assert h.val_loss[-1] < 0.6 * h.val_loss[0]
+    assert all(t2 >= t1 for t1, t2 in zip(h.train_time, h.train_time[1:]))
+
+
+def test_same_seed_same_numbers():
+    a = train(fresh_model(), corpus(), corpus(500, 1), cfg())
+    b = train(fresh_model(), corpus(), corpus(500, 1), cfg())
+    assert a.train_loss == b.train_loss and a.val_loss == b.val_loss
+
+
+def test_resume_after_interruption_reproduces_uninterrupted_run(tmp_path):
+    data, val = corpus(), corpus(500, 1)
+    full_model = fresh_model()
+    full = train(full_model, data, val, cfg())
+
+    ckpt = tmp_path / "run.pt"
+
+    def interrupt_at_9(step, loss):
+        if step == 9:
+            os.kill(os.getpid(), signal.SIGINT)  # as if the user pressed Ctrl-C / stop
+
+    part = train(fresh_model(), data, val, cfg(checkpoint_path=str(ckpt)), on_step=interrupt_at_9)
+    assert part.interrupted and part.step[-1] == 9 and ckpt.exists()
+
+    resumed_model = fresh_model()
+    rest = train(resumed_model, data, val, cfg(checkpoint_path=str(ckpt)), resume=True)
+    assert not rest.interrupted
+    assert rest.train_loss == full.train_loss  # bit-for-bit on CPU
+    assert rest.val_loss == full.val_loss and rest.eval_step == full.eval_step
+    for p, q in zip(resumed_model.parameters(), full_model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_resume_with_different_settings_is_refused(tmp_path):
+    ckpt = str(tmp_path / "run.pt")
+    train(fresh_model(), corpus(), corpus(500, 1), cfg(steps=5, checkpoint_path=ckpt))
+    with pytest.raises(CheckpointError, match="lr: checkpoint has 0.003"):
+        train(fresh_model(), corpus(), corpus(500, 1), cfg(lr=1e-3, checkpoint_path=ckpt), resume=True)
+    other = TransformerLM(TransformerConfig(vocab_size=5, context=8, d_model=16, n_heads=4))
+    with pytest.raises(CheckpointError, match="n_heads"):
+        train(other, corpus(), corpus(500, 1), cfg(steps=5, checkpoint_path=ckpt), resume=True)
+
+
+def test_truncated_checkpoint_on_resume(tmp_path):
+    ckpt = tmp_path / "run.pt"
+    train(fresh_model(), corpus(), corpus(500, 1), cfg(steps=5, checkpoint_path=str(ckpt)))
+    ckpt.write_bytes(ckpt.read_bytes()[:200])
+    with pytest.raises(CheckpointError, match="truncated"):
+        train(fresh_model(), corpus(), corpus(500, 1), cfg(checkpoint_path=str(ckpt)), resume=True)
+
+
+def test_compile_option_falls_back_to_eager(monkeypatch):
+    def broken_compile(model, **kw):
+        def fails(x):
+            raise RuntimeError("no C compiler")
+
+        return fails
+
+    monkeypatch.setattr(torch, "compile", broken_compile)
+    with pytest.warns(UserWarning, match="compile failed"):
+        h = train(fresh_model(), corpus(), corpus(500, 1), cfg(steps=5, compile=True))
+    assert len(h.train_loss) == 5
+
+
+def test_evaluate_is_deterministic_and_leaves_mode():
+    model = fresh_model()
+    a = evaluate(model, corpus(500, 1), 4, 3)
+    assert a == evaluate(model, corpus(500, 1), 4, 3)
+    assert model.training
+
+
+def test_bad_config():
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)
+    with pytest.raises(ValueError):
+        TrainConfig(lr=-1)

@@ -1,0 +1,65 @@
+import pytest
+import torch
+
+from lmlib import TransformerConfig, TransformerLM, next_token_loss
+
+CFG = TransformerConfig(vocab_size=11, context=16, d_model=32, n_heads=4, n_layers=2)
+
+
+def test_logits_shape_and_tied_embeddings():
+    model = TransformerLM(CFG)
+    assert model(torch.randint(0, 11, (3, 10))).shape == (3, 10, 11)
+    assert model.head.weight is model.tok_emb.weight
+
+
+def test_causality_future_tokens_leave_earlier_logits_unchanged():
+    model = TransformerLM(CFG).eval()
+    idx = torch.randint(0, 11, (2, 12))
+    changed = idx.clone()
+    changed[:, 7:] = (changed[:, 7:] + 1) % 11
+    torch.testing.assert_close(model(idx)[:, :7], model(changed)[:, :7])
+    assert not torch.allclose(model(idx)[:, 7:], model(changed)[:, 7:])
+
+
+def test_context_and_config_errors():
+    model = TransformerLM(CFG)
+    with pytest.raises(ValueError, match=r"17 exceeds .*context=16"):
+        model(torch.zeros(1, 17, dtype=torch.long))
+    with pytest.raises(ValueError, match="idx"):
+        model(torch.zeros(17, dtype=torch.long))
+    with pytest.raises(TypeError):
+        model(torch.zeros(1, 4))
+    with pytest.raises(ValueError, match=r"n_heads=5.*d_model=32"):
+        TransformerConfig(vocab_size=11, d_model=32, n_heads=5)
+
+
+def test_mlp_expansion_knob():
+    small = TransformerLM(TransformerConfig(**{**CFG.__dict__, "expansion": 2}))
+    none = TransformerLM(TransformerConfig(**{**CFG.__dict__, "expansion": 0}))
+    assert small.blocks[0].mlp.up.out_features == 64
+    assert none.blocks[0].mlp is None
+    assert none.num_params() < small.num_params() < TransformerLM(CFG).num_params()
+
+
+def test_overfits_one_batch():
+    torch.manual_seed(0)
+    model = TransformerLM(CFG)
+    idx = torch.randint(0, 11, (4, 16))
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    first = None
+    for _ in range(150):
+        loss = next_token_loss(model(idx[:, :-1]), idx[:, 1:])
+        first = first if first is not None else loss.item()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert first > 2.0 and loss.item() < 0.1
+
+
+def test_same_seed_same_model():
+    torch.manual_seed(3)
+    a = TransformerLM(CFG)
+    torch.manual_seed(3)
+    b = TransformerLM(CFG)
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert torch.equal(p, q)
