@@ -17,3 +17,13 @@ def next_token_loss(logits: Tensor, targets: Tensor) -> Tensor:
             f"and {tuple(targets.shape)}"
         )
     return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten())
+
+
+def token_losses(logits: Tensor, targets: Tensor) -> Tensor:
+    """logits (B, T, V), targets (B, T) -> (B, T) loss -log p(target) at every position."""
+    if logits.dim() != 3 or targets.shape != logits.shape[:2]:
+        raise ValueError(
+            f"logits must be (B, T, V) and targets (B, T); got {tuple(logits.shape)} "
+            f"and {tuple(targets.shape)}"
+        )
+    return F.cross_entropy(logits.float().transpose(1, 2), targets, reduction="none")

@@ -1,0 +1,9 @@
+"""Experiments: each module defines `run(profile, seed) -> dict` and `figures(results, outdir)`.
+
+`lmlib run NAME` runs one and writes results/NAME/<profile>-seed<seed>.json; `lmlib run NAME
+--figures` redraws the chapter figures from the committed results without training.
+"""
+
+EXPERIMENTS = {
+    "next_token": "lmlib.experiments.next_token",
+}

@@ -1,0 +1,48 @@
+"""`lmlib run NAME [--profile P] [--seed S]`: run an experiment and write its results file.
+
+`--figures` skips training and redraws the figures from the results file already there, which
+is how the book's figures are regenerated from committed results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import time
+from pathlib import Path
+
+from ..profiles import PROFILES, current_profile
+from . import EXPERIMENTS
+from .results import read_results, write_results
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def results_path(name: str, profile: str, seed: int, root: Path | None = None) -> Path:
+    return (root or REPO / "results") / name / f"{profile}-seed{seed}.json"
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("name", choices=sorted(EXPERIMENTS), help="which experiment")
+    p.add_argument("--profile", choices=PROFILES, help="run size (default: automatic)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--results", type=Path, default=None, help="results root (default: results/)")
+    p.add_argument("--figures", action="store_true", help="only redraw figures from results")
+    p.add_argument("--figdir", type=Path, default=REPO / "lectures" / "figures")
+
+
+def run(args: argparse.Namespace) -> int:
+    module = importlib.import_module(EXPERIMENTS[args.name])
+    profile = args.profile or current_profile()
+    path = results_path(args.name, profile, args.seed, args.results)
+    if args.figures:
+        record = read_results(path)
+    else:
+        start = time.perf_counter()
+        record = module.run(profile=profile, seed=args.seed)
+        record["wall_time_s"] = round(time.perf_counter() - start, 2)
+        write_results(path, record)
+        print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
+    for fig in module.figures(record, args.figdir):
+        print(f"wrote {fig}")
+    return 0

@@ -1,0 +1,24 @@
+from unittest import mock
+
+import torch
+
+from lmlib import doctor
+from lmlib.cli import main
+
+
+def test_doctor_reports_and_self_checks(capsys):
+    assert main(["doctor", "--no-compile"]) == 0
+    out = capsys.readouterr().out
+    for key in ("torch", "device", "autocast", "profile", "self-check"):
+        assert key in out
+    assert "ok" in out.splitlines()[-1]
+
+
+def test_compile_probe_reports_failure():
+    with mock.patch.object(torch, "compile", side_effect=RuntimeError("no compiler\nmore")):
+        ok, why = doctor.compile_works()
+    assert not ok and "no compiler" in why and "more" not in why
+
+
+def test_self_check_on_cpu_is_exact():
+    assert doctor.self_check(torch.device("cpu")) == 0.0
