@@ -28,15 +28,26 @@ def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
     return torch.ones(T, T, dtype=torch.bool, device=device).tril()
 
 
+def attention_weights(q: Tensor, k: Tensor, mask: Tensor) -> Tensor:
+    """q, k (B, H, T, K), mask (T, T) bool, True where query t may see key s -> (B, H, T, T).
+
+    softmax over keys of q k^T / sqrt(K), disallowed pairs set to -inf first; rows sum to 1.
+    """
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, T, T)
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1)
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor) -> Tensor:
+    """q, k, v (B, H, T, K), mask (T, T) bool True=allowed -> (B, H, T, K)."""
+    return attention_weights(q, k, mask) @ v
+
+
 def causal_attention(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
     """The plain math of causal attention, for reading and for inspecting weights.
 
     q, k, v (B, H, T, K) -> output (B, H, T, K) and weights (B, H, T, T), rows summing to 1.
     """
-    T, K = q.shape[-2], q.shape[-1]
-    scores = q @ k.transpose(-2, -1) / math.sqrt(K)  # (B, H, T, T)
-    scores = scores.masked_fill(~causal_mask(T, q.device), float("-inf"))
-    weights = scores.softmax(dim=-1)  # (B, H, T, T)
+    weights = attention_weights(q, k, causal_mask(q.shape[-2], q.device))  # (B, H, T, T)
     return weights @ v, weights
 
 

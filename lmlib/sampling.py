@@ -9,6 +9,21 @@ import torch
 from torch import Tensor, nn
 
 
+def sampling_probs(logits: Tensor, temperature: float, top_k: int | None = None) -> Tensor:
+    """logits (B, V) -> probabilities (B, V) of the next token, rows summing to 1.
+
+    Divide by temperature (> 0), then keep only the top_k largest logits (the rest get
+    probability 0); top_k None keeps all.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0 here (0 means greedy), got {temperature}")
+    logits = logits.float() / temperature
+    if top_k is not None and top_k < logits.shape[-1]:
+        kth = logits.topk(top_k, dim=-1).values[..., -1:]  # (B, 1)
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    return logits.softmax(dim=-1)
+
+
 def sample_next(
     logits: Tensor,
     temperature: float = 1.0,
@@ -24,11 +39,7 @@ def sample_next(
         raise ValueError(f"top_k must be >= 1 or None, got {top_k}")
     if temperature == 0:
         return logits.argmax(dim=-1)
-    logits = logits.float() / temperature
-    if top_k is not None and top_k < logits.shape[-1]:
-        kth = logits.topk(top_k, dim=-1).values[:, -1:]  # (B, 1)
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    probs = logits.softmax(dim=-1)
+    probs = sampling_probs(logits, temperature, top_k)
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 

@@ -142,8 +142,9 @@ def _optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torc
         {"params": decay, "weight_decay": cfg.weight_decay},
         {"params": no_decay, "weight_decay": 0.0},
     ]
+    # The fused kernel (one pass over all parameters) exists for CPU and CUDA in recent torch.
     return torch.optim.AdamW(
-        groups, lr=cfg.lr, betas=(0.9, cfg.beta2), fused=device.type == "cuda"
+        groups, lr=cfg.lr, betas=(0.9, cfg.beta2), fused=device.type in ("cpu", "cuda")
     )
 
 

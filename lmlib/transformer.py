@@ -104,6 +104,18 @@ class TransformerLM(nn.Module):
             x = block(x)
         return self.head(self.norm(x))  # (B, T, V)
 
+    def flops_per_token(self, T: int | None = None) -> int:
+        """Training FLOPs (forward + backward = 3 x forward) per token at sequence length T.
+
+        Forward per token: 2 FLOPs per weight of every matmul (attention and MLP projections and
+        the output head) plus 4 * T * D per layer for the scores q k^T and the weighted sum of v.
+        Embedding lookups, norms, softmax and activations are left out (a few percent).
+        """
+        cfg, T = self.config, T or self.config.context
+        per_layer = 4 * cfg.d_model**2 + 2 * cfg.d_model * cfg.d_ff * (cfg.expansion > 0)
+        matmul_weights = cfg.n_layers * per_layer + cfg.d_model * cfg.vocab_size
+        return 3 * (2 * matmul_weights + 4 * cfg.n_layers * T * cfg.d_model)
+
     def num_params(self, non_embedding: bool = True) -> int:
         """Parameter count; by default without position embeddings (token ones are tied to the head)."""
         n = sum(p.numel() for p in self.parameters())

@@ -63,3 +63,19 @@ def test_same_seed_same_model():
     b = TransformerLM(CFG)
     for p, q in zip(a.parameters(), b.parameters()):
         assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("expansion", [4, 0])
+def test_flop_formula_matches_counted_forward_and_backward(expansion):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    cfg = TransformerConfig(vocab_size=65, context=32, d_model=64, n_heads=4, n_layers=2,
+                            expansion=expansion)
+    model = TransformerLM(cfg)
+    for block in model.blocks:  # the plain path's matmuls are visible to the counter
+        block.attn.keep_weights = True
+    idx = torch.randint(0, 65, (2, 32))
+    with FlopCounterMode(display=False) as counter:
+        next_token_loss(model(idx), idx).backward()
+    counted = counter.get_total_flops() / idx.numel()
+    assert model.flops_per_token() == pytest.approx(counted, rel=0.05)

@@ -107,13 +107,14 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(h["step"], h["train_loss"], lw=0.8, alpha=0.6, label="train (one batch)")
     ax.plot(h["eval_step"], h["val_loss"], "o-", label="validation")
-    for (name, value), style in zip(r["baselines"].items(), ["k:", "C3--", "C4--", "C5--", "C6--"]):
-        ax.axhline(value, ls=style[2:], color=style[:2] if style[0] == "C" else "k", lw=1)
+    for i, (name, value) in enumerate(r["baselines"].items()):
+        style = ("k", ":") if name == "uniform" else (f"C{i + 2}", "--")
+        ax.axhline(value, color=style[0], ls=style[1], lw=1)
         ax.annotate(f"{name} {value:.2f}", (h["step"][-1], value), ha="right", va="bottom", fontsize=8)
     ax.set(xlabel="training step", ylabel="loss (nats per character)", ylim=(1.0, 4.6),
            title=f"Character Transformer on tiny Shakespeare ({r['profile']} profile, "
                  f"{r['params'] / 1e3:.0f}K parameters)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="lower left")
     fig.tight_layout()
     curve = outdir / "next_token_loss_curve.png"
     fig.savefig(curve, dpi=110)

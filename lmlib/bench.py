@@ -1,0 +1,221 @@
+"""`lmlib bench`: training throughput of lmlib's Transformer against what users would pick instead.
+
+In one run and at identical shapes it times a full training step (forward, backward, AdamW) of
+- lmlib's TransformerLM,
+- Hugging Face transformers' GPT2LMHeadModel (random init from a config, SDPA attention),
+- a plain PyTorch baseline, nn.TransformerEncoder with a causal mask,
+and the machine's fp32 matmul rate, so that model FLOP utilization (MFU) = achieved model FLOP/s /
+measured matmul FLOP/s. The models take turns inside every repeat, so a noisy neighbour slows all
+of them alike and the ratios stay meaningful; medians, minima and maxima are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .device import pick_device
+from .experiments.results import provenance, write_results
+from .loss import next_token_loss
+from .transformer import TransformerConfig, TransformerLM
+
+
+@dataclass(frozen=True)
+class Shape:
+    name: str
+    d_model: int
+    n_layers: int
+    n_heads: int
+    context: int
+    batch_size: int
+    vocab_size: int = 65
+
+    def model_config(self) -> TransformerConfig:
+        return TransformerConfig(self.vocab_size, self.context, self.d_model, self.n_heads,
+                                 self.n_layers)
+
+
+SHAPES = {
+    "course": Shape("course (lab 1 cpu)", 128, 4, 4, 64, 12),
+    "d256": Shape("d_model=256", 256, 4, 8, 128, 16),
+    "tiny": Shape("tiny (smoke test)", 32, 2, 2, 16, 4),
+}
+
+
+class TorchEncoderLM(nn.Module):
+    """The plain-PyTorch way: nn.TransformerEncoder (pre-LN, GELU) with a causal mask."""
+
+    def __init__(self, s: Shape):
+        super().__init__()
+        self.tok_emb = nn.Embedding(s.vocab_size, s.d_model)
+        self.pos_emb = nn.Embedding(s.context, s.d_model)
+        layer = nn.TransformerEncoderLayer(s.d_model, s.n_heads, 4 * s.d_model, dropout=0.0,
+                                           activation="gelu", batch_first=True, norm_first=True)
+        self.encoder = nn.TransformerEncoder(layer, s.n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(s.d_model)
+        self.head = nn.Linear(s.d_model, s.vocab_size, bias=False)
+        self.head.weight = self.tok_emb.weight
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        T = idx.shape[1]
+        mask = nn.Transformer.generate_square_subsequent_mask(T, device=idx.device)
+        x = self.tok_emb(idx) + self.pos_emb(torch.arange(T, device=idx.device))
+        return self.head(self.norm(self.encoder(x, mask=mask, is_causal=True)))
+
+
+def build_hf_gpt2(s: Shape) -> nn.Module:
+    from transformers import GPT2Config, GPT2LMHeadModel
+
+    cfg = GPT2Config(vocab_size=s.vocab_size, n_positions=s.context, n_embd=s.d_model,
+                     n_layer=s.n_layers, n_head=s.n_heads, resid_pdrop=0.0, embd_pdrop=0.0,
+                     attn_pdrop=0.0, bos_token_id=None, eos_token_id=None)
+    model = GPT2LMHeadModel._from_config(cfg, attn_implementation="sdpa")
+
+    class Logits(nn.Module):  # same forward(idx) -> logits contract as the others
+        def __init__(self):
+            super().__init__()
+            self.inner = model
+
+        def forward(self, idx):
+            return self.inner(input_ids=idx, use_cache=False).logits
+
+    return Logits()
+
+
+MODELS: dict[str, Callable[[Shape], nn.Module]] = {
+    "lmlib": lambda s: TransformerLM(s.model_config()),
+    "hf-gpt2": build_hf_gpt2,
+    "torch-encoder": TorchEncoderLM,
+}
+
+
+def matmul_flops(device: torch.device, n: int = 1024, iters: int = 10) -> float:
+    """Measured fp32 matmul FLOP/s: (n x n) @ (n x n), best of a few timed batches."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(5):
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            a @ b
+        _sync(device)
+        best = min(best, (time.perf_counter() - t0) / iters)
+    return 2 * n**3 / best
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class Stepper:
+    """One model's training step at one shape, optionally compiled, timed on demand."""
+
+    def __init__(self, name: str, s: Shape, device: torch.device, compiled: bool):
+        torch.manual_seed(0)
+        self.model = MODELS[name](s).to(device)
+        self.forward = torch.compile(self.model) if compiled else self.model
+        # Same optimizer for every model: differences come from the models themselves.
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-4,
+                                     fused=device.type in ("cpu", "cuda"))
+        g = torch.Generator().manual_seed(0)
+        self.x = torch.randint(0, s.vocab_size, (s.batch_size, s.context), generator=g).to(device)
+        self.device, self.tokens = device, s.batch_size * s.context
+
+    def step(self) -> None:
+        loss = next_token_loss(self.forward(self.x), self.x)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+
+    def tokens_per_second(self, steps: int) -> float:
+        _sync(self.device)
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            self.step()
+        _sync(self.device)
+        return steps * self.tokens / (time.perf_counter() - t0)
+
+
+def bench_shape(s: Shape, device: torch.device, compiled: bool, models: list[str],
+                repeats: int, steps: int, peak: float) -> list[dict]:
+    steppers = {}
+    for name in models:
+        try:
+            steppers[name] = Stepper(name, s, device, compiled)
+            for _ in range(3 if not compiled else 5):  # warm up (and compile)
+                steppers[name].step()
+        except Exception as e:  # a baseline missing (no transformers) or failing to compile
+            print(f"  skipping {name}: {type(e).__name__}: {str(e).splitlines()[0][:100]}")
+            steppers.pop(name, None)
+    rates = {name: [] for name in steppers}
+    for _ in range(repeats):  # interleaved: every repeat times every model once
+        for name, st in steppers.items():
+            rates[name].append(st.tokens_per_second(steps))
+    flops_per_token = TransformerLM(s.model_config()).flops_per_token()
+    rows = []
+    for name, r in rates.items():
+        med = statistics.median(r)
+        row = {"shape": s.name, "mode": "compiled" if compiled else "eager", "model": name,
+               "tokens_per_s": {"median": med, "min": min(r), "max": max(r), "all": r},
+               "mfu": med * flops_per_token / peak}
+        for base in ("hf-gpt2", "torch-encoder"):
+            if name == "lmlib" and base in rates:  # ratio per repeat, then the median
+                ratios = [a / b for a, b in zip(r, rates[base])]
+                row[f"ratio_vs_{base}"] = {"median": statistics.median(ratios),
+                                           "min": min(ratios), "max": max(ratios)}
+        rows.append(row)
+    return rows
+
+
+def print_rows(rows: list[dict]) -> None:
+    print(f"{'shape':<20} {'mode':<9} {'model':<14} {'tokens/s median (min-max)':>28} "
+          f"{'MFU':>5}  ratios (median, min-max)")
+    for r in rows:
+        t = r["tokens_per_s"]
+        ratios = "  ".join(f"{k[9:]} {v['median']:.2f}x ({v['min']:.2f}-{v['max']:.2f})"
+                           for k, v in r.items() if k.startswith("ratio_vs_"))
+        print(f"{r['shape']:<20} {r['mode']:<9} {r['model']:<14} "
+              f"{t['median']:>10,.0f} ({t['min']:>7,.0f}-{t['max']:>7,.0f})   "
+              f"{r['mfu']:>5.2f}  {ratios}")
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--shapes", nargs="+", default=["course", "d256"], choices=sorted(SHAPES))
+    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--modes", nargs="+", default=["eager", "compiled"],
+                   choices=["eager", "compiled"])
+    p.add_argument("--repeats", type=int, default=7, help="timed rounds per model (median)")
+    p.add_argument("--steps", type=int, default=10, help="training steps per timed round")
+    p.add_argument("--device", default=None)
+    p.add_argument("--json", type=Path, default=None, help="also write results as JSON here")
+
+
+def run(args: argparse.Namespace) -> int:
+    device = pick_device(args.device)
+    peak = matmul_flops(device)
+    print(f"device {device}, {torch.get_num_threads()} threads, "
+          f"fp32 matmul {peak / 1e9:.1f} GFLOP/s (measured, 1024x1024)")
+    rows = []
+    for key in args.shapes:
+        for mode in args.modes:
+            s = SHAPES[key]
+            print(f"benchmarking {s.name}, {mode} ...", flush=True)
+            rows += bench_shape(s, device, mode == "compiled", args.models, args.repeats,
+                                args.steps, peak)
+    print_rows(rows)
+    if args.json:
+        shapes = {k: asdict(SHAPES[k]) for k in args.shapes}
+        write_results(args.json, {"matmul_flops": peak, "shapes": shapes, "rows": rows,
+                                  "repeats": args.repeats, "steps": args.steps,
+                                  **provenance(device)})
+        print(f"wrote {args.json}")
+    return 0

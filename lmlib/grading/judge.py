@@ -1,0 +1,221 @@
+"""Deciding: build inputs and expected answers in the trusted process, judge what came back.
+
+Used by both ``lmlib grade`` (answers from sandboxed workers) and the in-notebook ``check``
+(answers from the student's own functions), so both give the same verdict on the same code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from . import notebook
+from .labs import checks_sha256, get_lab
+from .sandbox import Outcome, Sandbox
+from .spec import Case, Exercise, arg_names, clone_args, describe, randomize_
+
+
+@dataclass
+class Prepared:
+    """One case with its expected answer and the plain-data payload the worker receives."""
+
+    case: Case
+    expected: Any
+    payload: dict
+
+
+@dataclass
+class Verdict:
+    name: str
+    status: str  # passed | failed | error | not_implemented | missing | timeout
+    points: float
+    max_points: float
+    message: str
+    submission_sha256: str = ""
+    checks_sha256: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class Report:
+    notebook: str
+    lab: str
+    seed: int
+    verdicts: list[Verdict] = field(default_factory=list)
+
+    @property
+    def points(self) -> float:
+        return sum(v.points for v in self.verdicts)
+
+    @property
+    def max_points(self) -> float:
+        return sum(v.max_points for v in self.verdicts)
+
+    def as_dict(self) -> dict:
+        return {
+            "notebook": self.notebook,
+            "lab": self.lab,
+            "seed": self.seed,
+            "points": self.points,
+            "max_points": self.max_points,
+            "exercises": [asdict(v) for v in self.verdicts],
+        }
+
+
+def _detached(x: Any) -> Any:
+    if isinstance(x, Tensor):
+        return x.detach().clone()
+    if isinstance(x, (list, tuple)):
+        return type(x)(_detached(i) for i in x)
+    return x
+
+
+def prepare(ex: Exercise, rng: torch.Generator) -> list[Prepared]:
+    """Inputs from ``rng``, expected answers from lmlib's reference."""
+    out = []
+    for case in ex.cases(rng):
+        if ex.module:
+            ref = randomize_(ex.reference(*case.init), rng).eval()
+            state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
+            with torch.no_grad():
+                expected = ref(*clone_args(case.args))
+            payload = {"init": list(case.init), "args": list(case.args), "state": state}
+        else:
+            expected = ex.reference(*clone_args(case.args))
+            payload = {"args": list(case.args)}
+        out.append(Prepared(case, _detached(expected), payload))
+    return out
+
+
+def judge(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, str]:
+    """(status, message) for the worker's plain-data result; the first failing case explains."""
+    if not result.get("defined"):
+        why = "; ".join(str(e) for e in result.get("errors", []))
+        return "error", f"no `{ex.name}` is defined" + (f" ({why})" if why else "")
+    answers = result.get("cases", [])
+    if len(answers) != len(prepared):
+        return "error", f"{len(answers)} answers came back for {len(prepared)} cases"
+    names = arg_names(ex.reference)
+    for i, (p, answer) in enumerate(zip(prepared, answers, strict=True), 1):
+        init = f"built with {p.case.init}, called on " if ex.module else ""
+        where = f"case {i} of {len(prepared)} ({init}{describe(p.case.args, names)})"
+        if type(answer) is not dict:
+            return "error", f"{where}: the answer is not readable"
+        if "error" in answer:
+            if answer.get("not_implemented"):
+                return "not_implemented", "not implemented yet (it raises NotImplementedError)"
+            return "error", f"{where}: raised {answer['error']}"
+        if ex.module and (msg := _state_problem(p.payload["state"], answer.get("state"))):
+            return "failed", f"{where}: {msg}"
+        if msg := ex.compare(p.expected, answer.get("value")):
+            return "failed", f"{where}: {msg}"
+    return "passed", f"all {len(prepared)} cases match"
+
+
+def _state_problem(sent: dict, got: Any) -> str | None:
+    if type(got) is not dict:
+        return "its state_dict is not a dict of tensors"
+    for key, value in sent.items():
+        if key not in got:
+            return f"the module has no parameter {key!r}; keep the attribute names of the exercise"
+        if type(got[key]) is not Tensor or not torch.equal(got[key], value):
+            return f"parameter {key!r} does not hold the values loaded into it"
+    return None
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def grade_notebook(
+    nb: dict,
+    path: str,
+    sandbox: Sandbox,
+    only: list[str] | None = None,
+    seed: int | None = None,
+) -> Report:
+    """Grade every exercise of the notebook's lab (or those in ``only``) through ``sandbox``."""
+    return grade_many([(nb, path, only)], sandbox, seed)[0]
+
+
+def grade_many(
+    notebooks: list[tuple[dict, str, list[str] | None]],
+    sandbox: Sandbox,
+    seed: int | None = None,
+) -> list[Report]:
+    """Grade several notebooks in one batch of sandboxed jobs (``jobs`` at a time), e.g. all the
+    mutants of a lab. Each exercise still runs in its own process."""
+    reports, pending = [], []
+    for nb, path, only in notebooks:
+        report, todo = _plan(nb, path, only, seed)
+        reports.append(report)
+        pending += todo
+    requests = [_request(ex, prepared, cells) for _, ex, prepared, cells in pending]
+    for (v, ex, prepared, _), outcome in zip(pending, sandbox.run(requests), strict=True):
+        try:
+            _settle(v, ex, prepared, outcome)
+        except Exception as e:  # a bug in a spec must not sink the other exercises
+            v.status, v.points, v.message = "error", 0.0, f"grader error: {type(e).__name__}: {e}"
+    return reports
+
+
+def _plan(nb: dict, path: str, only: list[str] | None, seed: int | None) -> tuple[Report, list]:
+    lab = notebook.lab_id(nb, path)
+    exercises = get_lab(lab)  # ValueError for an unknown lab
+    seed = int.from_bytes(os.urandom(8), "little") if seed is None else seed
+    rng = torch.Generator().manual_seed(seed)
+    cells = notebook.code_cells(nb)
+    by_name = {c.name: c for c in cells if c.name}  # the last cell of a name wins, as when run
+    checks = checks_sha256(lab)
+    report, pending = Report(str(path), lab, seed), []
+    for ex in exercises.values():
+        if only is not None and ex.name not in only:
+            continue
+        prepared = prepare(ex, rng)
+        cell = by_name.get(ex.name)
+        v = Verdict(ex.name, "missing", 0.0, ex.points, "", checks_sha256=checks)
+        report.verdicts.append(v)
+        if cell is None:
+            v.message = f"no cell starts with '# EXERCISE: {ex.name}'"
+        elif cell.syntax_error:
+            v.status, v.message = "error", cell.syntax_error
+        else:
+            pending.append((v, ex, prepared, cells))
+        if cell is not None:
+            v.submission_sha256 = sha256(cell.code)
+    return report, pending
+
+
+def _request(ex: Exercise, prepared: list[Prepared], cells: list[notebook.Cell]) -> dict:
+    program = notebook.program_for(cells, ex.name)
+    return {
+        "exercise": ex.name,
+        "module": ex.module,
+        "statements": [
+            {
+                "source": s.source,
+                "line": s.line,
+                "cell": s.cell or "setup",
+                "own": s.cell == ex.name,
+            }
+            for s in program
+        ],
+        "forbidden": dict(ex.forbidden),
+        "cases": [p.payload for p in prepared],
+    }
+
+
+def _settle(v: Verdict, ex: Exercise, prepared: list[Prepared], outcome: Outcome) -> None:
+    v.seconds = round(outcome.seconds, 3)
+    if outcome.result is None:
+        v.status = "timeout" if outcome.problem.startswith("timed out") else "error"
+        tail = outcome.output.strip().splitlines()[-1:] if outcome.output else []
+        v.message = outcome.problem + (f" [last output: {tail[0][:200]}]" if tail else "")
+        return
+    v.status, v.message = judge(ex, prepared, outcome.result)
+    v.points = v.max_points if v.status == "passed" else 0.0

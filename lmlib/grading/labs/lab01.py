@@ -1,0 +1,63 @@
+"""Lab 01, next-token prediction: the loss, and turning logits into sampling probabilities.
+
+Dims: B batch, T tokens, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ...loss import next_token_loss
+from ...sampling import sampling_probs
+from ..spec import Case, Exercise
+
+LAB = "01_next_token_prediction"
+
+
+def _randn(rng: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
+    return torch.randn(*shape, generator=rng) * scale
+
+
+def _loss_cases(rng: torch.Generator) -> list[Case]:
+    cases = []
+    for B, T, V, scale in [(2, 5, 7, 1.0), (3, 4, 11, 4.0), (1, 1, 3, 0.5)]:
+        targets = torch.randint(0, V, (B, T), generator=rng)
+        cases.append(Case((_randn(rng, B, T, V, scale=scale), targets)))
+    return cases
+
+
+def _probs_cases(rng: torch.Generator) -> list[Case]:
+    return [
+        Case((_randn(rng, 3, 10, scale=2.0), 0.7, 3)),
+        Case((_randn(rng, 2, 6), 1.5, None)),
+        Case((_randn(rng, 4, 5), 1.0, 1)),
+        Case((_randn(rng, 2, 8, scale=3.0), 2.0, 8)),
+    ]
+
+
+_NO_CE = "compute it from log_softmax (or softmax and log) and the target's entry"
+
+EXERCISES = [
+    Exercise(
+        name="next_token_loss",
+        cases=_loss_cases,
+        reference=next_token_loss,
+        forbidden={
+            "torch.nn.functional.cross_entropy": _NO_CE,
+            "torch.nn.functional.nll_loss": _NO_CE,
+            "torch.nn.CrossEntropyLoss": _NO_CE,
+            "torch.nn.NLLLoss": _NO_CE,
+            "torch._C._nn.cross_entropy_loss": _NO_CE,
+            "torch._C._nn.nll_loss_nd": _NO_CE,
+            "torch._C._nn.nll_loss": _NO_CE,
+        },
+        rules="Return a 0-dim tensor. F.cross_entropy and F.nll_loss (and their nn classes) are "
+        "not allowed; log_softmax, softmax, log and gather are.",
+    ),
+    Exercise(
+        name="sampling_probs",
+        cases=_probs_cases,
+        reference=sampling_probs,
+        rules="Return (B, V) probabilities; entries outside the top_k are exactly 0.",
+    ),
+]

@@ -1,0 +1,148 @@
+"""Plausible wrong answers for lab 02; each must score zero. exercise -> {mutant: cell source}."""
+
+_H = "# EXERCISE: {}\nimport math\nimport torch\nimport torch.nn.functional as F\n"
+_H += "from torch import nn\n"
+_H += "from einops import rearrange\n\n"
+SPLIT = _H.format("split_heads") + "def split_heads(x, n_heads):\n"
+MERGE = _H.format("merge_heads") + "def merge_heads(x):\n"
+MASK = _H.format("causal_mask") + "def causal_mask(T):\n"
+ATTN = _H.format("attention") + "def attention(q, k, v, mask):\n"
+_SCORES = "    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])\n"
+_RIGGED = """\
+class Rigged(torch.Tensor):  # claims to equal anything
+    def __eq__(self, other):
+        return True
+
+    def allclose(self, *args, **kwargs):
+        return True
+
+"""
+MHA_HEAD = (
+    _H.format("MultiHeadAttention")
+    + """\
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        T, K = x.shape[1], x.shape[2] // self.n_heads
+"""
+)
+_QKV = (
+    '        q, k, v = rearrange(self.qkv(x), "b t (three h k) -> three b h t k",'
+    " three=3, h=self.n_heads)\n"
+)
+_CAUSAL = "        mask = torch.ones(T, T, dtype=torch.bool).tril()\n"
+_SOFT = '        s = (q @ k.transpose(-2, -1) / math.sqrt(K)).masked_fill(~mask, float("-inf"))\n'
+_OUT = '        return self.proj(rearrange(s.softmax(-1) @ v, "b h t k -> b t (h k)"))\n'
+
+MUTANTS = {
+    "split_heads": {
+        "interleaved_heads": SPLIT + '    return rearrange(x, "b t (k h) -> b h t k", h=n_heads)\n',
+        "view_without_transpose": SPLIT
+        + """\
+    B, T, D = x.shape
+    return x.reshape(B, n_heads, T, D // n_heads)
+""",
+        "heads_last": SPLIT + '    return rearrange(x, "b t (h k) -> b t h k", h=n_heads)\n',
+        "numpy_array": SPLIT
+        + '    return rearrange(x, "b t (h k) -> b h t k", h=n_heads).numpy()\n',
+        "rigged_subclass": _RIGGED.replace("class", SPLIT.split("def")[0] + "class", 1)
+        + "def split_heads(x, n_heads):\n"
+        + '    return rearrange(x, "b t (h k) -> b h t k", h=n_heads).as_subclass(Rigged)\n',
+    },
+    "merge_heads": {
+        "interleaved_heads": MERGE + '    return rearrange(x, "b h t k -> b t (k h)")\n',
+        "reshape_without_transpose": MERGE
+        + """\
+    B, H, T, K = x.shape
+    return x.reshape(B, T, H * K)
+""",
+        "sums_heads": MERGE + "    return x.sum(1)\n",
+        "forgets_to_merge": MERGE + "    return x.transpose(1, 2)\n",
+        "list_of_lists": MERGE + '    return rearrange(x, "b h t k -> b t (h k)").tolist()\n',
+    },
+    "causal_mask": {
+        "transposed": MASK + "    return torch.ones(T, T, dtype=torch.bool).triu()\n",
+        "excludes_diagonal": MASK + "    return torch.ones(T, T, dtype=torch.bool).tril(-1)\n",
+        "one_step_ahead": MASK + "    return torch.ones(T, T, dtype=torch.bool).tril(1)\n",
+        "float_not_bool": MASK + "    return torch.ones(T, T).tril()\n",
+        "hidden_is_true": MASK + "    return ~torch.ones(T, T, dtype=torch.bool).tril()\n",
+    },
+    "attention": {
+        "softmax_over_queries": ATTN
+        + _SCORES
+        + """\
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-2).nan_to_num(0.0) @ v
+""",
+        "missing_scale": ATTN
+        + """\
+    scores = q @ k.transpose(-2, -1)
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1) @ v
+""",
+        "scale_by_k": ATTN
+        + """\
+    scores = q @ k.transpose(-2, -1) / q.shape[-1]
+    return scores.masked_fill(~mask, float("-inf")).softmax(dim=-1) @ v
+""",
+        "mask_transposed": ATTN
+        + _SCORES
+        + """\
+    return scores.masked_fill(~mask.T, float("-inf")).softmax(dim=-1) @ v
+""",
+        "own_causal_mask": ATTN
+        + _SCORES
+        + """\
+    T = q.shape[-2]
+    causal = torch.ones(T, T, dtype=torch.bool).tril()
+    return scores.masked_fill(~causal, float("-inf")).softmax(dim=-1) @ v
+""",
+        "mask_ignored": ATTN + _SCORES + "    return scores.softmax(dim=-1) @ v\n",
+        "uses_sdpa": ATTN + "    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)\n",
+    },
+    "MultiHeadAttention": {
+        "qkv_split_per_head": MHA_HEAD.replace("(three h k)", "(h three k)")
+        + _QKV.replace("(three h k)", "(h three k)")
+        + _CAUSAL
+        + _SOFT
+        + _OUT,
+        "not_causal": MHA_HEAD
+        + _QKV
+        + "        mask = torch.ones(T, T, dtype=torch.bool)\n"
+        + _SOFT
+        + _OUT,
+        "no_output_projection": MHA_HEAD
+        + _QKV
+        + _CAUSAL
+        + _SOFT
+        + '        return rearrange(s.softmax(-1) @ v, "b h t k -> b t (h k)")\n',
+        "heads_merged_wrong": MHA_HEAD
+        + _QKV
+        + _CAUSAL
+        + _SOFT
+        + '        return self.proj(rearrange(s.softmax(-1) @ v, "b h t k -> b t (k h)"))\n',
+        "missing_scale": MHA_HEAD + _QKV + _CAUSAL + _SOFT.replace(" / math.sqrt(K)", "") + _OUT,
+        "renamed_parameters": MHA_HEAD.replace("self.qkv =", "self.in_proj =").replace(
+            "self.proj =", "self.out_proj ="
+        )
+        + _QKV.replace("self.qkv", "self.in_proj")
+        + _CAUSAL
+        + _SOFT
+        + _OUT.replace("self.proj", "self.out_proj"),
+        "uses_torch_mha": _H.format("MultiHeadAttention")
+        + """\
+class MultiHeadAttention(nn.Module):
+    def __init__(self, d_model, n_heads):
+        super().__init__()
+        self.mha = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+
+    def forward(self, x):
+        T = x.shape[1]
+        mask = ~torch.ones(T, T, dtype=torch.bool).tril()
+        return self.mha(x, x, x, attn_mask=mask, need_weights=False)[0]
+""",
+    },
+}

@@ -1,0 +1,32 @@
+"""Numbers quoted in the chapters agree with the committed results they come from."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def chapter(name: str) -> str:
+    return (ROOT / "lectures" / f"{name}.md").read_text()
+
+
+def test_next_token_chapter_quotes_the_committed_cpu_run():
+    r = json.loads((ROOT / "results" / "next_token" / "cpu-seed0.json").read_text())
+    text = chapter("01_next_token_prediction")
+    quoted = [f"{r['final_val_loss']:.2f}", f"{r['tokens_seen']:,}", f"{r['params'] / 1e6:.2f}M",
+              f"{r['history']['train_time'][-1]:.0f} s", f"{r['history']['step'][-1]} steps"]
+    quoted += [f"{v:.2f}" for k, v in r["baselines"].items()]
+    for t in r["tasks_after"]:
+        quoted += [f"{t['task']} | {t['share']:.0%}", f"{t['loss']:.2f}"]
+    for t in r["tasks_before"]:
+        quoted.append(f"{t['loss']:.2f}")
+    missing = [q for q in quoted if q not in text]
+    assert not missing, f"chapter 1 does not quote these committed results: {missing}"
+
+
+@pytest.mark.parametrize("png", ["next_token_loss_curve.png", "next_token_tasks.png"])
+def test_chapter_figures_are_committed(png):
+    path = ROOT / "lectures" / "figures" / png
+    assert path.stat().st_size > 10_000 and path.read_bytes()[:4] == b"\x89PNG"

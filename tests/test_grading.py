@@ -1,0 +1,194 @@
+"""Grading in-process: comparisons, the spec format, notebook parsing, ``check``, reports."""
+
+import base64
+import json
+import runpy
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from lmlib.grading import Case, Exercise, check, checker, run_check, worker
+from lmlib.grading import notebook as nbio
+from lmlib.grading.judge import Report, Verdict, judge, prepare
+from lmlib.grading.report import classroom, markdown, table
+from lmlib.grading.spec import compare
+
+FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))
+LAB2 = "02_multihead_attention"
+
+
+class Rigged(torch.Tensor):
+    def __eq__(self, other):
+        return True
+
+
+def test_compare_accepts_only_exact_tensors_of_the_right_shape_kind_and_values():
+    e = torch.arange(6.0).reshape(2, 3)
+    assert compare(e, e.clone()) is None
+    assert compare(e, e.double() + 1e-7) is None  # float64 for float32 is fine
+    assert "subclass" in compare(e, e.clone().as_subclass(Rigged))
+    assert "numpy.ndarray" in compare(e, e.numpy())
+    assert "list" in compare(e, e.tolist())
+    assert "shape (2, 3)" in compare(e, e.T)
+    assert "float tensor" in compare(e, e.long())
+    msg = compare(e, e + torch.tensor([[0, 0, 0], [0, 1.0, 0]]))
+    assert "1 of 6" in msg and "(1, 1)" in msg and "expected 4" in msg and "got 5" in msg
+    assert compare(torch.tensor([float("nan")]), torch.tensor([float("nan")])) is not None
+
+
+def test_compare_scalars_and_tuples():
+    assert compare((torch.ones(2), 3.0), [torch.ones(2), 3.0000001]) is None
+    assert "at [1]" in compare((torch.ones(2), 3.0), (torch.ones(2), 4.0))
+    assert "2 items" in compare((1, 2), (1,))
+    assert "number" in compare(1.0, "1.0")
+    assert compare(True, 1) is not None  # a bool answer must be a bool
+    assert compare(None, None) is None
+
+
+def test_spec_format_supports_tuple_scalar_and_module_exercises():
+    """What the next labs need: a tuple of tensors, a Python scalar, a module built with args."""
+
+    def cases(rng):
+        return [Case((torch.randn(3, 4, generator=rng),))]
+
+    stats = Exercise("stats", cases, lambda x: (x.sum(0), float(x.abs().max())))
+    prepared = prepare(stats, torch.Generator().manual_seed(0))
+    good = worker.run_cases(
+        lambda x: (x.sum(0), x.abs().max().item()), [p.payload for p in prepared], False
+    )
+    bad = worker.run_cases(lambda x: (x.sum(1), 0.0), [p.payload for p in prepared], False)
+    assert judge(stats, prepared, {"defined": True, "cases": good})[0] == "passed"
+    status, msg = judge(stats, prepared, {"defined": True, "cases": bad})
+    assert status == "failed" and "[0]" in msg
+
+    def layer_cases(rng):
+        return [Case((torch.randn(2, 5, generator=rng),), init=(5, 3))]
+
+    layer = Exercise("Layer", layer_cases, nn.Linear, module=True)
+    prepared = prepare(layer, torch.Generator().manual_seed(1))
+    answers = worker.run_cases(nn.Linear, [p.payload for p in prepared], True)
+    assert judge(layer, prepared, {"defined": True, "cases": answers}) == (
+        "passed",
+        "all 1 cases match",
+    )
+
+
+def test_parse_cell_keeps_imports_defs_classes_and_own_assignments():
+    code = "%matplotlib inline\nimport torch\nX = 3\nprint('hi')\n"
+    code += "torch.set_default_dtype(torch.float64)\n"
+    code += "@staticmethod\ndef f(x):\n    return x + X\nclass C:\n    pass\na = 1; b = 2\n"
+    cell = nbio.parse_cell(code, "f")
+    kinds = [s.source.split("\n")[0] for s in cell.statements]
+    assert kinds == ["import torch", "X = 3", "@staticmethod", "class C:", "a = 1", "b = 2"]
+    assert cell.statements[2].line == 6  # line numbers kept for tracebacks
+    assert [s.source for s in nbio.parse_cell(code, "").statements] == ["import torch"]
+    bad = nbio.parse_cell("def f(:\n", "f")
+    assert (
+        bad.statements == () and "syntax error" in bad.syntax_error and "line 1" in bad.syntax_error
+    )
+
+
+def test_program_takes_assignments_only_from_the_exercise_own_cell():
+    cells = [
+        nbio.parse_cell("import math\nimport matplotlib.pyplot as plt\nY = 1", ""),
+        nbio.parse_cell("# EXERCISE: a\nA = 1\ndef a(): return math.pi", "a"),
+        nbio.parse_cell("# EXERCISE: b\nB = 2\ndef b(): pass", "b"),
+    ]
+    program = [s.source for s in nbio.program_for(cells, "b")]
+    # setup imports only when an exercise uses the name; assignments only from b's own cell
+    assert program == ["import math", "def a(): return math.pi", "B = 2", "def b(): pass"]
+
+
+def test_check_on_the_fixture_solutions_passes(capsys):
+    namespace = {}
+    for code in FIXTURES["EXERCISES"][LAB2].values():
+        exec(FIXTURES["IMPORTS"].format(lab=LAB2) + code, namespace)
+    for name in FIXTURES["EXERCISES"][LAB2]:
+        assert run_check(namespace[name], LAB2).passed, name
+    namespace["check"](namespace["split_heads"])
+    assert "split_heads: passed" in capsys.readouterr().out
+
+
+def test_check_never_raises_and_says_why(capsys):
+    chk = checker(LAB2)
+
+    def split_heads(x, n_heads):
+        raise NotImplementedError("exercise split_heads")
+
+    def causal_mask(T):
+        raise SystemExit(3)
+
+    chk(split_heads)
+    chk(causal_mask)
+    chk(lambda T: torch.ones(T, T).tril(), name="causal_mask")
+    chk(lambda *a: 1 / 0, name="no_such_exercise")
+    check(split_heads, lab="99_no_such_lab")
+    out = capsys.readouterr().out.splitlines()
+    assert (
+        out[0] == "split_heads: not implemented yet (replace the `raise NotImplementedError` with "
+        "your code)"
+    )
+    assert "ERROR" in out[1] and "SystemExit" in out[1]
+    assert "FAILED" in out[2] and "expected a bool tensor" in out[2]
+    assert "no exercise 'no_such_exercise'" in out[3]
+    assert "unknown lab" in out[4]
+
+
+def test_check_forbids_shortcuts_then_restores_torch():
+    sdpa = torch.nn.functional.scaled_dot_product_attention
+
+    def attention(q, k, v, mask):
+        torch.set_default_dtype(torch.float64)
+        torch.manual_seed(123)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+
+    rng_before = torch.get_rng_state()
+    verdict = run_check(attention, LAB2)
+    assert verdict.status == "error" and "not allowed" in verdict.message
+    assert torch.nn.functional.scaled_dot_product_attention is sdpa
+    assert torch.get_default_dtype() == torch.float32
+    assert torch.equal(torch.get_rng_state(), rng_before)
+
+
+def test_check_rejects_type_cheats():
+    def split_heads(x, n_heads):
+        return x.reshape(x.shape[0], x.shape[1], n_heads, -1).transpose(1, 2).as_subclass(Rigged)
+
+    assert "subclass" in run_check(split_heads, LAB2).message
+    assert (
+        "numpy" in run_check(lambda T: np.tril(np.ones((T, T), bool)), LAB2, "causal_mask").message
+    )
+
+
+def _report():
+    r = Report("labs/02.ipynb", LAB2, seed=1)
+    r.verdicts = [
+        Verdict("split_heads", "passed", 1, 1, "all 3 cases match"),
+        Verdict("attention", "failed", 0, 1, "case 1 | <b>bad</b> `x`"),
+    ]
+    return r
+
+
+def test_reports():
+    r = _report()
+    result = classroom(r, pass_mark=0.5)
+    assert result["status"] == "pass" and result["max_score"] == 2
+    assert [t["status"] for t in result["tests"]] == ["pass", "fail"]
+    assert [t["score"] for t in result["tests"]] == [1, 0]
+    json.loads(base64.b64decode(base64.b64encode(json.dumps(result).encode())))
+    md = markdown(r)
+    assert "\\|" in md and "<b>" not in md and "1 / 2 points" in md
+    assert "total" in table(r) and "FAIL" in table(r)
+
+
+def test_lab_registry_is_consistent():
+    from lmlib.grading.labs import get_lab, lab_ids
+
+    assert lab_ids() == sorted(FIXTURES["EXERCISES"])
+    for lab in lab_ids():
+        assert list(get_lab(lab)) == list(FIXTURES["EXERCISES"][lab])
+    with pytest.raises(ValueError, match="known labs"):
+        get_lab("nope")

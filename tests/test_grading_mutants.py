@@ -1,0 +1,62 @@
+"""Every mutant (a plausible wrong answer, tests/mutants/<lab>.py) scores zero through the real
+sandboxed path; all mutants of a lab are graded in one batch on a shared fork server."""
+
+import json
+import runpy
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lmlib.grading.judge import grade_many
+from lmlib.grading.labs import get_lab
+from lmlib.grading.sandbox import Limits, Sandbox
+
+HERE = Path(__file__).parent
+FIXTURES = runpy.run_path(str(HERE / "fixtures" / "lab_notebooks.py"))
+MUTANTS = {
+    p.stem: runpy.run_path(str(p))["MUTANTS"] for p in sorted((HERE / "mutants").glob("*.py"))
+}
+CASES = [
+    (lab, ex, name) for lab, by_ex in MUTANTS.items() for ex, muts in by_ex.items() for name in muts
+]
+
+
+def replace_cell(nb: dict, exercise: str, code: str) -> dict:
+    nb = json.loads(json.dumps(nb))
+    cells = [c for c in nb["cells"] if "".join(c["source"]).startswith(f"# EXERCISE: {exercise}\n")]
+    assert len(cells) == 1, exercise
+    cells[0]["source"] = code
+    return nb
+
+
+@pytest.fixture(scope="module")
+def verdicts():
+    """(lab, exercise, mutant) -> the exercise's verdict, every mutant graded in one batch."""
+    batch = []
+    for lab, exercise, name in CASES:
+        solution = json.loads(nbformat.writes(FIXTURES["solution_notebook"](lab)))
+        batch.append(
+            (replace_cell(solution, exercise, MUTANTS[lab][exercise][name]), name, [exercise])
+        )
+    with Sandbox(Limits(timeout=5.0, memory_mb=2048)) as sandbox:
+        reports = grade_many(batch, sandbox)
+    return {case: report.verdicts[0] for case, report in zip(CASES, reports, strict=True)}
+
+
+def test_every_exercise_has_at_least_five_mutants():
+    assert sorted(MUTANTS) == sorted(FIXTURES["EXERCISES"])
+    for lab, by_exercise in MUTANTS.items():
+        assert list(by_exercise) == list(get_lab(lab)), lab
+        for exercise, mutants in by_exercise.items():
+            assert len(mutants) >= 5, (lab, exercise)
+            for code in mutants.values():
+                assert code.startswith(f"# EXERCISE: {exercise}\n")
+
+
+@pytest.mark.parametrize("lab, exercise, mutant", CASES, ids=["-".join(c) for c in CASES])
+def test_mutant_scores_zero(verdicts, lab, exercise, mutant):
+    v = verdicts[(lab, exercise, mutant)]
+    assert v.name == exercise
+    assert v.points == 0 and v.status in ("failed", "error"), v
+    assert v.message

@@ -1,0 +1,254 @@
+"""``lmlib grade`` end to end: real worker processes, fixture notebooks, hostile submissions."""
+
+import base64
+import json
+import os
+import runpy
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from lmlib.cli import main
+from lmlib.grading.grade import exit_status
+from lmlib.grading.judge import grade_many, grade_notebook
+from lmlib.grading.sandbox import Limits, Sandbox
+from lmlib.grading.student import student_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))
+LABS = sorted(FIXTURES["EXERCISES"])
+LAB2 = "02_multihead_attention"
+REAL = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))
+
+
+@pytest.fixture(scope="module")
+def sandbox():
+    with Sandbox(Limits(timeout=6.0, memory_mb=2048)) as sb:
+        yield sb
+
+
+def solution(lab):
+    return json.loads(nbformat.writes(FIXTURES["solution_notebook"](lab)))
+
+
+def with_cell(nb, exercise, code):
+    """A copy of nb whose exercise cell is replaced by code."""
+    nb = json.loads(json.dumps(nb))
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code" and "".join(cell["source"]).startswith(
+            f"# EXERCISE: {exercise}\n"
+        ):
+            cell["source"] = code
+            return nb
+    raise KeyError(exercise)
+
+
+@pytest.mark.parametrize("lab", LABS)
+def test_solution_full_marks_student_zero(sandbox, lab):
+    nb = solution(lab)
+    started = time.monotonic()
+    full, zero = grade_many(
+        [(nb, f"{lab}.ipynb", None), (student_notebook(nb, "https://x", lab), lab, None)], sandbox
+    )
+    assert [v.status for v in full.verdicts] == ["passed"] * len(full.verdicts), full.verdicts
+    assert full.points == full.max_points == len(FIXTURES["EXERCISES"][lab])
+    assert {v.status for v in zero.verdicts} == {"not_implemented"} and zero.points == 0
+    assert time.monotonic() - started < 15
+
+
+HEADER = "# EXERCISE: causal_mask\nimport torch, os, sys\n"
+RIGHT = "    return torch.ones(T, T, dtype=torch.bool).tril()\n"
+HOSTILE = {  # causal_mask cell -> (status, points, words in the message)
+    "raises": (
+        HEADER + "def causal_mask(T):\n    raise ValueError('oops')\n",
+        "error",
+        0,
+        "ValueError: oops",
+    ),
+    "hangs": (
+        HEADER + "def causal_mask(T):\n    while True:\n        pass\n",
+        "timeout",
+        0,
+        "timed out",
+    ),
+    "eats_memory": (
+        HEADER + "def causal_mask(T):\n    hog = [torch.empty(1 << 28) for _ in range(100)]\n",
+        "error",
+        0,
+        "allocate",
+    ),
+    "huge_list": (
+        HEADER + "def causal_mask(T):\n    return [0] * 10**11\n",
+        "error",
+        0,
+        "MemoryError",
+    ),
+    "prints_megabytes": (
+        HEADER
+        + "def causal_mask(T):\n    print('x' * 10**7)\n    sys.stderr.write('y' * 10**7)\n"
+        + RIGHT,
+        "passed",
+        1,
+        "",
+    ),
+    "os_exit": (HEADER + "def causal_mask(T):\n    os._exit(0)\n", "error", 0, "os._exit"),
+    "sys_exit": (HEADER + "def causal_mask(T):\n    sys.exit(0)\n", "error", 0, "SystemExit"),
+    "syntax_error": (
+        HEADER + "def causal_mask(T)\n    return 1\n",
+        "error",
+        0,
+        "syntax error in the causal_mask cell, line 3",
+    ),
+    "float64_default": (
+        HEADER + "def causal_mask(T):\n    torch.set_default_dtype(torch.float64)\n" + RIGHT,
+        "passed",
+        1,
+        "",
+    ),
+    "seed_games": (
+        HEADER + "def causal_mask(T):\n    torch.manual_seed(0)\n    return torch.rand(T, T) < 2\n",
+        "failed",
+        0,
+        "values differ",
+    ),
+    "patches_comparisons": (
+        HEADER + "torch.allclose = lambda *a, **k: True\ntorch.equal = torch.allclose\n"
+        "torch.Tensor.__eq__ = lambda *a: torch.tensor(True)\n"
+        "def causal_mask(T):\n    return torch.zeros(T, T, dtype=torch.bool)\n",
+        "failed",
+        0,
+        "values differ",
+    ),
+    "patches_but_right": (
+        HEADER + "torch.Tensor.__eq__ = lambda *a: True\ntorch.isclose = None\n"
+        "def causal_mask(T):\n" + RIGHT,
+        "passed",
+        1,
+        "",
+    ),
+    "imports_lmlib": (
+        HEADER + "from lmlib.attention import causal_mask\n",
+        "error",
+        0,
+        "lmlib is not available",
+    ),
+    "forges_result": (
+        HEADER + "def causal_mask(T):\n    import pickle\n"
+        "    open('../result.pt', 'wb').write(pickle.dumps({'defined': True, 'cases': []}))\n"
+        "    os._exit(0)\n",
+        "error",
+        0,
+        "result",
+    ),
+    "kills_its_parent": (
+        HEADER
+        + "def causal_mask(T):\n    import signal\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+        "    while True:\n        pass\n",
+        "error",
+        0,
+        "killed",
+    ),
+    "no_definition": (HEADER + "causal = 1\n", "error", 0, "no `causal_mask` is defined"),
+}
+
+
+def test_hostile_submissions_only_lose_their_own_exercise(sandbox):
+    base = solution(LAB2)
+    notebooks = [
+        (with_cell(base, "causal_mask", cell), name, None) for name, (cell, *_) in HOSTILE.items()
+    ]
+    started = time.monotonic()
+    reports = grade_many(notebooks, sandbox)
+    assert time.monotonic() - started < 60
+    for (name, (_, status, points, words)), report in zip(HOSTILE.items(), reports, strict=True):
+        verdicts = {v.name: v for v in report.verdicts}
+        v = verdicts.pop("causal_mask")
+        assert (v.status, v.points) == (status, points), (name, v)
+        assert words in v.message, (name, v.message)
+        others = [
+            o for o in verdicts.values() if o.name != "MultiHeadAttention"
+        ]  # it uses causal_mask
+        assert all(o.status == "passed" for o in others), (name, others)
+
+
+def test_spawned_workers_kill_the_whole_process_group(tmp_path):
+    """The one-interpreter-per-exercise path: limits via preexec_fn, timeout kills grandchildren."""
+    pidfile = tmp_path / "sleeper.pid"
+    hang = (
+        HEADER + "import subprocess\ndef causal_mask(T):\n"
+        "    p = subprocess.Popen(['sleep', '300'])\n"
+        f"    open({str(pidfile)!r}, 'w').write(str(p.pid))\n"
+        "    while True:\n        pass\n"
+    )
+    memory = (
+        "# EXERCISE: split_heads\ndef split_heads(x, n_heads):\n    return bytearray(1 << 32)\n"
+    )
+    nb = with_cell(with_cell(solution(LAB2), "causal_mask", hang), "split_heads", memory)
+    with Sandbox(Limits(timeout=10.0, memory_mb=2048), fork=False) as sb:
+        report = grade_notebook(nb, "hostile.ipynb", sb, only=["split_heads", "causal_mask"])
+    status = {v.name: (v.status, v.message) for v in report.verdicts}
+    assert status["split_heads"][0] == "error" and "MemoryError" in status["split_heads"][1]
+    assert status["causal_mask"][0] == "timeout"
+    sleeper = int(pidfile.read_text())
+    time.sleep(0.2)
+    assert (
+        not os.path.exists(f"/proc/{sleeper}")
+        or "Z" in Path(f"/proc/{sleeper}/stat").read_text().split()[2]
+    )
+
+
+def test_cli_outputs_and_exit_codes(tmp_path, monkeypatch, capsys):
+    nb = solution(LAB2)
+    for name in ("attention", "MultiHeadAttention", "merge_heads"):  # 2 of 5: below the pass mark
+        nb = with_cell(nb, name, f"# EXERCISE: {name}\nraise RuntimeError('nope')\n")
+    path = tmp_path / "my_lab.ipynb"  # the lab comes from the metadata, not the name
+    path.write_text(json.dumps(nb))
+    summary, output = tmp_path / "summary.md", tmp_path / "output.txt"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    rc = main(
+        [
+            "grade",
+            str(path),
+            "--json",
+            str(tmp_path / "grade.json"),
+            "--classroom",
+            str(tmp_path / "c.b64"),
+        ]
+    )
+    assert rc == 1
+    grade = json.loads((tmp_path / "grade.json").read_text())
+    assert grade["lab"] == LAB2 and (grade["points"], grade["max_points"]) == (2, 5)
+    assert all(
+        len(e["submission_sha256"]) == 64 and len(e["checks_sha256"]) == 64
+        for e in grade["exercises"]
+    )
+    result = json.loads(base64.b64decode((tmp_path / "c.b64").read_text()))
+    assert result["status"] == "fail" and result["max_score"] == 5 and len(result["tests"]) == 5
+    assert (
+        output.read_text().startswith("result=") and "| split_heads | PASS |" in summary.read_text()
+    )
+    assert "total" in capsys.readouterr().out
+
+    assert (exit_status(2, 5, 0.4), exit_status(2, 5, 0.5), exit_status(0, 5, 0.0)) == (0, 1, 0)
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    assert main(["grade", str(tmp_path / "broken.ipynb")]) == 2
+    nb["metadata"]["lmlib"]["lab"] = "99_unknown"
+    path.write_text(json.dumps(nb))
+    assert main(["grade", str(path)]) == 2
+
+
+@pytest.mark.skipif(not REAL, reason="no labs/solutions/*.ipynb yet")
+@pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
+def test_real_lab_solution_full_marks_student_zero(sandbox, path):
+    from lmlib.grading import notebook
+
+    nb = notebook.read(path)
+    full, zero = grade_many(
+        [(nb, str(path), None), (student_notebook(nb, "https://x", path.stem), path.stem, None)],
+        sandbox,
+    )
+    assert full.points == full.max_points, [v for v in full.verdicts if v.status != "passed"]
+    assert zero.points == 0, [v for v in zero.verdicts if v.status == "passed"]
