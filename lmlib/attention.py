@@ -58,8 +58,8 @@ class MultiHeadAttention(nn.Module):
         super().__init__()
         if n_heads < 1 or d_model % n_heads:
             raise ValueError(
-                f"n_heads={n_heads} must divide d_model={d_model}: each head gets d_model // n_heads "
-                f"dimensions; pick n_heads among the divisors of {d_model}"
+                f"n_heads={n_heads} must divide d_model={d_model}: each head gets "
+                f"d_model // n_heads dimensions; pick n_heads among the divisors of {d_model}"
             )
         self.d_model, self.n_heads, self.dropout = d_model, n_heads, dropout
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)  # one matrix: q, k, v for all heads
@@ -71,7 +71,9 @@ class MultiHeadAttention(nn.Module):
         """(B, T, D) -> (B, T, D); token t attends only to tokens <= t."""
         if x.dim() != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"expected input (B, T, {self.d_model}), got {tuple(x.shape)}")
-        q, k, v = rearrange(self.qkv(x), "b t (three h k) -> three b h t k", three=3, h=self.n_heads)
+        q, k, v = rearrange(
+            self.qkv(x), "b t (three h k) -> three b h t k", three=3, h=self.n_heads
+        )
         if self.keep_weights:
             y, weights = causal_attention(q, k, v)
             self.last_weights = weights.detach()

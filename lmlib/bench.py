@@ -12,7 +12,6 @@ of them alike and the ratios stay meaningful; medians, minima and maxima are rep
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
 from collections.abc import Callable
@@ -39,8 +38,9 @@ class Shape:
     vocab_size: int = 65
 
     def model_config(self) -> TransformerConfig:
-        return TransformerConfig(self.vocab_size, self.context, self.d_model, self.n_heads,
-                                 self.n_layers)
+        return TransformerConfig(
+            self.vocab_size, self.context, self.d_model, self.n_heads, self.n_layers
+        )
 
 
 SHAPES = {
@@ -57,8 +57,15 @@ class TorchEncoderLM(nn.Module):
         super().__init__()
         self.tok_emb = nn.Embedding(s.vocab_size, s.d_model)
         self.pos_emb = nn.Embedding(s.context, s.d_model)
-        layer = nn.TransformerEncoderLayer(s.d_model, s.n_heads, 4 * s.d_model, dropout=0.0,
-                                           activation="gelu", batch_first=True, norm_first=True)
+        layer = nn.TransformerEncoderLayer(
+            s.d_model,
+            s.n_heads,
+            4 * s.d_model,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,
+        )
         self.encoder = nn.TransformerEncoder(layer, s.n_layers, enable_nested_tensor=False)
         self.norm = nn.LayerNorm(s.d_model)
         self.head = nn.Linear(s.d_model, s.vocab_size, bias=False)
@@ -74,9 +81,18 @@ class TorchEncoderLM(nn.Module):
 def build_hf_gpt2(s: Shape) -> nn.Module:
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    cfg = GPT2Config(vocab_size=s.vocab_size, n_positions=s.context, n_embd=s.d_model,
-                     n_layer=s.n_layers, n_head=s.n_heads, resid_pdrop=0.0, embd_pdrop=0.0,
-                     attn_pdrop=0.0, bos_token_id=None, eos_token_id=None)
+    cfg = GPT2Config(
+        vocab_size=s.vocab_size,
+        n_positions=s.context,
+        n_embd=s.d_model,
+        n_layer=s.n_layers,
+        n_head=s.n_heads,
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        bos_token_id=None,
+        eos_token_id=None,
+    )
     model = GPT2LMHeadModel._from_config(cfg, attn_implementation="sdpa")
 
     class Logits(nn.Module):  # same forward(idx) -> logits contract as the others
@@ -124,8 +140,9 @@ class Stepper:
         self.model = MODELS[name](s).to(device)
         self.forward = torch.compile(self.model) if compiled else self.model
         # Same optimizer for every model: differences come from the models themselves.
-        self.opt = torch.optim.AdamW(self.model.parameters(), lr=1e-4,
-                                     fused=device.type in ("cpu", "cuda"))
+        self.opt = torch.optim.AdamW(
+            self.model.parameters(), lr=1e-4, fused=device.type in ("cpu", "cuda")
+        )
         g = torch.Generator().manual_seed(0)
         self.x = torch.randint(0, s.vocab_size, (s.batch_size, s.context), generator=g).to(device)
         self.device, self.tokens = device, s.batch_size * s.context
@@ -145,8 +162,15 @@ class Stepper:
         return steps * self.tokens / (time.perf_counter() - t0)
 
 
-def bench_shape(s: Shape, device: torch.device, compiled: bool, models: list[str],
-                repeats: int, steps: int, peak: float) -> list[dict]:
+def bench_shape(
+    s: Shape,
+    device: torch.device,
+    compiled: bool,
+    models: list[str],
+    repeats: int,
+    steps: int,
+    peak: float,
+) -> list[dict]:
     steppers = {}
     for name in models:
         try:
@@ -164,35 +188,50 @@ def bench_shape(s: Shape, device: torch.device, compiled: bool, models: list[str
     rows = []
     for name, r in rates.items():
         med = statistics.median(r)
-        row = {"shape": s.name, "mode": "compiled" if compiled else "eager", "model": name,
-               "tokens_per_s": {"median": med, "min": min(r), "max": max(r), "all": r},
-               "mfu": med * flops_per_token / peak}
+        row = {
+            "shape": s.name,
+            "mode": "compiled" if compiled else "eager",
+            "model": name,
+            "tokens_per_s": {"median": med, "min": min(r), "max": max(r), "all": r},
+            "mfu": med * flops_per_token / peak,
+        }
         for base in ("hf-gpt2", "torch-encoder"):
             if name == "lmlib" and base in rates:  # ratio per repeat, then the median
                 ratios = [a / b for a, b in zip(r, rates[base])]
-                row[f"ratio_vs_{base}"] = {"median": statistics.median(ratios),
-                                           "min": min(ratios), "max": max(ratios)}
+                row[f"ratio_vs_{base}"] = {
+                    "median": statistics.median(ratios),
+                    "min": min(ratios),
+                    "max": max(ratios),
+                }
         rows.append(row)
     return rows
 
 
 def print_rows(rows: list[dict]) -> None:
-    print(f"{'shape':<20} {'mode':<9} {'model':<14} {'tokens/s median (min-max)':>28} "
-          f"{'MFU':>5}  ratios (median, min-max)")
+    print(
+        f"{'shape':<20} {'mode':<9} {'model':<14} {'tokens/s median (min-max)':>28} "
+        f"{'MFU':>5}  ratios (median, min-max)"
+    )
     for r in rows:
         t = r["tokens_per_s"]
-        ratios = "  ".join(f"{k[9:]} {v['median']:.2f}x ({v['min']:.2f}-{v['max']:.2f})"
-                           for k, v in r.items() if k.startswith("ratio_vs_"))
-        print(f"{r['shape']:<20} {r['mode']:<9} {r['model']:<14} "
-              f"{t['median']:>10,.0f} ({t['min']:>7,.0f}-{t['max']:>7,.0f})   "
-              f"{r['mfu']:>5.2f}  {ratios}")
+        ratios = "  ".join(
+            f"{k[9:]} {v['median']:.2f}x ({v['min']:.2f}-{v['max']:.2f})"
+            for k, v in r.items()
+            if k.startswith("ratio_vs_")
+        )
+        print(
+            f"{r['shape']:<20} {r['mode']:<9} {r['model']:<14} "
+            f"{t['median']:>10,.0f} ({t['min']:>7,.0f}-{t['max']:>7,.0f})   "
+            f"{r['mfu']:>5.2f}  {ratios}"
+        )
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shapes", nargs="+", default=["course", "d256"], choices=sorted(SHAPES))
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    p.add_argument("--modes", nargs="+", default=["eager", "compiled"],
-                   choices=["eager", "compiled"])
+    p.add_argument(
+        "--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"]
+    )
     p.add_argument("--repeats", type=int, default=7, help="timed rounds per model (median)")
     p.add_argument("--steps", type=int, default=10, help="training steps per timed round")
     p.add_argument("--device", default=None)
@@ -202,20 +241,31 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     peak = matmul_flops(device)
-    print(f"device {device}, {torch.get_num_threads()} threads, "
-          f"fp32 matmul {peak / 1e9:.1f} GFLOP/s (measured, 1024x1024)")
+    print(
+        f"device {device}, {torch.get_num_threads()} threads, "
+        f"fp32 matmul {peak / 1e9:.1f} GFLOP/s (measured, 1024x1024)"
+    )
     rows = []
     for key in args.shapes:
         for mode in args.modes:
             s = SHAPES[key]
             print(f"benchmarking {s.name}, {mode} ...", flush=True)
-            rows += bench_shape(s, device, mode == "compiled", args.models, args.repeats,
-                                args.steps, peak)
+            rows += bench_shape(
+                s, device, mode == "compiled", args.models, args.repeats, args.steps, peak
+            )
     print_rows(rows)
     if args.json:
         shapes = {k: asdict(SHAPES[k]) for k in args.shapes}
-        write_results(args.json, {"matmul_flops": peak, "shapes": shapes, "rows": rows,
-                                  "repeats": args.repeats, "steps": args.steps,
-                                  **provenance(device)})
+        write_results(
+            args.json,
+            {
+                "matmul_flops": peak,
+                "shapes": shapes,
+                "rows": rows,
+                "repeats": args.repeats,
+                "steps": args.steps,
+                **provenance(device),
+            },
+        )
         print(f"wrote {args.json}")
     return 0

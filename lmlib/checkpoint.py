@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from .files import atomic_write
 
 FORMAT = "lmlib-checkpoint-1"
 
@@ -24,19 +25,9 @@ class CheckpointError(RuntimeError):
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write `state` to `path` so that a crash at any moment leaves the previous file intact."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **state}, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)  # atomic on POSIX and Windows: readers see old or new, never half
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    with atomic_write(path) as f:
+        torch.save({"format": FORMAT, **state}, f)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
@@ -57,7 +48,7 @@ def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def check_same(saved: dict[str, Any], current: dict[str, Any], what: str, path: Path) -> None:
-    """Raise CheckpointError naming every field where a saved config differs from the current one."""
+    """Raise CheckpointError naming each field where a saved config differs from this run's."""
     diffs = [
         f"{k}: checkpoint has {saved.get(k)!r}, this run has {current.get(k)!r}"
         for k in sorted(set(saved) | set(current))

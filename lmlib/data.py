@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from .files import atomic_write
 from .tokenizer import CharTokenizer
 
 DATA_ENV = "LMLIB_DATA_DIR"
@@ -56,27 +56,23 @@ def sha256_of(path: Path) -> str:
 
 def download(remote: RemoteFile, dest: Path, timeout: float = 60.0) -> Path:
     """Fetch `remote` to `dest` atomically: the file appears only once its sha256 matches."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(remote.url, timeout=timeout) as r:
+        with atomic_write(dest) as out, urllib.request.urlopen(remote.url, timeout=timeout) as r:
+            digest = hashlib.sha256()
             while block := r.read(1 << 16):
                 out.write(block)
-        got = sha256_of(Path(tmp))
-        if got != remote.sha256:
-            raise DataError(
-                f"{remote.url} has sha256 {got}, expected {remote.sha256}; nothing was saved. "
-                f"Check the URL, or put a good copy in ${DATA_ENV}."
-            )
-        os.replace(tmp, dest)
+                digest.update(block)
+            got = digest.hexdigest()
+            if got != remote.sha256:  # raising here discards the download
+                raise DataError(
+                    f"{remote.url} has sha256 {got}, expected {remote.sha256}; nothing was saved. "
+                    f"Check the URL, or put a good copy in ${DATA_ENV}."
+                )
     except OSError as e:  # URLError is an OSError
         raise DataError(
             f"could not download {remote.name} from {remote.url} ({e}). Offline? Put a copy of "
             f"{remote.name} in a directory and set {DATA_ENV} to it."
         ) from e
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return dest
 
 
@@ -86,7 +82,9 @@ def fetch(remote: RemoteFile = TINY_SHAKESPEARE) -> Path:
     if local_dir:
         path = Path(local_dir) / remote.name
         if not path.is_file():
-            raise DataError(f"{DATA_ENV}={local_dir} has no {remote.name}; fix the path or unset it")
+            raise DataError(
+                f"{DATA_ENV}={local_dir} has no {remote.name}; fix the path or unset it"
+            )
         if sha256_of(path) != remote.sha256:
             raise DataError(f"{path} does not match sha256 {remote.sha256}; replace the file")
         return path

@@ -32,9 +32,13 @@ def pick_device(prefer: str | None = None) -> torch.device:
         return torch.device("cpu")
     device = torch.device(choice)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {choice!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+        raise ValueError(
+            f"device {choice!r} requested but CUDA is not available; use 'cpu' or 'auto'"
+        )
     if device.type == "mps" and not _mps_available():
-        raise ValueError(f"device {choice!r} requested but MPS is not available; use 'cpu' or 'auto'")
+        raise ValueError(
+            f"device {choice!r} requested but MPS is not available; use 'cpu' or 'auto'"
+        )
     if device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"unsupported device {choice!r}; use 'auto', 'cpu', 'cuda' or 'mps'")
     return device
@@ -59,7 +63,7 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """The autocast dtype for `device`: bf16 where supported, fp16 on older GPUs, None on CPU/MPS."""
+    """Autocast dtype for `device`: bf16 where supported, fp16 on older GPUs, None on CPU/MPS."""
     if device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16

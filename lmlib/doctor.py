@@ -68,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
     if device.type == "cuda":
         props = torch.cuda.get_device_properties(device)
         rows += [
-            ("gpu", f"{props.name}, {props.total_memory / 2**30:.1f} GiB, "
-                    f"compute capability {props.major}.{props.minor}"),
+            (
+                "gpu",
+                f"{props.name}, {props.total_memory / 2**30:.1f} GiB, "
+                f"compute capability {props.major}.{props.minor}",
+            ),
             ("bf16", str(torch.cuda.is_bf16_supported())),
             ("flash attention", str(torch.backends.cuda.flash_sdp_enabled())),
         ]
@@ -79,13 +82,21 @@ def run(args: argparse.Namespace) -> int:
         rows.append(("grad scaler", "on (fp16)"))
     if not args.no_compile:
         ok, why = compile_works()
-        rows.append(("torch.compile", "works" if ok else f"unavailable ({why}); lmlib trains eagerly"))
+        rows.append(
+            ("torch.compile", "works" if ok else f"unavailable ({why}); lmlib trains eagerly")
+        )
     rows.append(("profile", current_profile()))
     local = os.environ.get(DATA_ENV)
     cached = cache_dir() / TINY_SHAKESPEARE.name
-    rows.append(("data", f"{DATA_ENV}={local}" if local else
-                 f"cache {cached} ({'present' if cached.exists() else 'downloads on first use'})"
-                 + f"; set {CACHE_ENV} to move it"))
+    rows.append(
+        (
+            "data",
+            f"{DATA_ENV}={local}"
+            if local
+            else f"cache {cached} ({'present' if cached.exists() else 'downloads on first use'})"
+            + f"; set {CACHE_ENV} to move it",
+        )
+    )
     rows.append(("git", shutil.which("git") or "not found (results record no commit)"))
     width = max(len(k) for k, _ in rows)
     for key, value in rows:
@@ -93,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     diff = self_check(device)
     tol = 1e-5 if device.type == "cpu" else 5e-2
     verdict = "ok" if diff <= tol else "MISMATCH"
-    print(f"{'self-check':>{width}}  gradient max |cpu - {device.type}| = {diff:.2e} "
-          f"(tolerance {tol:g}): {verdict}")
+    print(
+        f"{'self-check':>{width}}  gradient max |cpu - {device.type}| = {diff:.2e} "
+        f"(tolerance {tol:g}): {verdict}"
+    )
     return 0 if verdict == "ok" else 1

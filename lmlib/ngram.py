@@ -12,7 +12,7 @@ from torch import Tensor
 
 def ngram_log_probs(train: Tensor, vocab_size: int, n: int, k: float = 0.1) -> Tensor:
     """Table of log p(next | previous n-1 tokens): shape (V,) * (n - 1) + (V,)."""
-    if n < 1 or vocab_size ** n > 50_000_000:
+    if n < 1 or vocab_size**n > 50_000_000:
         raise ValueError(f"n={n} with vocab_size={vocab_size} is out of range for a count table")
     index = torch.zeros(len(train) - n + 1, dtype=torch.long)
     for j in range(n):  # encode each n-gram as one integer in base V

@@ -35,7 +35,7 @@ def current_profile() -> str:
 
 
 def by_profile(ci: T, cpu: T, gpu: T, profile: str | None = None) -> T:
-    """Pick the value for the active (or given) profile: ``by_profile(ci=50, cpu=2000, gpu=5000)``."""
+    """The value for the active (or given) profile: ``by_profile(ci=50, cpu=2000, gpu=5000)``."""
     name = profile or current_profile()
     if name not in PROFILES:
         raise ValueError(f"unknown profile {name!r}; use one of {PROFILES}")

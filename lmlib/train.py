@@ -98,7 +98,7 @@ def evaluate(
     seed: int = 1234,
     device: torch.device | str | None = None,
 ) -> float:
-    """Mean next-token loss on n_batches fixed random windows of `data` (same windows every call)."""
+    """Mean next-token loss on n_batches fixed random windows of `data` (the same every call)."""
     device = torch.device(device) if device else next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     was_training = model.training
@@ -113,7 +113,7 @@ def evaluate(
 
 
 class _StopRequest:
-    """Turn the first Ctrl-C into a request honoured at the next step boundary (main thread only)."""
+    """Turn the first Ctrl-C into a request honoured at the next step boundary (main thread)."""
 
     def __init__(self):
         self.requested = False
@@ -242,7 +242,9 @@ def train(
             except Exception as e:
                 if forward is model:
                     raise
-                warnings.warn(f"torch.compile failed ({type(e).__name__}); training eagerly")
+                warnings.warn(
+                    f"torch.compile failed ({type(e).__name__}); training eagerly", stacklevel=2
+                )
                 forward = model
                 loss = step_loss(x, y)
             opt.zero_grad(set_to_none=True)

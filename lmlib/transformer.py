@@ -117,6 +117,6 @@ class TransformerLM(nn.Module):
         return 3 * (2 * matmul_weights + 4 * cfg.n_layers * T * cfg.d_model)
 
     def num_params(self, non_embedding: bool = True) -> int:
-        """Parameter count; by default without position embeddings (token ones are tied to the head)."""
+        """Parameter count, by default without position embeddings (token ones tie to the head)."""
         n = sum(p.numel() for p in self.parameters())
         return n - self.pos_emb.weight.numel() if non_embedding else n

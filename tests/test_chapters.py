@@ -15,8 +15,13 @@ def chapter(name: str) -> str:
 def test_next_token_chapter_quotes_the_committed_cpu_run():
     r = json.loads((ROOT / "results" / "next_token" / "cpu-seed0.json").read_text())
     text = chapter("01_next_token_prediction")
-    quoted = [f"{r['final_val_loss']:.2f}", f"{r['tokens_seen']:,}", f"{r['params'] / 1e6:.2f}M",
-              f"{r['history']['train_time'][-1]:.0f} s", f"{r['history']['step'][-1]} steps"]
+    quoted = [
+        f"{r['final_val_loss']:.2f}",
+        f"{r['tokens_seen']:,}",
+        f"{r['params'] / 1e6:.2f}M",
+        f"{r['history']['train_time'][-1]:.0f} s",
+        f"{r['history']['step'][-1]} steps",
+    ]
     quoted += [f"{v:.2f}" for k, v in r["baselines"].items()]
     for t in r["tasks_after"]:
         quoted += [f"{t['task']} | {t['share']:.0%}", f"{t['loss']:.2f}"]

@@ -10,12 +10,14 @@ def test_prefers_cuda_then_mps_then_cpu(monkeypatch):
     monkeypatch.delenv(dev.DEVICE_ENV, raising=False)
     with mock.patch.object(torch.cuda, "is_available", return_value=True):
         assert dev.pick_device().type == "cuda"
-    with mock.patch.object(torch.cuda, "is_available", return_value=False), mock.patch.object(
-        dev, "_mps_available", return_value=True
+    with (
+        mock.patch.object(torch.cuda, "is_available", return_value=False),
+        mock.patch.object(dev, "_mps_available", return_value=True),
     ):
         assert dev.pick_device().type == "mps"
-    with mock.patch.object(torch.cuda, "is_available", return_value=False), mock.patch.object(
-        dev, "_mps_available", return_value=False
+    with (
+        mock.patch.object(torch.cuda, "is_available", return_value=False),
+        mock.patch.object(dev, "_mps_available", return_value=False),
     ):
         assert dev.pick_device().type == "cpu"
 

@@ -8,8 +8,12 @@ from lmlib.experiments.results import provenance, read_results, write_results
 
 
 def test_results_are_plain_json_with_provenance(tmp_path):
-    rec = {"loss": 1.5, "t": torch.tensor([1.0, 2.0]), "nan": float("nan"), **provenance(
-        torch.device("cpu"))}
+    rec = {
+        "loss": 1.5,
+        "t": torch.tensor([1.0, 2.0]),
+        "nan": float("nan"),
+        **provenance(torch.device("cpu")),
+    }
     path = write_results(tmp_path / "r" / "x.json", rec)
     back = json.loads(path.read_text())
     assert back["t"] == [1.0, 2.0] and back["nan"] is None
@@ -37,8 +41,16 @@ def test_profiles_grow():
     not __import__("os").environ.get("LMLIB_DATA_DIR"), reason="needs LMLIB_DATA_DIR"
 )
 def test_next_token_ci_run_is_reproducible_and_draws_figures(tmp_path):
-    args = ["run", "next_token", "--profile", "ci", "--results", str(tmp_path / "res"),
-            "--figdir", str(tmp_path / "fig")]
+    args = [
+        "run",
+        "next_token",
+        "--profile",
+        "ci",
+        "--results",
+        str(tmp_path / "res"),
+        "--figdir",
+        str(tmp_path / "fig"),
+    ]
     from lmlib.cli import main
 
     assert main(args) == 0
@@ -47,7 +59,9 @@ def test_next_token_ci_run_is_reproducible_and_draws_figures(tmp_path):
     shares = sum(t["share"] for t in first["tasks_after"])
     assert shares == pytest.approx(1.0)
     assert {p.name for p in (tmp_path / "fig").iterdir()} == {
-        "next_token_loss_curve.png", "next_token_tasks.png"}
+        "next_token_loss_curve.png",
+        "next_token_tasks.png",
+    }
     assert main(args) == 0  # same seed, same numbers
     second = read_results(runner.results_path("next_token", "ci", 0, tmp_path / "res"))
     for key in ("step", "train_loss", "lr", "eval_step", "val_loss"):  # all but wall times

@@ -16,9 +16,15 @@ def test_char_labels():
     labels = [CHAR_TASKS[i] for i in char_task_labels(prev, target)]
     # R->O spelling, O->M, M->E, E->O spelling; O->: punct; :->\n punct; \n->O line start;
     # O->, punct; ,->space punct; space->s word choice; s->h, h->e spelling
-    assert labels == ["spelling"] * 4 + ["punctuation and spacing"] * 2 + ["line start"] + [
-        "punctuation and spacing"
-    ] * 2 + ["word choice"] + ["spelling"] * 2
+    assert (
+        labels
+        == ["spelling"] * 4
+        + ["punctuation and spacing"] * 2
+        + ["line start"]
+        + ["punctuation and spacing"] * 2
+        + ["word choice"]
+        + ["spelling"] * 2
+    )
 
 
 def test_share_weighted_sum_equals_overall_mean():
@@ -27,7 +33,9 @@ def test_share_weighted_sum_equals_overall_mean():
     labels = torch.randint(0, 4, (6, 50), generator=g)
     parts = decompose_loss(losses, labels, CHAR_TASKS)
     assert sum(p.share for p in parts) == pytest.approx(1.0)
-    assert sum(p.share * p.loss for p in parts) == pytest.approx(losses.double().mean().item(), rel=1e-12)
+    assert sum(p.share * p.loss for p in parts) == pytest.approx(
+        losses.double().mean().item(), rel=1e-12
+    )
     assert sum(p.count for p in parts) == 300
     assert parts[2].loss == pytest.approx(losses[labels == 2].mean().item(), rel=1e-6)
 

@@ -36,7 +36,9 @@ def test_bad_arguments():
 
 
 def test_generate_extends_and_crops_to_context():
-    model = TransformerLM(TransformerConfig(vocab_size=7, context=4, d_model=8, n_heads=2, n_layers=1))
+    model = TransformerLM(
+        TransformerConfig(vocab_size=7, context=4, d_model=8, n_heads=2, n_layers=1)
+    )
     start = torch.zeros(2, 3, dtype=torch.long)
     out = generate(model, start, 6, generator=torch.Generator().manual_seed(0))
     assert out.shape == (2, 9) and torch.equal(out[:, :3], start)

@@ -80,7 +80,9 @@ def test_resume_with_different_settings_is_refused(tmp_path):
     ckpt = str(tmp_path / "run.pt")
     train(fresh_model(), corpus(), corpus(500, 1), cfg(steps=5, checkpoint_path=ckpt))
     with pytest.raises(CheckpointError, match="lr: checkpoint has 0.003"):
-        train(fresh_model(), corpus(), corpus(500, 1), cfg(lr=1e-3, checkpoint_path=ckpt), resume=True)
+        train(
+            fresh_model(), corpus(), corpus(500, 1), cfg(lr=1e-3, checkpoint_path=ckpt), resume=True
+        )
     other = TransformerLM(TransformerConfig(vocab_size=5, context=8, d_model=16, n_heads=4))
     with pytest.raises(CheckpointError, match="n_heads"):
         train(other, corpus(), corpus(500, 1), cfg(steps=5, checkpoint_path=ckpt), resume=True)

@@ -69,8 +69,9 @@ def test_same_seed_same_model():
 def test_flop_formula_matches_counted_forward_and_backward(expansion):
     from torch.utils.flop_counter import FlopCounterMode
 
-    cfg = TransformerConfig(vocab_size=65, context=32, d_model=64, n_heads=4, n_layers=2,
-                            expansion=expansion)
+    cfg = TransformerConfig(
+        vocab_size=65, context=32, d_model=64, n_heads=4, n_layers=2, expansion=expansion
+    )
     model = TransformerLM(cfg)
     for block in model.blocks:  # the plain path's matmuls are visible to the counter
         block.attn.keep_weights = True

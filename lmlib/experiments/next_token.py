@@ -26,7 +26,7 @@ from .results import provenance
 
 
 def settings(profile: str, vocab_size: int = 65) -> tuple[TransformerConfig, TrainConfig]:
-    """Model and training settings for a profile (ci: seconds, cpu: about a minute, gpu: minutes)."""
+    """Model and training settings per profile (ci: seconds, cpu: about a minute, gpu: minutes)."""
     model = by_profile(
         ci=TransformerConfig(vocab_size, context=32, d_model=32, n_heads=2, n_layers=2),
         cpu=TransformerConfig(vocab_size, context=64, d_model=128, n_heads=4, n_layers=4),
@@ -34,12 +34,15 @@ def settings(profile: str, vocab_size: int = 65) -> tuple[TransformerConfig, Tra
         profile=profile,
     )
     run = by_profile(
-        ci=TrainConfig(steps=40, batch_size=16, lr=3e-3, warmup_steps=5, eval_every=10,
-                       eval_batches=4),
-        cpu=TrainConfig(steps=600, batch_size=24, lr=4e-3, warmup_steps=30, eval_every=50,
-                        eval_batches=20),
-        gpu=TrainConfig(steps=3000, batch_size=64, lr=1e-3, warmup_steps=100, eval_every=250,
-                        eval_batches=40),
+        ci=TrainConfig(
+            steps=40, batch_size=16, lr=3e-3, warmup_steps=5, eval_every=10, eval_batches=4
+        ),
+        cpu=TrainConfig(
+            steps=600, batch_size=24, lr=4e-3, warmup_steps=30, eval_every=50, eval_batches=20
+        ),
+        gpu=TrainConfig(
+            steps=3000, batch_size=64, lr=1e-3, warmup_steps=100, eval_every=250, eval_batches=40
+        ),
         profile=profile,
     )
     return model, run
@@ -77,8 +80,9 @@ def run(profile: str, seed: int = 0) -> dict:
     train_wall = time.perf_counter() - start
     gen = torch.Generator().manual_seed(seed)
     after = ds.tokenizer.decode(generate(model, prompt.cpu(), 300, 0.8, 20, gen)[0])
-    baselines = {f"{n}-gram": ngram_loss(ds.train, ds.val, ds.tokenizer.vocab_size, n)
-                 for n in (1, 2, 3, 4)}
+    baselines = {
+        f"{n}-gram": ngram_loss(ds.train, ds.val, ds.tokenizer.vocab_size, n) for n in (1, 2, 3, 4)
+    }
     return {
         "experiment": "next_token",
         "profile": profile,
@@ -110,10 +114,16 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     for i, (name, value) in enumerate(r["baselines"].items()):
         style = ("k", ":") if name == "uniform" else (f"C{i + 2}", "--")
         ax.axhline(value, color=style[0], ls=style[1], lw=1)
-        ax.annotate(f"{name} {value:.2f}", (h["step"][-1], value), ha="right", va="bottom", fontsize=8)
-    ax.set(xlabel="training step", ylabel="loss (nats per character)", ylim=(1.0, 4.6),
-           title=f"Character Transformer on tiny Shakespeare ({r['profile']} profile, "
-                 f"{r['params'] / 1e3:.0f}K parameters)")
+        ax.annotate(
+            f"{name} {value:.2f}", (h["step"][-1], value), ha="right", va="bottom", fontsize=8
+        )
+    ax.set(
+        xlabel="training step",
+        ylabel="loss (nats per character)",
+        ylim=(1.0, 4.6),
+        title=f"Character Transformer on tiny Shakespeare ({r['profile']} profile, "
+        f"{r['params'] / 1e3:.0f}K parameters)",
+    )
     ax.legend(loc="lower left")
     fig.tight_layout()
     curve = outdir / "next_token_loss_curve.png"
@@ -125,8 +135,9 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     xs = torch.arange(len(names)).float()
     for dx, key, label in ((-0.2, "tasks_before", "untrained"), (0.2, "tasks_after", "trained")):
         ax.bar(xs + dx, [t["loss"] for t in r[key]], width=0.4, label=label)
-    ax.set_xticks(xs.tolist(), [f"{n}\n({t['share']:.0%} of chars)" for n, t in
-                                zip(names, r["tasks_after"])])
+    ax.set_xticks(
+        xs.tolist(), [f"{n}\n({t['share']:.0%} of chars)" for n, t in zip(names, r["tasks_after"])]
+    )
     ax.set(ylabel="mean validation loss (nats)", title="One objective, several tasks")
     ax.legend()
     fig.tight_layout()

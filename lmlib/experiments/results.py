@@ -6,13 +6,14 @@ import json
 import os
 import platform
 import subprocess
-import tempfile
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
+
+from ..files import atomic_write
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
@@ -37,8 +38,9 @@ def provenance(device: torch.device) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
-        platform.processor() or platform.machine(),
+        "device_name": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
         "git_commit": git_commit(Path(__file__).resolve().parent),
         "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -61,18 +63,10 @@ def _plain(obj: Any) -> Any:
 
 def write_results(path: str | os.PathLike, record: dict[str, Any]) -> Path:
     """Write `record` as indented JSON atomically (a crash never leaves half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_plain(record), f, indent=1, sort_keys=True)
-            f.write("\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    with atomic_write(path, "w") as f:
+        json.dump(_plain(record), f, indent=1, sort_keys=True)
+        f.write("\n")
+    return Path(path)
 
 
 def read_results(path: str | os.PathLike) -> dict[str, Any]:
@@ -82,4 +76,6 @@ def read_results(path: str | os.PathLike) -> dict[str, Any]:
     except FileNotFoundError:
         raise FileNotFoundError(f"no results at {path}; run the experiment first") from None
     except json.JSONDecodeError as e:
-        raise ValueError(f"results file {path} is not valid JSON ({e}); rerun the experiment") from e
+        raise ValueError(
+            f"results file {path} is not valid JSON ({e}); rerun the experiment"
+        ) from e
