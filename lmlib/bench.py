@@ -240,6 +240,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
+    # Subnormal floats are slow on CPUs; without this nn.TransformerEncoder ran 40x slower at
+    # d_model=256 (97 vs 3,962 tokens/s). Flushing them to zero is the same for every model.
+    torch.set_flush_denormal(True)
     peak = matmul_flops(device)
     print(
         f"device {device}, {torch.get_num_threads()} threads, "
