@@ -69,3 +69,13 @@ def test_next_token_ci_run_is_reproducible_and_draws_figures(tmp_path):
     assert first["tasks_after"] == second["tasks_after"]
     assert first["sample_after"] == second["sample_after"]
     assert main(args + ["--figures"]) == 0
+
+
+def test_task_breakdown_keeps_the_model_mode():
+    from lmlib import CharDataset, TransformerConfig, TransformerLM
+
+    ds = CharDataset.from_text("ROMEO:\nO, she doth teach the torches to burn bright!\n" * 40)
+    model = TransformerLM(TransformerConfig(ds.tokenizer.vocab_size, 16, 16, 2, 1)).eval()
+    parts = next_token.task_breakdown(model, ds, n_batches=2, batch_size=4)
+    assert not model.training
+    assert sum(p["share"] for p in parts) == pytest.approx(1.0)

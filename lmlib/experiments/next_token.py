@@ -53,6 +53,7 @@ def task_breakdown(
     model: TransformerLM, ds: CharDataset, n_batches: int = 8, batch_size: int = 32
 ) -> list[dict]:
     """Validation loss split by CHAR_TASKS on fixed windows (the same windows every call)."""
+    was_training = model.training
     model.eval()
     gen = torch.Generator().manual_seed(4321)
     device = next(model.parameters()).device
@@ -62,7 +63,7 @@ def task_breakdown(
         x, y = get_batch(ds.val, batch_size, model.context, gen)
         losses.append(token_losses(model(x.to(device)), y.to(device)).cpu())
         labels.append(char_task_labels(codes[x], codes[y]))
-    model.train()
+    model.train(was_training)
     return [asdict(t) for t in decompose_loss(torch.cat(losses), torch.cat(labels), CHAR_TASKS)]
 
 
