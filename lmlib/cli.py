@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "student": ("lmlib.grading.student", "generate student notebooks from solution notebooks"),
     "run": ("lmlib.experiments.runner", "run an experiment and write its results"),
     "bench": ("lmlib.bench", "measure training throughput against other libraries"),
+    "budget": ("lmlib.budget", "time every lab per profile; estimate the gpu profile on a T4"),
     "doctor": ("lmlib.doctor", "check this machine: device, dtypes, compile, a numeric self-test"),
 }
 

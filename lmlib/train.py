@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .budget import record
 from .checkpoint import check_same, load_checkpoint, save_checkpoint
 from .data import get_batch
 from .device import autocast, enable_fast_matmul, make_grad_scaler, pick_device
@@ -154,6 +155,16 @@ def _model_settings(model: nn.Module) -> dict:
     return {"class": type(model).__name__, **settings}
 
 
+def _record_work(model: nn.Module, cfg: TrainConfig, steps: int, evals: int) -> None:
+    """Tell `lmlib budget` (if it is listening) the FLOPs this call trained with."""
+    flops_per_token = getattr(model, "flops_per_token", None)
+    if flops_per_token is None:
+        return
+    tokens = cfg.batch_size * model.context
+    flops = flops_per_token(model.context) * tokens * (steps + evals * cfg.eval_batches / 3)
+    record(flops, steps * tokens)
+
+
 def train(
     model: nn.Module,
     train_data: torch.Tensor,
@@ -225,6 +236,7 @@ def train(
 
     model.train()
     elapsed = history.train_time[-1] if history.train_time else 0.0
+    evals_before = len(history.eval_step)
     bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, desc="train", unit="step")
     step = start
     with _StopRequest() as stop:
@@ -269,6 +281,7 @@ def train(
             bar.update(1)
     bar.close()
     save(step)
+    _record_work(model, cfg, step - start, len(history.eval_step) - evals_before)
     if history.interrupted:
         where = f"; checkpoint saved to {ckpt}, resume with resume=True" if ckpt else ""
         print(f"Training stopped at step {step}/{cfg.steps}{where}.")

@@ -1,0 +1,155 @@
+"""`lmlib budget`: the FLOP ledger, the per-lab plans, the table, resuming an interrupted run."""
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from nbformat.v4 import new_code_cell, new_notebook
+
+from lmlib import budget
+from lmlib.experiments.next_token import settings
+from lmlib.train import TrainConfig, train
+from lmlib.transformer import TransformerConfig, TransformerLM
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_run_flops_counts_steps_and_evaluations():
+    cfg = TrainConfig(steps=10, batch_size=2, eval_every=4, eval_batches=3)
+    # 10 steps of 2 x 5 tokens; evaluations at steps 4, 8 and 10, each 3 batches at a third
+    assert budget.run_flops(7.0, 5, cfg) == pytest.approx(7.0 * 10 * (10 + 3 * 3 / 3))
+
+
+def test_ledger_records_what_train_spent(tmp_path, monkeypatch):
+    ledger = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv(budget.LEDGER_ENV, str(ledger))
+    model_cfg, train_cfg = settings("ci")
+    torch.manual_seed(0)
+    model = TransformerLM(model_cfg)
+    data = torch.randint(0, model_cfg.vocab_size, (2000,))
+    train(model, data, data, TrainConfig(**{**train_cfg.__dict__, "progress": False}))
+    assert budget.read_ledger(ledger) == pytest.approx(
+        budget.PLANS["01_next_token_prediction"]("ci")
+    )
+    record = json.loads(ledger.read_text().splitlines()[0])
+    assert record["tokens"] == train_cfg.steps * train_cfg.batch_size * model_cfg.context
+
+
+def test_no_ledger_without_the_variable(tmp_path, monkeypatch):
+    monkeypatch.delenv(budget.LEDGER_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    budget.record(1.0, 1)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("lab", sorted(budget.PLANS))
+def test_every_plan_grows_with_the_profile(lab):
+    ci, cpu, gpu = (budget.PLANS[lab](p) for p in ("ci", "cpu", "gpu"))
+    assert 0 < ci < cpu < gpu
+
+
+def test_every_plan_is_a_lab():
+    labs = {p.stem for p in (ROOT / "labs" / "solutions").glob("*.ipynb")}
+    assert set(budget.PLANS) <= labs
+
+
+def test_plan_mismatch_is_reported():
+    plan = budget.PLANS["01_next_token_prediction"]("ci")
+    good = {"ci": {"wall_s": 1.0, "train_flops": plan}}
+    bad = {"ci": {"wall_s": 1.0, "train_flops": plan * 1.5}}
+    assert budget.plan_mismatches("01_next_token_prediction", good) == []
+    assert "plan" in budget.plan_mismatches("01_next_token_prediction", bad)[0]
+
+
+def test_gpu_estimate_is_overhead_plus_flops_over_throughput():
+    est = budget.estimate_gpu("02_multihead_attention", {"ci": {"wall_s": 9.0, "train_flops": 1}})
+    flops = budget.PLANS["02_multihead_attention"]("gpu")
+    assert est["train_flops"] == flops
+    assert est["wall_s"] == pytest.approx(9.0 + flops / budget.T4_ACHIEVED_FLOPS, abs=0.1)
+    assert budget.estimate_gpu("no_such_lab", {"ci": {"wall_s": 1.0}}) is None
+
+
+def _tiny_notebook(path: Path) -> None:
+    code = (
+        "import torch, lmlib\n"
+        "cfg = lmlib.TransformerConfig(11, context=8, d_model=16, n_heads=2, n_layers=1)\n"
+        "model = lmlib.TransformerLM(cfg)\n"
+        "data = torch.randint(0, 11, (500,))\n"
+        "run = lmlib.TrainConfig(steps=lmlib.by_profile(ci=3, cpu=5, gpu=7), batch_size=2,\n"
+        "                        eval_every=100, eval_batches=1, progress=False)\n"
+        "lmlib.train(model, data, data, run)\n"
+    )
+    nbformat.write(new_notebook(cells=[new_code_cell(code)]), path)
+
+
+def test_budget_times_notebooks_and_resumes(tmp_path, monkeypatch, capsys):
+    books = tmp_path / "nb"
+    books.mkdir()
+    _tiny_notebook(books / "99_tiny.ipynb")
+    args = argparse.Namespace(
+        profiles=["ci"],
+        labs=None,
+        force=False,
+        table_only=False,
+        results=tmp_path / "labs.json",
+        notebooks=books,
+        table=tmp_path / "table.md",
+        from_book=None,
+    )
+    assert budget.run(args) == 0
+    results = json.loads(args.results.read_text())
+    ci = results["labs"]["99_tiny"]["ci"]
+    model = TransformerLM(TransformerConfig(11, context=8, d_model=16, n_heads=2, n_layers=1))
+    assert ci["train_flops"] == pytest.approx(model.flops_per_token() * 16 * (3 + 1 / 3))
+    assert ci["wall_s"] > 0
+    assert re.search(r"\| 99_tiny \| \d+ s \| - \| - \| - \|", args.table.read_text())
+
+    calls = []
+    monkeypatch.setattr(budget, "time_notebook", lambda *a: calls.append(a) or ci)
+    budget.run(args)  # already measured: nothing runs again
+    assert calls == []
+    args.profiles = ["ci", "cpu"]
+    budget.run(args)  # only the missing profile runs
+    assert [c[1] for c in calls] == ["cpu"]
+
+
+def test_committed_table_matches_committed_results():
+    results = json.loads(budget.RESULTS.read_text())
+    assert budget.table(results) in budget.TABLE.read_text()
+    assert set(results["labs"]) == {p.stem for p in (ROOT / "labs" / "solutions").glob("*.ipynb")}
+    assert "{include} lab_times.md" in (ROOT / "book" / "how_to_use.md").read_text()
+
+
+def test_budget_takes_cpu_times_from_a_book_build(tmp_path):
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    books = tmp_path / "nb"
+    books.mkdir()
+    _tiny_notebook(books / "99_tiny.ipynb")
+    build = tmp_path / "_build"
+    cache = get_cache(str(build / ".jupyter_cache"))
+    nb = nbformat.read(books / "99_tiny.ipynb", as_version=4)
+    bundle = CacheBundleIn(nb, str(books / "99_tiny.ipynb"), data={"execution_seconds": 42.04})
+    cache.cache_notebook_bundle(bundle, check_validity=False)
+    args = argparse.Namespace(
+        profiles=["cpu"],
+        labs=None,
+        force=False,
+        table_only=False,
+        results=tmp_path / "labs.json",
+        notebooks=books,
+        table=tmp_path / "table.md",
+        from_book=build,
+    )
+    with pytest.raises(FileNotFoundError, match="bash scripts/book.sh"):
+        budget.run(args)  # no profile stamp: which profile the book ran at is unknown
+    (build / ".profile").write_text("cpu\n")
+    assert budget.run(args) == 0  # cpu comes from the book: nothing is executed
+    cpu = json.loads(args.results.read_text())["labs"]["99_tiny"]["cpu"]
+    assert cpu == {"wall_s": 42.0, "train_flops": None}
+    assert "| 99_tiny | - | 42 s | - | - |" in args.table.read_text()
