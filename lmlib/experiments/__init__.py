@@ -6,4 +6,5 @@
 
 EXPERIMENTS = {
     "next_token": "lmlib.experiments.next_token",
+    "incentives": "lmlib.experiments.incentives",
 }
