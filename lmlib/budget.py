@@ -97,9 +97,25 @@ def _lab02(profile: str) -> float:
     return _transformer_flops(model, run)
 
 
+def _lab07(profile: str) -> float:
+    from .experiments.incentives import settings
+    from .knowledge import KnowledgeBase
+    from .quiz import encode_facts
+    from .tokenizer import WordTokenizer
+    from .transformer import TransformerConfig, TransformerLM
+
+    s = settings(profile)
+    kb = KnowledgeBase(s["n_entities"], seed=0)
+    tok = WordTokenizer(kb.vocabulary())
+    T = encode_facts(kb, tok)[0].shape[-1] - 1  # the fact LM reads whole sentences
+    cfg = TransformerConfig(tok.vocab_size, 8, s["d_model"], n_heads=2, n_layers=s["n_layers"])
+    return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
+
+
 PLANS: dict[str, Callable[[str], float]] = {
     "01_next_token_prediction": _lab01,
     "02_multihead_attention": _lab02,
+    "07_incentives": _lab07,
 }
 
 

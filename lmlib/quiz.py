@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .budget import record
 from .knowledge import KnowledgeBase
 from .tokenizer import WordTokenizer
 from .transformer import TransformerConfig, TransformerLM
@@ -76,6 +77,8 @@ def train_fact_lm(
             losses.append(loss.item())
     finally:
         torch.set_num_threads(saved)
+    T = idx.shape[1] - 1
+    record(model.flops_per_token(T) * steps * batch_size * T, steps * batch_size * T)
     return model.eval(), seen, losses
 
 

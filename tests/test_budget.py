@@ -153,3 +153,12 @@ def test_budget_takes_cpu_times_from_a_book_build(tmp_path):
     cpu = json.loads(args.results.read_text())["labs"]["99_tiny"]["cpu"]
     assert cpu == {"wall_s": 42.0, "train_flops": None}
     assert "| 99_tiny | - | 42 s | - | - |" in args.table.read_text()
+
+
+def test_fact_lm_records_what_lab07_plans(tmp_path, monkeypatch):
+    from lmlib.experiments.incentives import quiz_model, settings
+
+    ledger = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv(budget.LEDGER_ENV, str(ledger))
+    quiz_model(settings("ci"))
+    assert budget.read_ledger(ledger) == pytest.approx(budget.PLANS["07_incentives"]("ci"))
