@@ -104,3 +104,20 @@ def layers_to_see(T: int, kernel_size: int = 3, dilation_growth: int = 2) -> int
     while 1 + sum((kernel_size - 1) * dilation_growth**i for i in range(n)) < T:
         n += 1
     return n
+
+
+def copy_task(
+    batch_size: int, gap: int, vocab_size: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A long-range copy task: random tokens, then the same tokens again.
+
+    Returns idx (B, 2 * gap) and a bool mask (2 * gap,) of the positions whose next token is a
+    copy of the token ``gap`` places back: only a model that sees that far can predict them.
+    """
+    if gap < 1 or vocab_size < 2:
+        raise ValueError(f"need gap >= 1 and vocab_size >= 2, got gap={gap}, V={vocab_size}")
+    first = torch.randint(0, vocab_size, (batch_size, gap), generator=gen)
+    idx = torch.cat([first, first], dim=1)  # (B, 2 * gap)
+    predictable = torch.arange(2 * gap) >= gap - 1  # the target at t + 1 equals idx[t + 1 - gap]
+    predictable[-1] = False  # the last position has no target inside the window
+    return idx, predictable

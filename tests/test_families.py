@@ -6,6 +6,7 @@ from lmlib.families import (
     FAMILIES,
     build,
     build_matched,
+    copy_task,
     counted_flops_per_token,
     critical_path,
     layers_to_see,
@@ -73,3 +74,15 @@ def test_bad_names():
         build("mamba", V, 8, 8, 1)
     with pytest.raises(ValueError, match="family"):
         critical_path("mamba", 8, 1)
+
+
+def test_copy_task_repeats_and_marks_the_copies():
+    idx, copy = copy_task(3, 5, 7, torch.Generator().manual_seed(0))
+    assert idx.shape == (3, 10) and copy.shape == (10,)
+    torch.testing.assert_close(idx[:, :5], idx[:, 5:])
+    targets = idx[:, 1:]
+    for t in copy[:-1].nonzero().flatten().tolist():  # the target of t is the token gap back
+        torch.testing.assert_close(targets[:, t], idx[:, t + 1 - 5])
+    assert copy.sum().item() == 5  # positions 4..8 predict tokens 5..9
+    with pytest.raises(ValueError, match="gap"):
+        copy_task(1, 0, 7, torch.Generator())
