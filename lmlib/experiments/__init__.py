@@ -6,4 +6,5 @@
 
 EXPERIMENTS = {
     "next_token": "lmlib.experiments.next_token",
+    "three_families": "lmlib.experiments.three_families",
 }
