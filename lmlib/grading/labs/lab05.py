@@ -1,0 +1,86 @@
+"""Lab 05, three ways to read a sequence: a recurrent step, a causal convolution, its window.
+
+Dims: B batch, T tokens, D hidden width, C channels, k kernel size.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ...cnn import causal_conv1d, receptive_field
+from ...rnn import lstm_cell
+from ..spec import Case, Exercise
+
+LAB = "05_three_ways_to_read"
+
+
+def _randn(rng: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:
+    return torch.randn(*shape, generator=rng) * scale
+
+
+def _lstm_cases(rng: torch.Generator) -> list[Case]:
+    cases = []
+    for B, D_in, D in [(2, 3, 4), (1, 5, 2), (3, 4, 4)]:
+        x, h, c = _randn(rng, B, D_in), _randn(rng, B, D), _randn(rng, B, D)
+        w_ih, w_hh = _randn(rng, 4 * D, D_in), _randn(rng, 4 * D, D)
+        b_ih, b_hh = _randn(rng, 4 * D), _randn(rng, 4 * D)
+        cases.append(Case((x, h, c, w_ih, w_hh, b_ih, b_hh)))
+    return cases
+
+
+def _conv_cases(rng: torch.Generator) -> list[Case]:
+    cases = []
+    for B, T, C_in, C_out, k, d, bias in [
+        (2, 9, 3, 4, 3, 2, True),
+        (1, 7, 2, 2, 2, 1, True),
+        (2, 12, 3, 2, 3, 3, False),
+        (1, 5, 1, 3, 4, 1, True),
+    ]:
+        b = _randn(rng, C_out) if bias else None
+        cases.append(Case((_randn(rng, B, T, C_in), _randn(rng, C_out, C_in, k), b, d)))
+    return cases
+
+
+def _field_cases(rng: torch.Generator) -> list[Case]:
+    return [
+        Case((3, [1, 2, 4, 8])),
+        Case((2, [1])),
+        Case((5, [1, 1, 1])),
+        Case((4, [])),
+        Case((3, [1, 3, 9])),
+    ]
+
+
+_NO_LSTM = "write the four gates with @, sigmoid and tanh yourself"
+_NO_CONV = "pad on the left and use F.conv1d (or a loop); not a built-in causal layer"
+
+EXERCISES = [
+    Exercise(
+        name="lstm_cell",
+        cases=_lstm_cases,
+        reference=lstm_cell,
+        forbidden={
+            "torch.lstm_cell": _NO_LSTM,
+            "torch._VF.lstm_cell": _NO_LSTM,
+            "torch.nn.LSTMCell": _NO_LSTM,
+            "torch.nn.modules.rnn.LSTMCell": _NO_LSTM,
+            "torch.nn.LSTM": _NO_LSTM,
+            "torch.nn.modules.rnn.LSTM": _NO_LSTM,
+        },
+        rules="Gate order i, f, g, o (torch's); return the tuple (h, c). "
+        "torch.nn.LSTMCell / torch.lstm_cell are not allowed.",
+    ),
+    Exercise(
+        name="causal_conv1d",
+        cases=_conv_cases,
+        reference=causal_conv1d,
+        forbidden={"torch.nn.Conv1d": _NO_CONV, "torch.nn.modules.conv.Conv1d": _NO_CONV},
+        rules="x is (B, T, C_in), the answer (B, T, C_out); bias may be None.",
+    ),
+    Exercise(
+        name="receptive_field",
+        cases=_field_cases,
+        reference=receptive_field,
+        rules="Return a Python int: how many tokens, the current one included, reach output t.",
+    ),
+]

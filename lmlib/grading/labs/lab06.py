@@ -1,0 +1,32 @@
+"""Lab 06, why the MLP and why 4x: the MLP block.
+
+Dims: B batch, T tokens, D model width, F = expansion * D hidden width.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ...mlp import MLP
+from ..spec import Case, Exercise
+
+LAB = "06_mlp"
+
+
+def _mlp_cases(rng: torch.Generator) -> list[Case]:
+    return [
+        Case((torch.randn(B, T, D, generator=rng) * 2,), init=(D, e))
+        for B, T, D, e in [(2, 5, 8, 4), (1, 3, 6, 2), (2, 4, 4, 1.5)]
+    ]
+
+
+EXERCISES = [
+    Exercise(
+        name="MLP",
+        cases=_mlp_cases,
+        reference=MLP,
+        module=True,
+        rules="Keep the attributes up = nn.Linear(D, F) and down = nn.Linear(F, D), "
+        "F = int(round(expansion * D)), with the exact GELU between them.",
+    ),
+]
