@@ -4,7 +4,7 @@ Each lab's solution notebook is executed top to bottom at the `ci` and `cpu` pro
 machine) and timed. While it runs, `train()` appends the FLOPs it spent to a ledger file
 (``LMLIB_FLOP_LEDGER``), so the table also says how much compute the lab trains with. The `gpu`
 profile cannot be timed without a GPU; it is estimated from the lab's planned training FLOPs at
-that profile (``PLANS``; the same plan at the `ci` and `cpu` profiles is checked against the
+that profile (lmlib/plans.py; the same plan at the `ci` and `cpu` profiles is checked against the
 ledger) divided by an assumed achieved throughput on a Colab T4, plus the lab's fixed overhead
 (its whole `ci` run: start-up, data, plots).
 
@@ -59,66 +59,6 @@ def read_ledger(path: Path) -> float:
     return sum(json.loads(line)["flops"] for line in path.read_text().splitlines() if line)
 
 
-# ---- planned training FLOPs per lab and profile -------------------------------------------
-
-
-def _transformer_flops(model_cfg, train_cfg) -> float:
-    from .transformer import TransformerLM
-
-    model = TransformerLM(model_cfg)
-    return run_flops(model.flops_per_token(), model_cfg.context, train_cfg)
-
-
-def _lab01(profile: str) -> float:
-    from .experiments.next_token import settings
-
-    return _transformer_flops(*settings(profile))
-
-
-def _lab02(profile: str) -> float:
-    from .profiles import by_profile
-    from .train import TrainConfig
-    from .transformer import TransformerConfig
-
-    s = by_profile(  # the notebook's SIZES cell
-        ci=dict(d_model=32, n_heads=4, n_layers=2, context=48, batch_size=16, steps=30),
-        cpu=dict(d_model=128, n_heads=4, n_layers=2, context=64, batch_size=32, steps=600),
-        gpu=dict(d_model=256, n_heads=8, n_layers=4, context=128, batch_size=64, steps=2000),
-        profile=profile,
-    )
-    model = TransformerConfig(65, s["context"], s["d_model"], s["n_heads"], s["n_layers"])
-    steps = s["steps"]
-    run = TrainConfig(
-        steps=steps,
-        batch_size=s["batch_size"],
-        eval_every=max(1, steps // 5),
-        eval_batches=by_profile(ci=2, cpu=10, gpu=20, profile=profile),
-    )
-    return _transformer_flops(model, run)
-
-
-def _lab07(profile: str) -> float:
-    from .experiments.incentives import settings
-    from .knowledge import KnowledgeBase
-    from .quiz import encode_facts
-    from .tokenizer import WordTokenizer
-    from .transformer import TransformerConfig, TransformerLM
-
-    s = settings(profile)
-    kb = KnowledgeBase(s["n_entities"], seed=0)
-    tok = WordTokenizer(kb.vocabulary())
-    T = encode_facts(kb, tok)[0].shape[-1] - 1  # the fact LM reads whole sentences
-    cfg = TransformerConfig(tok.vocab_size, 8, s["d_model"], n_heads=2, n_layers=s["n_layers"])
-    return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
-
-
-PLANS: dict[str, Callable[[str], float]] = {
-    "01_next_token_prediction": _lab01,
-    "02_multihead_attention": _lab02,
-    "07_incentives": _lab07,
-}
-
-
 # ---- measuring -------------------------------------------------------------------------------
 
 
@@ -166,11 +106,17 @@ def book_timings(build: Path) -> tuple[str, dict[str, float]]:
     }
 
 
+def plans() -> dict[str, Callable[[str], float]]:
+    from .plans import PLANS
+
+    return PLANS
+
+
 def estimate_gpu(lab: str, measured: dict) -> dict | None:
     """The `gpu` estimate: the ci run's wall time as overhead + planned FLOPs / T4 throughput."""
-    if lab not in PLANS or "ci" not in measured:
+    if lab not in plans() or "ci" not in measured:
         return None
-    flops = PLANS[lab]("gpu")
+    flops = plans()[lab]("gpu")
     return {
         "wall_s": round(measured["ci"]["wall_s"] + flops / T4_ACHIEVED_FLOPS, 1),
         "train_flops": flops,
@@ -182,8 +128,8 @@ def plan_mismatches(lab: str, measured: dict, tolerance: float = 0.02) -> list[s
     """Profiles where the lab's plan disagrees with what its run actually recorded."""
     out = []
     for profile, m in measured.items():
-        if lab in PLANS and profile in ("ci", "cpu") and m.get("train_flops") is not None:
-            plan = PLANS[lab](profile)
+        if lab in plans() and profile in ("ci", "cpu") and m.get("train_flops") is not None:
+            plan = plans()[lab](profile)
             if abs(plan - m["train_flops"]) > tolerance * max(plan, 1.0):
                 out.append(f"{lab} {profile}: plan {plan:.3g} FLOPs, ran {m['train_flops']:.3g}")
     return out

@@ -12,6 +12,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from lmlib import budget
 from lmlib.experiments.next_token import settings
+from lmlib.plans import PLANS
 from lmlib.train import TrainConfig, train
 from lmlib.transformer import TransformerConfig, TransformerLM
 
@@ -32,9 +33,7 @@ def test_ledger_records_what_train_spent(tmp_path, monkeypatch):
     model = TransformerLM(model_cfg)
     data = torch.randint(0, model_cfg.vocab_size, (2000,))
     train(model, data, data, TrainConfig(**{**train_cfg.__dict__, "progress": False}))
-    assert budget.read_ledger(ledger) == pytest.approx(
-        budget.PLANS["01_next_token_prediction"]("ci")
-    )
+    assert budget.read_ledger(ledger) == pytest.approx(PLANS["01_next_token_prediction"]("ci"))
     record = json.loads(ledger.read_text().splitlines()[0])
     assert record["tokens"] == train_cfg.steps * train_cfg.batch_size * model_cfg.context
 
@@ -46,19 +45,19 @@ def test_no_ledger_without_the_variable(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("lab", sorted(budget.PLANS))
+@pytest.mark.parametrize("lab", sorted(PLANS))
 def test_every_plan_grows_with_the_profile(lab):
-    ci, cpu, gpu = (budget.PLANS[lab](p) for p in ("ci", "cpu", "gpu"))
+    ci, cpu, gpu = (PLANS[lab](p) for p in ("ci", "cpu", "gpu"))
     assert 0 < ci < cpu < gpu
 
 
 def test_every_plan_is_a_lab():
     labs = {p.stem for p in (ROOT / "labs" / "solutions").glob("*.ipynb")}
-    assert set(budget.PLANS) <= labs
+    assert set(PLANS) <= labs
 
 
 def test_plan_mismatch_is_reported():
-    plan = budget.PLANS["01_next_token_prediction"]("ci")
+    plan = PLANS["01_next_token_prediction"]("ci")
     good = {"ci": {"wall_s": 1.0, "train_flops": plan}}
     bad = {"ci": {"wall_s": 1.0, "train_flops": plan * 1.5}}
     assert budget.plan_mismatches("01_next_token_prediction", good) == []
@@ -67,7 +66,7 @@ def test_plan_mismatch_is_reported():
 
 def test_gpu_estimate_is_overhead_plus_flops_over_throughput():
     est = budget.estimate_gpu("02_multihead_attention", {"ci": {"wall_s": 9.0, "train_flops": 1}})
-    flops = budget.PLANS["02_multihead_attention"]("gpu")
+    flops = PLANS["02_multihead_attention"]("gpu")
     assert est["train_flops"] == flops
     assert est["wall_s"] == pytest.approx(9.0 + flops / budget.T4_ACHIEVED_FLOPS, abs=0.1)
     assert budget.estimate_gpu("no_such_lab", {"ci": {"wall_s": 1.0}}) is None
@@ -161,4 +160,4 @@ def test_fact_lm_records_what_lab07_plans(tmp_path, monkeypatch):
     ledger = tmp_path / "ledger.jsonl"
     monkeypatch.setenv(budget.LEDGER_ENV, str(ledger))
     quiz_model(settings("ci"))
-    assert budget.read_ledger(ledger) == pytest.approx(budget.PLANS["07_incentives"]("ci"))
+    assert budget.read_ledger(ledger) == pytest.approx(PLANS["07_incentives"]("ci"))

@@ -41,7 +41,7 @@ def settings(profile: str, vocab_size: int = 65) -> tuple[TransformerConfig, Tra
             steps=600, batch_size=24, lr=4e-3, warmup_steps=30, eval_every=50, eval_batches=20
         ),
         gpu=TrainConfig(
-            steps=3000, batch_size=64, lr=1e-3, warmup_steps=100, eval_every=250, eval_batches=40
+            steps=1800, batch_size=64, lr=1e-3, warmup_steps=100, eval_every=200, eval_batches=40
         ),
         profile=profile,
     )

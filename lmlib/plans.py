@@ -1,0 +1,118 @@
+"""What each lab trains, per profile: its planned training FLOPs, for `lmlib budget`'s `gpu`
+estimate. Each plan repeats the sizes of its notebook; `lmlib budget` checks the `ci` and `cpu`
+plans against the FLOPs the notebooks actually spent, so a plan that drifts is caught."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from .budget import run_flops
+
+
+def _transformer_flops(model_cfg, train_cfg) -> float:
+    from .transformer import TransformerLM
+
+    model = TransformerLM(model_cfg)
+    return run_flops(model.flops_per_token(), model_cfg.context, train_cfg)
+
+
+def _lab01(profile: str) -> float:
+    from .experiments.next_token import settings
+
+    return _transformer_flops(*settings(profile))
+
+
+def _lab02(profile: str) -> float:
+    from .profiles import by_profile
+    from .train import TrainConfig
+    from .transformer import TransformerConfig
+
+    s = by_profile(  # the notebook's SIZES cell
+        ci=dict(d_model=32, n_heads=4, n_layers=2, context=48, batch_size=16, steps=30),
+        cpu=dict(d_model=128, n_heads=4, n_layers=2, context=64, batch_size=32, steps=600),
+        gpu=dict(d_model=256, n_heads=8, n_layers=4, context=128, batch_size=64, steps=2000),
+        profile=profile,
+    )
+    model = TransformerConfig(65, s["context"], s["d_model"], s["n_heads"], s["n_layers"])
+    steps = s["steps"]
+    run = TrainConfig(
+        steps=steps,
+        batch_size=s["batch_size"],
+        eval_every=max(1, steps // 5),
+        eval_batches=by_profile(ci=2, cpu=10, gpu=20, profile=profile),
+    )
+    return _transformer_flops(model, run)
+
+
+def _lab05(profile: str) -> float:
+    from .families import FAMILIES, build_matched
+    from .profiles import by_profile
+    from .train import TrainConfig
+
+    s = by_profile(  # the notebook's SIZES, LAYERS and EVAL_BATCHES
+        ci=dict(n_params=8_000, context=16, batch_size=4, steps=6, eval_batches=1),
+        cpu=dict(n_params=100_000, context=64, batch_size=32, steps=300, eval_batches=8),
+        gpu=dict(n_params=1_000_000, context=256, batch_size=64, steps=1500, eval_batches=20),
+        profile=profile,
+    )
+    layers = {"rnn": 2, "cnn": 4, "transformer": 2}
+    run = TrainConfig(
+        steps=s["steps"],
+        batch_size=s["batch_size"],
+        eval_every=max(1, s["steps"] // 6),
+        eval_batches=s["eval_batches"],
+    )
+    total = 0.0
+    for family in FAMILIES:  # the comparison at equal size; the small probes are left out
+        model = build_matched(family, s["n_params"], 65, s["context"], layers[family])
+        total += run_flops(model.flops_per_token(s["context"]), s["context"], run)
+    return total
+
+
+def _lab06(profile: str) -> float:
+    from .profiles import by_profile
+    from .train import TrainConfig
+    from .transformer import TransformerConfig, TransformerLM
+
+    s = by_profile(  # the notebook's SIZES and EVAL_BATCHES
+        ci=dict(d_model=16, n_layers=1, context=16, batch=4, base_steps=4, seeds=2, evals=1),
+        cpu=dict(d_model=64, n_layers=2, context=64, batch=16, base_steps=120, seeds=3, evals=10),
+        gpu=dict(d_model=128, n_layers=4, context=128, batch=64, base_steps=600, seeds=3, evals=20),
+        profile=profile,
+    )  # fmt: skip
+
+    def flops(expansion: float) -> int:
+        cfg = TransformerConfig(65, s["context"], s["d_model"], 4, s["n_layers"], expansion)
+        return TransformerLM(cfg).flops_per_token()
+
+    total = 0.0
+    for e in (0, 1, 2, 4, 8):  # the ablation at equal FLOPs; the probe and toy are left out
+        steps = max(1, round(s["base_steps"] * flops(4) / flops(e)))
+        run = TrainConfig(steps=steps, batch_size=s["batch"], eval_every=steps,
+                          eval_batches=s["evals"])  # fmt: skip
+        total += s["seeds"] * run_flops(flops(e), s["context"], run)
+    return total
+
+
+def _lab07(profile: str) -> float:
+    from .experiments.incentives import settings
+    from .knowledge import KnowledgeBase
+    from .quiz import encode_facts
+    from .tokenizer import WordTokenizer
+    from .transformer import TransformerConfig, TransformerLM
+
+    s = settings(profile)
+    kb = KnowledgeBase(s["n_entities"], seed=0)
+    tok = WordTokenizer(kb.vocabulary())
+    T = encode_facts(kb, tok)[0].shape[-1] - 1  # the fact LM reads whole sentences
+    cfg = TransformerConfig(tok.vocab_size, 8, s["d_model"], n_heads=2, n_layers=s["n_layers"])
+    return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
+
+
+PLANS: dict[str, Callable[[str], float]] = {
+    "01_next_token_prediction": _lab01,
+    "02_multihead_attention": _lab02,
+    "05_three_ways_to_read": _lab05,
+    "06_mlp": _lab06,
+    "07_incentives": _lab07,
+}
