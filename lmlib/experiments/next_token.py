@@ -29,7 +29,7 @@ def settings(profile: str, vocab_size: int = 65) -> tuple[TransformerConfig, Tra
     """Model and training settings per profile (ci: seconds, cpu: about a minute, gpu: minutes)."""
     model = by_profile(
         ci=TransformerConfig(vocab_size, context=32, d_model=32, n_heads=2, n_layers=2),
-        cpu=TransformerConfig(vocab_size, context=64, d_model=128, n_heads=4, n_layers=4),
+        cpu=TransformerConfig(vocab_size, context=64, d_model=128, n_heads=4, n_layers=3),
         gpu=TransformerConfig(vocab_size, context=256, d_model=384, n_heads=6, n_layers=6),
         profile=profile,
     )
@@ -38,7 +38,7 @@ def settings(profile: str, vocab_size: int = 65) -> tuple[TransformerConfig, Tra
             steps=40, batch_size=16, lr=3e-3, warmup_steps=5, eval_every=10, eval_batches=4
         ),
         cpu=TrainConfig(
-            steps=600, batch_size=24, lr=4e-3, warmup_steps=30, eval_every=50, eval_batches=20
+            steps=700, batch_size=24, lr=5e-3, warmup_steps=40, eval_every=50, eval_batches=20
         ),
         gpu=TrainConfig(
             steps=1800, batch_size=64, lr=1e-3, warmup_steps=100, eval_every=200, eval_batches=40
