@@ -1,4 +1,4 @@
-"""A character-level tokenizer: one token id per distinct character of a corpus."""
+"""Tokenizers: one id per distinct character (CharTokenizer) or word (WordTokenizer)."""
 
 from __future__ import annotations
 
@@ -46,3 +46,43 @@ class CharTokenizer:
             return "".join(self.chars[i] for i in ids)
         except (IndexError, TypeError):
             raise ValueError(f"ids must be ints in [0, {self.vocab_size})") from None
+
+
+class WordTokenizer:
+    """Maps whole words to ids 0..V-1 in the order they are first listed (duplicates ignored)."""
+
+    def __init__(self, words: Iterable[str]):
+        self.words = list(dict.fromkeys(words))
+        if not self.words:
+            raise ValueError("a tokenizer needs at least one word; got an empty vocabulary")
+        if any(not isinstance(w, str) or not w for w in self.words):
+            raise ValueError("WordTokenizer takes non-empty strings")
+        self.stoi = {w: i for i, w in enumerate(self.words)}
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.words)
+
+    def encode(self, words: Iterable[str]) -> list[int]:
+        """list of words -> list of ids; raises ValueError naming words outside the vocabulary."""
+        if isinstance(words, str):
+            raise TypeError("encode takes a list of words, not a string; split it first")
+        words = list(words)
+        try:
+            return [self.stoi[w] for w in words]
+        except KeyError:
+            unknown = sorted({w for w in words if w not in self.stoi})
+            raise ValueError(
+                f"words {unknown!r} are not in the vocabulary of {self.vocab_size} words"
+            ) from None
+
+    def decode(self, ids: torch.Tensor | Iterable[int]) -> list[str]:
+        """ids (a list or a 1-D tensor) -> list of words."""
+        if isinstance(ids, torch.Tensor):
+            if ids.dim() != 1:
+                raise ValueError(f"decode takes a 1-D tensor of ids, got shape {tuple(ids.shape)}")
+            ids = ids.tolist()
+        ids = list(ids)
+        if any(not isinstance(i, int) or not 0 <= i < self.vocab_size for i in ids):
+            raise ValueError(f"ids must be ints in [0, {self.vocab_size})")
+        return [self.words[i] for i in ids]

@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from lmlib import CharTokenizer
+from lmlib.tokenizer import WordTokenizer
 
 
 def test_round_trip_and_sorted_ids():
@@ -24,3 +25,25 @@ def test_unknown_characters_are_named():
         tok.decode(torch.zeros(2, 2, dtype=torch.long))
     with pytest.raises(ValueError):
         CharTokenizer("")
+
+
+def test_word_tokenizer_round_trip_and_first_seen_order():
+    tok = WordTokenizer(["the", "cat", "sat", "the", "."])
+    assert tok.vocab_size == 4
+    assert tok.encode(["the", "cat", "."]) == [0, 1, 3]
+    assert tok.decode([0, 1, 3]) == ["the", "cat", "."]
+    assert tok.decode(torch.tensor([2, 0])) == ["sat", "the"]
+
+
+def test_word_tokenizer_errors_name_the_problem():
+    tok = WordTokenizer(["a", "b"])
+    with pytest.raises(ValueError, match="'zebra'"):
+        tok.encode(["a", "zebra"])
+    with pytest.raises(TypeError):
+        tok.encode("a b")
+    with pytest.raises(ValueError):
+        tok.decode([0, 5])
+    with pytest.raises(ValueError):
+        tok.decode(torch.zeros(2, 2, dtype=torch.long))
+    with pytest.raises(ValueError):
+        WordTokenizer([])
