@@ -6,4 +6,5 @@
 
 EXPERIMENTS = {
     "next_token": "lmlib.experiments.next_token",
+    "scaling": "lmlib.experiments.scaling",
 }
