@@ -65,6 +65,23 @@ def exact_match(logits: Tensor, targets: Tensor, answer: Tensor) -> Tensor:
     return (correct | ~answer).all(dim=1)
 
 
+def token_accuracy(logits: Tensor, targets: Tensor, answer: Tensor) -> float:
+    """(N, T, V), (N, T), (N, T) bool -> fraction of answer tokens whose argmax is the target."""
+    correct = (logits.argmax(dim=-1) == targets) & answer
+    return correct.sum().item() / max(1, answer.sum().item())
+
+
+def shares_and_losses(losses: Tensor, labels: Tensor, n_tasks: int) -> tuple[Tensor, Tensor]:
+    """Per-token losses and task labels (any shape) -> (K,) token shares and (K,) mean losses.
+
+    sum_k shares[k] * means[k] equals losses.mean(); a task without tokens gets mean loss 0.
+    """
+    losses, labels = losses.flatten().double(), labels.flatten()
+    counts = torch.bincount(labels, minlength=n_tasks).double()
+    sums = torch.bincount(labels, weights=losses, minlength=n_tasks)
+    return counts / labels.numel(), sums / counts.clamp(min=1)
+
+
 def probe_scores(logits: Tensor, p: Probe) -> dict[str, Tensor]:
     """Per-item scores: loss (mean over its answer tokens), token_acc, exact, two_way."""
     logp = logits.float().log_softmax(dim=-1)  # (N, T, V)

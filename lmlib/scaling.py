@@ -43,6 +43,15 @@ def _line(logx: Tensor, logy: Tensor) -> tuple[float, float]:
     return slope.item(), (ym - slope * xm).item()
 
 
+def fit_given_floor(x: Tensor, loss: Tensor, l_inf: float) -> tuple[float, float]:
+    """(a, alpha) of loss = l_inf + a x^-alpha for a known floor: a line in log-log space,
+    log(loss - l_inf) = log a - alpha log x, fitted by least squares."""
+    x = torch.as_tensor(x, dtype=torch.float64)
+    loss = torch.as_tensor(loss, dtype=torch.float64)
+    slope, intercept = _line(x.log(), (loss - l_inf).log())
+    return math.exp(intercept), -slope
+
+
 def fit_power_law(
     x: Tensor | list[float], loss: Tensor | list[float], floor: bool = True, grid: int = 400
 ) -> PowerLawFit:
@@ -55,16 +64,15 @@ def fit_power_law(
         raise ValueError("x and loss must be positive for a power law")
     if len(torch.unique(x)) < 2:
         raise ValueError("x must take at least two different values")
-    logx = x.log()
     best = (math.inf, 0.0, 0.0, 0.0)
 
     def search(floors: list[float]) -> None:
         nonlocal best
         for l_inf in floors:
-            slope, intercept = _line(logx, (y - l_inf).log())
-            sse = ((power_law(x, l_inf, math.exp(intercept), -slope) - y) ** 2).sum().item()
+            a, alpha = fit_given_floor(x, y, l_inf)
+            sse = ((power_law(x, l_inf, a, alpha) - y) ** 2).sum().item()
             if sse < best[0]:
-                best = (sse, l_inf, math.exp(intercept), -slope)
+                best = (sse, l_inf, a, alpha)
 
     if not floor:
         search([0.0])
@@ -95,3 +103,27 @@ def _standard_errors(
         return (math.nan,) * 3
     err = cov.diagonal().clamp(min=0).sqrt().tolist()
     return (err[0], err[1], err[2]) if floor else (0.0, err[0], err[1])
+
+
+def curve_shape(values: list[float], tol: float = 0.1) -> str:
+    """Name the shape of a metric along a ladder of sizes (higher = better), smallest first.
+
+    - "flat": it never moves by more than tol;
+    - "U-shaped": it first falls more than tol below its first value, then ends above its minimum
+      by more than twice tol;
+    - "jump": one step between neighbouring sizes carries most (>= 60%) of the total rise;
+    - "smooth": it rises without one dominant step.
+    """
+    if len(values) < 2:
+        raise ValueError(f"a curve needs at least two sizes, got {len(values)}")
+    lo, hi = min(values), max(values)
+    if hi - lo <= tol:
+        return "flat"
+    i_min = values.index(lo)
+    if 0 < i_min < len(values) - 1 and values[0] - lo > tol and values[-1] - lo > 2 * tol:
+        return "U-shaped"
+    steps = [b - a for a, b in zip(values[:-1], values[1:])]
+    rise = values[-1] - values[0]
+    if rise > tol and max(steps) >= 0.6 * rise:
+        return "jump"
+    return "smooth"

@@ -85,3 +85,18 @@ def test_facts_by_count_groups_by_times_seen():
         (1, 1, 1.0),
         (256, 1, 1.0),
     ]
+
+
+def test_shares_and_losses_and_token_accuracy():
+    from lmlib.probes import shares_and_losses, token_accuracy
+
+    losses = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    labels = torch.tensor([[0, 0, 1], [2, 1, 1]])
+    shares, means = shares_and_losses(losses, labels, 4)
+    assert shares.tolist() == pytest.approx([2 / 6, 3 / 6, 1 / 6, 0])
+    assert means.tolist() == pytest.approx([1.5, 14 / 3, 4.0, 0.0])
+    assert (shares * means).sum().item() == pytest.approx(losses.mean().item())
+    targets = torch.tensor([[1, 2, 3]])
+    logits = one_hot_logits(torch.tensor([[1, 0, 3]]), 5)
+    answer = torch.tensor([[False, True, True]])
+    assert token_accuracy(logits, targets, answer) == 0.5

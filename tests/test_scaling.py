@@ -44,3 +44,22 @@ def test_bad_inputs():
         fit_power_law([1.0, -2.0, 3.0], [1.0, 0.5, 0.3])
     with pytest.raises(ValueError):
         fit_power_law([2.0, 2.0, 2.0], [1.0, 0.5, 0.3])
+
+
+def test_fit_given_floor_is_a_log_log_line():
+    from lmlib.scaling import fit_given_floor
+
+    x = torch.tensor([10.0, 100.0, 1000.0])
+    a, alpha = fit_given_floor(x, 1.0 + 3 * x**-0.4, 1.0)
+    assert a == pytest.approx(3) and alpha == pytest.approx(0.4)
+
+
+def test_curve_shapes():
+    from lmlib.scaling import curve_shape
+
+    assert curve_shape([0.0, 0.02, 0.05, 0.03]) == "flat"
+    assert curve_shape([0.0, 0.02, 0.9, 0.95]) == "jump"
+    assert curve_shape([0.1, 0.3, 0.5, 0.7, 0.9]) == "smooth"
+    assert curve_shape([0.4, 0.1, 0.9, 1.0]) == "U-shaped"
+    with pytest.raises(ValueError):
+        curve_shape([0.5])
