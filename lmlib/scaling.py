@@ -109,9 +109,10 @@ def curve_shape(values: list[float], tol: float = 0.1) -> str:
     """Name the shape of a metric along a ladder of sizes (higher = better), smallest first.
 
     - "flat": it never moves by more than tol;
-    - "U-shaped": it first falls more than tol below its first value, then ends above its minimum
-      by more than twice tol;
-    - "jump": one step between neighbouring sizes carries most (>= 60%) of the total rise;
+    - "U-shaped": it dips below its first value at an intermediate size, then ends more than
+      2 * tol above that dip;
+    - "jump": one step between neighbouring sizes carries at least half of the total rise and
+      at least 3 * tol;
     - "smooth": it rises without one dominant step.
     """
     if len(values) < 2:
@@ -120,10 +121,9 @@ def curve_shape(values: list[float], tol: float = 0.1) -> str:
     if hi - lo <= tol:
         return "flat"
     i_min = values.index(lo)
-    if 0 < i_min < len(values) - 1 and values[0] - lo > tol and values[-1] - lo > 2 * tol:
+    if 0 < i_min < len(values) - 1 and values[0] - lo > 0.01 and values[-1] - lo > 2 * tol:
         return "U-shaped"
     steps = [b - a for a, b in zip(values[:-1], values[1:])]
-    rise = values[-1] - values[0]
-    if rise > tol and max(steps) >= 0.6 * rise:
+    if max(steps) >= max(0.5 * (values[-1] - values[0]), 3 * tol):
         return "jump"
     return "smooth"
