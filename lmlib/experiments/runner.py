@@ -40,12 +40,13 @@ def run(args: argparse.Namespace) -> int:
     profile = args.profile or current_profile()
     if getattr(module, "SWEEP", False):
         return run_sweep(module, args, profile)
-    path = results_path(args.name, profile, 0 if args.seed is None else args.seed, args.results)
+    seed = 0 if args.seed is None else args.seed
+    path = results_path(args.name, profile, seed, args.results)
     if args.figures:
         record = read_results(path)
     else:
         start = time.perf_counter()
-        record = module.run(profile=profile, seed=args.seed)
+        record = module.run(profile=profile, seed=seed)
         record["wall_time_s"] = round(time.perf_counter() - start, 2)
         write_results(path, record)
         print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
