@@ -51,17 +51,48 @@ def causal_attention(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
     return weights @ v, weights
 
 
-class MultiHeadAttention(nn.Module):
-    """Causal self-attention with a single fused (D, 3D) projection chunked into heads."""
+def rotary(x: Tensor, base: float = 10000.0) -> Tensor:
+    """Rotary position embedding (RoPE): (B, H, T, K) -> (B, H, T, K), K even.
 
-    def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0, bias: bool = True):
+    Rotates the pair of dimensions (i, i + K/2) of token t by the angle t * base^(-2i/K). A query
+    at t and a key at s then score q.k through their rotations' difference only, so attention
+    sees how far back a token is (t - s), not where it sits: what copying needs.
+    """
+    T, K = x.shape[-2], x.shape[-1]
+    if K % 2:
+        raise ValueError(f"rotary needs an even head width, got K={K}")
+    inv_freq = base ** (-torch.arange(K // 2, device=x.device, dtype=torch.float32) * 2 / K)
+    angle = torch.arange(T, device=x.device, dtype=torch.float32)[:, None] * inv_freq  # (T, K/2)
+    cos, sin = angle.cos(), angle.sin()
+    x1, x2 = x[..., : K // 2].float(), x[..., K // 2 :].float()
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).to(x.dtype)
+
+
+class MultiHeadAttention(nn.Module):
+    """Causal self-attention with a single fused (D, 3D) projection chunked into heads.
+
+    With rope=True, queries and keys are rotated by their position (see `rotary`).
+    """
+
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        rope: bool = False,
+    ):
         super().__init__()
         if n_heads < 1 or d_model % n_heads:
             raise ValueError(
                 f"n_heads={n_heads} must divide d_model={d_model}: each head gets "
                 f"d_model // n_heads dimensions; pick n_heads among the divisors of {d_model}"
             )
-        self.d_model, self.n_heads, self.dropout = d_model, n_heads, dropout
+        self.d_model, self.n_heads, self.dropout, self.rope = d_model, n_heads, dropout, rope
+        if rope and (d_model // n_heads) % 2:
+            raise ValueError(
+                f"rope needs an even head width; d_model // n_heads = {d_model // n_heads}"
+            )
         self.qkv = nn.Linear(d_model, 3 * d_model, bias=bias)  # one matrix: q, k, v for all heads
         self.proj = nn.Linear(d_model, d_model, bias=bias)
         self.keep_weights = False  # set True to record attention weights (uses the plain path)
@@ -74,6 +105,8 @@ class MultiHeadAttention(nn.Module):
         q, k, v = rearrange(
             self.qkv(x), "b t (three h k) -> three b h t k", three=3, h=self.n_heads
         )
+        if self.rope:
+            q, k = rotary(q), rotary(k)
         if self.keep_weights:
             y, weights = causal_attention(q, k, v)
             self.last_weights = weights.detach()

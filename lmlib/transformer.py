@@ -25,6 +25,7 @@ class TransformerConfig:
     expansion: float = 4  # MLP hidden width = expansion * d_model; 0 removes the MLP
     dropout: float = 0.0
     bias: bool = True
+    pos: str = "learned"  # "learned": a trained vector per position; "rope": rotary, no vectors
 
     def __post_init__(self):
         for name in ("vocab_size", "context", "d_model", "n_heads", "n_layers"):
@@ -35,6 +36,8 @@ class TransformerConfig:
                 f"n_heads={self.n_heads} must divide d_model={self.d_model}; "
                 f"try n_heads in {[h for h in range(1, self.d_model + 1) if self.d_model % h == 0]}"
             )
+        if self.pos not in ("learned", "rope"):
+            raise ValueError(f"pos must be 'learned' or 'rope', got {self.pos!r}")
         if self.expansion < 0:
             raise ValueError(f"expansion must be >= 0, got {self.expansion}")
 
@@ -49,7 +52,9 @@ class Block(nn.Module):
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
         self.norm1 = nn.LayerNorm(cfg.d_model, bias=cfg.bias)
-        self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.dropout, cfg.bias)
+        self.attn = MultiHeadAttention(
+            cfg.d_model, cfg.n_heads, cfg.dropout, cfg.bias, rope=cfg.pos == "rope"
+        )
         self.drop = nn.Dropout(cfg.dropout)
         self.norm2 = nn.LayerNorm(cfg.d_model, bias=cfg.bias) if cfg.expansion else None
         self.mlp = MLP(cfg.d_model, cfg.expansion, cfg.dropout, cfg.bias) if cfg.expansion else None
@@ -69,7 +74,7 @@ class TransformerLM(nn.Module):
         self.config = cfg
         self.context = cfg.context
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.pos_emb = nn.Embedding(cfg.context, cfg.d_model)
+        self.pos_emb = nn.Embedding(cfg.context, cfg.d_model) if cfg.pos == "learned" else None
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layers))
         self.norm = nn.LayerNorm(cfg.d_model, bias=cfg.bias)
@@ -98,8 +103,10 @@ class TransformerLM(nn.Module):
                 f"sequence length {T} exceeds the model's context={self.context}; "
                 f"crop the input to its last {self.context} tokens"
             )
-        pos = torch.arange(T, device=idx.device)
-        x = self.drop(self.tok_emb(idx) + self.pos_emb(pos))  # (B, T, D)
+        x = self.tok_emb(idx)  # (B, T, D)
+        if self.pos_emb is not None:
+            x = x + self.pos_emb(torch.arange(T, device=idx.device))
+        x = self.drop(x)
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x))  # (B, T, V)
@@ -119,4 +126,6 @@ class TransformerLM(nn.Module):
     def num_params(self, non_embedding: bool = True) -> int:
         """Parameter count, by default without position embeddings (token ones tie to the head)."""
         n = sum(p.numel() for p in self.parameters())
-        return n - self.pos_emb.weight.numel() if non_embedding else n
+        if non_embedding and self.pos_emb is not None:
+            n -= self.pos_emb.weight.numel()
+        return n

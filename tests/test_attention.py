@@ -63,3 +63,37 @@ def test_causal_future_tokens_do_not_change_the_past():
     x2[:, 4:] = torch.randn(1, 2, 16)
     torch.testing.assert_close(attn(x)[:, :4], attn(x2)[:, :4])
     assert not torch.allclose(attn(x)[:, 4:], attn(x2)[:, 4:])
+
+
+def test_rotary_scores_depend_only_on_relative_position():
+    from lmlib.attention import rotary
+
+    q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
+
+    def score(t, s):  # q placed at position t, k at position s
+        qs = torch.zeros(1, 1, 12, 8)
+        ks = torch.zeros(1, 1, 12, 8)
+        qs[..., t, :], ks[..., s, :] = q[..., 0, :], k[..., 0, :]
+        return (rotary(qs)[..., t, :] * rotary(ks)[..., s, :]).sum()
+
+    assert torch.allclose(score(5, 2), score(9, 6), atol=1e-5)
+    assert not torch.allclose(score(5, 2), score(5, 4), atol=1e-3)
+    x = torch.randn(2, 3, 7, 8)
+    assert torch.allclose(rotary(x).norm(dim=-1), x.norm(dim=-1), atol=1e-5)  # a rotation
+    assert torch.equal(rotary(x)[..., 0, :], x[..., 0, :])  # position 0 is not rotated
+    with pytest.raises(ValueError):
+        rotary(torch.randn(1, 1, 3, 5))
+    with pytest.raises(ValueError):
+        MultiHeadAttention(6, 2, rope=True)  # head width 3 is odd
+
+
+def test_rope_attention_is_causal_and_plain_path_matches_fast_path():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 2, rope=True)
+    x = torch.randn(2, 6, 16)
+    fast = mha(x)
+    mha.keep_weights = True
+    assert torch.allclose(mha(x), fast, atol=1e-5)
+    x2 = x.clone()
+    x2[:, 4:] = torch.randn(2, 2, 16)
+    assert torch.allclose(mha(x2)[:, :4], fast[:, :4], atol=1e-5)

@@ -80,3 +80,29 @@ def test_flop_formula_matches_counted_forward_and_backward(expansion):
         next_token_loss(model(idx), idx).backward()
     counted = counter.get_total_flops() / idx.numel()
     assert model.flops_per_token() == pytest.approx(counted, rel=0.05)
+
+
+def test_rope_option_drops_position_vectors_and_stays_causal():
+    cfg = TransformerConfig(vocab_size=11, context=8, d_model=16, n_heads=2, n_layers=2)
+    learned, rope = (
+        TransformerLM(cfg),
+        TransformerLM(TransformerConfig(**{**cfg.__dict__, "pos": "rope"})),
+    )
+    assert rope.pos_emb is None and learned.pos_emb is not None
+    assert rope.num_params() == rope.num_params(non_embedding=False)
+    assert learned.num_params(non_embedding=False) - rope.num_params(non_embedding=False) == 8 * 16
+    idx = torch.randint(0, 11, (2, 8))
+    out = rope(idx)
+    idx2 = idx.clone()
+    idx2[:, 5:] = (idx2[:, 5:] + 1) % 11
+    assert torch.allclose(rope(idx2)[:, :5], out[:, :5], atol=1e-5)
+    with pytest.raises(ValueError, match="pos"):
+        TransformerConfig(vocab_size=5, pos="sinusoid")
+
+
+def test_default_model_is_unchanged_by_the_rope_option():
+    # the learned-position default must give the same parameters as before `pos` existed
+    torch.manual_seed(0)
+    a = TransformerLM(TransformerConfig(vocab_size=7, context=4, d_model=8, n_heads=2, n_layers=1))
+    names = [n for n, _ in a.named_parameters()]
+    assert names[:2] == ["tok_emb.weight", "pos_emb.weight"]

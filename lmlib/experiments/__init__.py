@@ -8,4 +8,5 @@ EXPERIMENTS = {
     "next_token": "lmlib.experiments.next_token",
     "incentives": "lmlib.experiments.incentives",
     "three_families": "lmlib.experiments.three_families",
+    "scaling": "lmlib.experiments.scaling",
 }

@@ -2,6 +2,9 @@
 
 `--figures` skips training and redraws the figures from the results file already there, which
 is how the book's figures are regenerated from committed results.
+
+A sweep experiment (a module with ``SWEEP = True``, e.g. scaling) writes one file per run into
+results/NAME/<profile>/, skips runs whose file exists (resume) and writes a summary.json.
 """
 
 from __future__ import annotations
@@ -25,24 +28,40 @@ def results_path(name: str, profile: str, seed: int, root: Path | None = None) -
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", choices=sorted(EXPERIMENTS), help="which experiment")
     p.add_argument("--profile", choices=PROFILES, help="run size (default: automatic)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=None, help="default 0 (a sweep: all its seeds)")
     p.add_argument("--results", type=Path, default=None, help="results root (default: results/)")
     p.add_argument("--figures", action="store_true", help="only redraw figures from results")
+    p.add_argument("--jobs", type=int, default=2, help="a sweep's runs in parallel (1 thread each)")
     p.add_argument("--figdir", type=Path, default=REPO / "lectures" / "figures")
 
 
 def run(args: argparse.Namespace) -> int:
     module = importlib.import_module(EXPERIMENTS[args.name])
     profile = args.profile or current_profile()
-    path = results_path(args.name, profile, args.seed, args.results)
+    if getattr(module, "SWEEP", False):
+        return run_sweep(module, args, profile)
+    seed = 0 if args.seed is None else args.seed
+    path = results_path(args.name, profile, seed, args.results)
     if args.figures:
         record = read_results(path)
     else:
         start = time.perf_counter()
-        record = module.run(profile=profile, seed=args.seed)
+        record = module.run(profile=profile, seed=seed)
         record["wall_time_s"] = round(time.perf_counter() - start, 2)
         write_results(path, record)
         print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
     for fig in module.figures(record, args.figdir):
+        print(f"wrote {fig}")
+    return 0
+
+
+def run_sweep(module, args: argparse.Namespace, profile: str) -> int:
+    root = (args.results or REPO / "results") / args.name
+    if not args.figures:
+        start = time.perf_counter()
+        seeds = None if args.seed is None else (args.seed,)
+        module.run_sweep(profile, root, seeds, jobs=args.jobs)
+        print(f"sweep done in {time.perf_counter() - start:.1f} s; summary in {root / profile}")
+    for fig in module.figures(root, profile, args.figdir):
         print(f"wrote {fig}")
     return 0

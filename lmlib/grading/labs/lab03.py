@@ -1,0 +1,55 @@
+"""Lab 03, next-token prediction is multitask learning: split the loss by task; exact match.
+
+Dims: N items (or B sequences), T tokens, V vocabulary, K tasks.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ...probes import exact_match, shares_and_losses
+from ..spec import Case, Exercise
+
+LAB = "03_multitask_learning"
+
+
+def _split_cases(rng: torch.Generator) -> list[Case]:
+    cases = []
+    for shape, K in [((2, 6), 3), ((4, 5), 4), ((1, 9), 2), ((3, 7), 6)]:
+        losses = torch.rand(*shape, generator=rng) * 5
+        labels = torch.randint(0, K, shape, generator=rng)
+        labels.view(-1)[:K] = torch.randperm(K, generator=rng)  # every task occurs
+        cases.append(Case((losses, labels, K)))
+    uneven = torch.tensor([[0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 2, 2]])
+    cases.append(Case((torch.rand(2, 6, generator=rng) * 3, uneven, 3)))
+    return cases
+
+
+def _exact_cases(rng: torch.Generator) -> list[Case]:
+    cases = []
+    for N, T, V in [(6, 5, 7), (4, 8, 11), (8, 3, 4)]:
+        targets = torch.randint(0, V, (N, T), generator=rng)
+        logits = torch.randn(N, T, V, generator=rng)
+        right = torch.rand(N, T, generator=rng) < 0.8  # mostly right predictions
+        logits[right] += torch.nn.functional.one_hot(targets, V)[right] * 10
+        answer = torch.rand(N, T, generator=rng) < 0.5
+        answer[:, -1] = True
+        cases.append(Case((logits, targets, answer)))
+    return cases
+
+
+EXERCISES = [
+    Exercise(
+        name="shares_and_losses",
+        cases=_split_cases,
+        reference=shares_and_losses,
+        atol=1e-5,
+        rules="Return (shares, mean losses), two (K,) float tensors; labels lie in 0..K-1.",
+    ),
+    Exercise(
+        name="exact_match",
+        cases=_exact_cases,
+        reference=exact_match,
+        rules="Return an (N,) bool tensor: True where every answer token's argmax is its target.",
+    ),
+]

@@ -1,0 +1,60 @@
+"""Lab 04, scaling curves and emergence: a power law with a known floor; per-token accuracy.
+
+Dims: N items, T tokens, V vocabulary.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ...probes import token_accuracy
+from ...scaling import fit_given_floor, power_law
+from ..spec import Case, Exercise
+
+LAB = "04_scaling_and_emergence"
+
+
+def _fit_cases(rng: torch.Generator) -> list[Case]:
+    cases = []
+    for n, l_inf, a, alpha, noise in [
+        (5, 1.2, 30.0, 0.3, 0.0),
+        (6, 0.0, 8.0, 0.5, 0.01),
+        (4, 2.5, 400.0, 0.2, 0.02),
+        (7, 0.8, 5.0, 0.1, 0.01),
+    ]:
+        x = torch.logspace(3, 9, n, dtype=torch.float64)
+        y = power_law(x, l_inf, a, alpha)
+        y = l_inf + (y - l_inf) * (1 + noise * torch.randn(n, generator=rng, dtype=torch.float64))
+        cases.append(Case((x, y, l_inf)))
+    return cases
+
+
+def _acc_cases(rng: torch.Generator) -> list[Case]:
+    cases = []
+    for N, T, V in [(5, 6, 7), (3, 9, 12), (8, 4, 5)]:
+        targets = torch.randint(0, V, (N, T), generator=rng)
+        logits = torch.randn(N, T, V, generator=rng)
+        right = torch.rand(N, T, generator=rng) < 0.6
+        logits[right] += torch.nn.functional.one_hot(targets, V)[right] * 10
+        answer = torch.rand(N, T, generator=rng) < 0.4
+        answer[0, 0] = True
+        cases.append(Case((logits, targets, answer)))
+    return cases
+
+
+EXERCISES = [
+    Exercise(
+        name="fit_given_floor",
+        cases=_fit_cases,
+        reference=fit_given_floor,
+        atol=1e-6,
+        rtol=1e-5,
+        rules="Return (a, alpha) as two Python floats, alpha > 0 for a falling loss.",
+    ),
+    Exercise(
+        name="token_accuracy",
+        cases=_acc_cases,
+        reference=token_accuracy,
+        rules="Return a Python float: right answer tokens / all answer tokens.",
+    ),
+]

@@ -1,0 +1,75 @@
+"""The scaling sweep at the ci profile: per-run files, resume, same seed -> same numbers."""
+
+import pytest
+
+from lmlib.cli import main
+from lmlib.experiments import scaling
+from lmlib.experiments.results import read_results
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("scaling")
+    args = ["run", "scaling", "--profile", "ci", "--jobs", "1", "--results", str(root)]
+    assert main([*args, "--figdir", str(root / "fig")]) == 0
+    return root / "scaling"
+
+
+def numbers(run: dict) -> dict:
+    keep = ("decomposition", "snapshots", "probes", "facts_by_count", "final_train_loss")
+    return {k: run[k] for k in keep}
+
+
+def test_one_file_per_run_and_a_summary_with_fits(sweep):
+    s = scaling.settings("ci")
+    names = {p.name for p in (sweep / "ci").iterdir()}
+    assert names == {f"{z.name}-seed{k}.json" for z in s.sizes for k in s.seeds} | {"summary.json"}
+    run = read_results(sweep / "ci" / "xs-seed0.json")
+    for key in ("model_config", "train_config", "seed", "torch", "lmlib", "git_commit", "device"):
+        assert key in run
+    assert run["compute"] == run["flops_per_token"] * run["tokens"] and run["wall_time_s"] > 0
+    tasks = run["decomposition"]["tasks"]
+    assert sum(t["share"] * t["loss"] for t in tasks) == pytest.approx(run["decomposition"]["loss"])
+    summary = read_results(sweep / "ci" / "summary.json")
+    assert summary["sizes"] == [z.name for z in s.sizes]
+    assert set(summary["fits"]) == {"compute", "params"}
+    assert {p.name for p in (sweep.parent / "fig").iterdir()} >= {
+        "scaling_loss_vs_compute.png",
+        "emergence_memo_trap.png",
+    }
+
+
+def test_same_seed_same_numbers(sweep, tmp_path):
+    scaling.run_sweep("ci", tmp_path)
+    first, second = (read_results(r / "ci" / "summary.json") for r in (sweep, tmp_path))
+    assert first["loss"] == second["loss"] and first["metrics"] == second["metrics"]
+    for name in ("xs-seed0.json", "m-seed0.json"):
+        assert numbers(read_results(tmp_path / "ci" / name)) == numbers(
+            read_results(sweep / "ci" / name)
+        )
+
+
+def test_resume_skips_finished_runs(sweep, tmp_path, monkeypatch):
+    done = tmp_path / "ci"
+    done.mkdir()
+    for p in (sweep / "ci").glob("*-seed*.json"):
+        if not p.name.startswith("m-"):
+            (done / p.name).write_text(p.read_text())
+    trained = []
+    real = scaling.run_one
+    monkeypatch.setattr(
+        scaling,
+        "run_one",
+        lambda profile, size, seed, world: (
+            trained.append(size.name) or real(profile, size, seed, world)
+        ),
+    )
+    scaling.run_sweep("ci", tmp_path)
+    assert trained == ["m"]
+
+
+def test_figures_redraw_from_results_without_training(sweep, tmp_path, monkeypatch):
+    monkeypatch.setattr(scaling, "run_one", None)  # training would crash
+    args = ["run", "scaling", "--profile", "ci", "--results", str(sweep.parent), "--figures"]
+    assert main([*args, "--figdir", str(tmp_path)]) == 0
+    assert len(list(tmp_path.glob("*.png"))) == 6
