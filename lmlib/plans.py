@@ -44,6 +44,52 @@ def _lab02(profile: str) -> float:
     return _transformer_flops(model, run)
 
 
+def _lab03(profile: str) -> float:
+    from .corpus import MultitaskCorpus
+    from .profiles import by_profile
+    from .train import TrainConfig
+    from .transformer import TransformerConfig
+
+    s = by_profile(  # the notebook's SIZES and WORLD
+        ci=dict(n_layers=2, d_model=16, n_heads=2, context=32, batch=8, steps=40, n=30, q=8),
+        cpu=dict(n_layers=2, d_model=64, n_heads=4, context=64, batch=16, steps=1000, n=400, q=32),
+        gpu=dict(n_layers=4, d_model=128, n_heads=4, context=64, batch=16, steps=3000, n=400, q=32),
+        profile=profile,
+    )  # fmt: skip
+    V = MultitaskCorpus(s["n"], s["q"], seed=0).tokenizer.vocab_size
+    cfg = TransformerConfig(V, s["context"], s["d_model"], s["n_heads"], s["n_layers"], pos="rope")
+    run = TrainConfig(steps=s["steps"], batch_size=s["batch"], eval_every=s["steps"],
+                      eval_batches=2)  # fmt: skip
+    return _transformer_flops(cfg, run)
+
+
+def _lab04(profile: str) -> float:
+    from .corpus import MultitaskCorpus
+    from .profiles import by_profile
+    from .train import TrainConfig
+    from .transformer import TransformerConfig
+
+    ladder = by_profile(  # the notebook's LADDER and RUN: every size is trained
+        ci=[(1, 8, 2), (1, 16, 2), (2, 16, 2), (2, 32, 2)],
+        cpu=[(1, 16, 2), (1, 32, 2), (2, 32, 2), (2, 64, 4)],
+        gpu=[(1, 16, 2), (1, 32, 2), (2, 32, 2), (2, 64, 4), (3, 96, 4)],
+        profile=profile,
+    )
+    r = by_profile(
+        ci=dict(steps=30, batch_size=8, context=32, n=30, q=8),
+        cpu=dict(steps=500, batch_size=16, context=64, n=400, q=32),
+        gpu=dict(steps=1100, batch_size=16, context=64, n=400, q=32),
+        profile=profile,
+    )
+    V = MultitaskCorpus(r["n"], r["q"], seed=0).tokenizer.vocab_size
+    run = TrainConfig(steps=r["steps"], batch_size=r["batch_size"], eval_every=r["steps"],
+                      eval_batches=2)  # fmt: skip
+    return sum(
+        _transformer_flops(TransformerConfig(V, r["context"], d, h, n, pos="rope"), run)
+        for n, d, h in ladder
+    )
+
+
 def _lab05(profile: str) -> float:
     from .families import FAMILIES, build_matched
     from .profiles import by_profile
@@ -112,6 +158,8 @@ def _lab07(profile: str) -> float:
 PLANS: dict[str, Callable[[str], float]] = {
     "01_next_token_prediction": _lab01,
     "02_multihead_attention": _lab02,
+    "03_multitask_learning": _lab03,
+    "04_scaling_and_emergence": _lab04,
     "05_three_ways_to_read": _lab05,
     "06_mlp": _lab06,
     "07_incentives": _lab07,
