@@ -85,20 +85,25 @@ def _tiny_notebook(path: Path) -> None:
     nbformat.write(new_notebook(cells=[new_code_cell(code)]), path)
 
 
-def test_budget_times_notebooks_and_resumes(tmp_path, monkeypatch, capsys):
-    books = tmp_path / "nb"
-    books.mkdir()
-    _tiny_notebook(books / "99_tiny.ipynb")
-    args = argparse.Namespace(
-        profiles=["ci"],
+def _args(tmp_path: Path, books: Path, profiles: list[str], from_book=None) -> argparse.Namespace:
+    """`lmlib budget`'s arguments, writing into tmp_path."""
+    return argparse.Namespace(
+        profiles=profiles,
         labs=None,
         force=False,
         table_only=False,
         results=tmp_path / "labs.json",
         notebooks=books,
         table=tmp_path / "table.md",
-        from_book=None,
+        from_book=from_book,
     )
+
+
+def test_budget_times_notebooks_and_resumes(tmp_path, monkeypatch, capsys):
+    books = tmp_path / "nb"
+    books.mkdir()
+    _tiny_notebook(books / "99_tiny.ipynb")
+    args = _args(tmp_path, books, ["ci"])
     assert budget.run(args) == 0
     results = json.loads(args.results.read_text())
     ci = results["labs"]["99_tiny"]["ci"]
@@ -135,16 +140,7 @@ def test_budget_takes_cpu_times_from_a_book_build(tmp_path):
     nb = nbformat.read(books / "99_tiny.ipynb", as_version=4)
     bundle = CacheBundleIn(nb, str(books / "99_tiny.ipynb"), data={"execution_seconds": 42.04})
     cache.cache_notebook_bundle(bundle, check_validity=False)
-    args = argparse.Namespace(
-        profiles=["cpu"],
-        labs=None,
-        force=False,
-        table_only=False,
-        results=tmp_path / "labs.json",
-        notebooks=books,
-        table=tmp_path / "table.md",
-        from_book=build,
-    )
+    args = _args(tmp_path, books, ["cpu"], from_book=build)
     with pytest.raises(FileNotFoundError, match="bash scripts/book.sh"):
         budget.run(args)  # no profile stamp: which profile the book ran at is unknown
     (build / ".profile").write_text("cpu\n")
