@@ -37,12 +37,19 @@ LEDGER_ENV = "LMLIB_FLOP_LEDGER"
 T4_ACHIEVED_FLOPS = 4e12
 
 
+def work_flops(
+    flops_per_token: float, tokens_per_step: int, steps: int, evals: int, eval_batches: int
+) -> float:
+    """FLOPs of `steps` training steps (forward + backward) and `evals` evaluations of
+    `eval_batches` batches each (forward only: a third of a training step's cost)."""
+    return flops_per_token * tokens_per_step * (steps + evals * eval_batches / 3)
+
+
 def run_flops(flops_per_token: float, context: int, cfg) -> float:
-    """Training FLOPs of a `train()` call: forward+backward on every step's tokens, plus the
-    forward-only (a third) evaluations every `eval_every` steps and at the end."""
-    tokens = cfg.batch_size * context
+    """Planned FLOPs of a whole `train()` call: it evaluates every `eval_every` steps and at
+    the end."""
     evals = cfg.steps // cfg.eval_every + (cfg.steps % cfg.eval_every != 0)
-    return flops_per_token * tokens * (cfg.steps + evals * cfg.eval_batches / 3)
+    return work_flops(flops_per_token, cfg.batch_size * context, cfg.steps, evals, cfg.eval_batches)
 
 
 def record(flops: float, tokens: int) -> None:

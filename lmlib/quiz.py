@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .budget import record
+from .budget import record, work_flops
 from .knowledge import KnowledgeBase
 from .tokenizer import WordTokenizer
 from .transformer import TransformerConfig, TransformerLM
@@ -78,7 +78,9 @@ def train_fact_lm(
     finally:
         torch.set_num_threads(saved)
     T = idx.shape[1] - 1
-    record(model.flops_per_token(T) * steps * batch_size * T, steps * batch_size * T)
+    record(
+        work_flops(model.flops_per_token(T), batch_size * T, steps, 0, 0), steps * batch_size * T
+    )
     return model.eval(), seen, losses
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .budget import record
+from .budget import record, work_flops
 from .checkpoint import check_same, load_checkpoint, save_checkpoint
 from .data import get_batch
 from .device import autocast, enable_fast_matmul, make_grad_scaler, pick_device
@@ -161,8 +161,8 @@ def _record_work(model: nn.Module, cfg: TrainConfig, steps: int, evals: int) -> 
     if flops_per_token is None:
         return
     tokens = cfg.batch_size * model.context
-    flops = flops_per_token(model.context) * tokens * (steps + evals * cfg.eval_batches / 3)
-    record(flops, steps * tokens)
+    fpt = flops_per_token(model.context)
+    record(work_flops(fpt, tokens, steps, evals, cfg.eval_batches), steps * tokens)
 
 
 def train(

@@ -1,6 +1,5 @@
 import pytest
 import torch
-from torch import nn
 
 from lmlib.cnn import CNNLM, CNNConfig, causal_conv1d, receptive_field
 
@@ -63,19 +62,10 @@ def test_changing_the_future_leaves_the_past():
     assert not torch.allclose(a[:, 12:], b[:, 12:])
 
 
-def test_overfits_one_batch():
+def test_overfits_one_batch(overfit_losses):
     model = small()
     idx = torch.randint(0, 11, (4, 16), generator=torch.Generator().manual_seed(1))
-    torch.set_num_threads(1)  # tiny matrices: threads only add overhead (conftest restores)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-2)
-    losses = []
-    for _ in range(80):
-        logits = model(idx[:, :-1])
-        loss = nn.functional.cross_entropy(logits.flatten(0, 1), idx[:, 1:].flatten())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = overfit_losses(model, idx)
     assert losses[-1] < 0.3 * losses[0]
 
 

@@ -48,19 +48,10 @@ def test_shapes_and_causality():
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_overfits_one_batch(cell):
+def test_overfits_one_batch(cell, overfit_losses):
     model = small(cell)
     idx = torch.randint(0, 11, (4, 16), generator=torch.Generator().manual_seed(1))
-    torch.set_num_threads(1)  # tiny matrices: threads only add overhead (conftest restores)
-    opt = torch.optim.Adam(model.parameters(), lr=2e-2)
-    losses = []
-    for _ in range(80):
-        logits = model(idx[:, :-1])
-        loss = nn.functional.cross_entropy(logits.flatten(0, 1), idx[:, 1:].flatten())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = overfit_losses(model, idx)
     assert losses[-1] < 0.3 * losses[0]
 
 
