@@ -1,0 +1,91 @@
+"""lmlib bench: its results file and printed table, on the tiny shape (no timing is asserted)."""
+
+import json
+import statistics
+from argparse import Namespace
+
+import pytest
+import torch
+
+from lmlib import bench
+
+
+def _args(tmp_path, **kw):
+    base = dict(
+        shapes=["tiny"],
+        models=["lmlib", "torch-encoder"],
+        modes=["eager"],
+        repeats=2,
+        steps=1,
+        device="cpu",
+        json=tmp_path / "bench.json",
+    )
+    return Namespace(**{**base, **kw})
+
+
+def test_results_file_holds_rates_ratios_and_mfu(tmp_path, capsys):
+    assert bench.run(_args(tmp_path)) == 0
+    out = json.loads((tmp_path / "bench.json").read_text())
+    assert out["matmul_flops"] > 0 and out["repeats"] == 2 and out["device"] == "cpu"
+    assert out["shapes"]["tiny"]["d_model"] == 32
+    rows = {(r["mode"], r["model"]): r for r in out["rows"]}
+    assert set(rows) == {("eager", "lmlib"), ("eager", "torch-encoder")}
+    shape = bench.SHAPES["tiny"]
+    for r in rows.values():
+        t = r["tokens_per_s"]
+        assert len(t["all"]) == 2 and t["min"] <= t["median"] <= t["max"]
+        flops = bench.TransformerLM(shape.model_config()).flops_per_token()
+        assert r["mfu"] == pytest.approx(t["median"] * flops / out["matmul_flops"])
+    lm, enc = (rows["eager", m]["tokens_per_s"]["all"] for m in ("lmlib", "torch-encoder"))
+    ratio = rows["eager", "lmlib"]["ratio_vs_torch-encoder"]
+    assert ratio["median"] == pytest.approx(statistics.median(a / b for a, b in zip(lm, enc)))
+    assert "ratio_vs_hf-gpt2" not in rows["eager", "lmlib"]  # not benchmarked, so no ratio
+    printed = capsys.readouterr().out
+    assert "tokens/s median (min-max)" in printed
+    assert "eager vs eager" in printed and "torch-encoder" in printed
+
+
+def test_compiled_lmlib_is_compared_with_eager_baselines_too(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(torch, "compile", lambda m, **kw: calls.append(m) or m)  # no compile time
+    bench.run(_args(tmp_path, modes=["eager", "compiled"]))
+    rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    compiled = next(r for r in rows if r["mode"] == "compiled" and r["model"] == "lmlib")
+    assert {"ratio_vs_torch-encoder", "ratio_vs_torch-encoder_eager"} <= set(compiled)
+    eager = next(r for r in rows if r["mode"] == "eager" and r["model"] == "lmlib")
+    assert "ratio_vs_torch-encoder_compiled" not in eager  # eager is not flattered by compiled
+    assert len(calls) == 2  # both compiled models went through torch.compile
+
+
+def test_a_failing_baseline_is_skipped_with_a_message(tmp_path, monkeypatch, capsys):
+    def broken(shape):
+        raise ImportError("No module named 'transformers'")
+
+    monkeypatch.setitem(bench.MODELS, "hf-gpt2", broken)
+    bench.run(_args(tmp_path, models=["lmlib", "hf-gpt2"]))
+    assert "skipping hf-gpt2 (eager): ImportError: No module named 'transformers'" in (
+        capsys.readouterr().out
+    )
+    rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    assert [r["model"] for r in rows] == ["lmlib"] and "ratio_vs_hf-gpt2" not in rows[0]
+
+
+def test_targets_report_met_and_missed(capsys):
+    def row(shape, mode, ratio=None, mfu=0.0):
+        r = {"shape": bench.SHAPES[shape].name, "mode": mode, "model": "lmlib", "mfu": mfu}
+        if ratio is not None:
+            r["ratio_vs_hf-gpt2"] = {"median": ratio}
+        return r
+
+    rows = [
+        row("course", "eager", 1.25),
+        row("course", "compiled", 1.1),
+        row("d256", "eager", mfu=0.5),
+    ]
+    bench.print_targets(rows, ["course", "d256"])
+    out = capsys.readouterr().out
+    assert "course (lab 1 cpu), eager: lmlib >= 1.2x hf-gpt2 (eager): 1.25x met" in out
+    assert "course (lab 1 cpu), compiled: lmlib >= 1.2x hf-gpt2 (compiled): 1.10x MISSED" in out
+    assert "d_model=256, eager: MFU >= 0.45: 0.50 met" in out
+    bench.print_targets(rows[:1], ["course"])
+    assert "compiled: lmlib >= 1.2x hf-gpt2 (compiled): not measured" in capsys.readouterr().out
