@@ -165,6 +165,36 @@ class Stepper:
         return steps * self.tokens / (time.perf_counter() - t0)
 
 
+# Where a step's time goes: profiler events by name; everything unmatched is "other" (pointwise
+# and norm kernels, compiled graphs' fused kernels, copies, autograd and Python).
+CATEGORIES = (
+    ("matmul", ("aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm")),
+    ("attention", ("scaled_dot_product", "flash_attention", "efficient_attention")),
+    ("optimizer", ("adamw", "Optimizer.", "_foreach_")),
+)
+
+
+def step_breakdown(st: Stepper, steps: int) -> dict[str, float]:
+    """Milliseconds per step in each category (self time under torch.profiler, plus its total).
+
+    The profiler adds a few microseconds to every event it records; that overhead lands mostly in
+    "other", so read the matmul and attention shares as lower bounds.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    cuda = st.device.type == "cuda"
+    with profile(activities=[ProfilerActivity.CUDA if cuda else ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            st.step()
+        _sync(st.device)
+    ms = {name: 0.0 for name, _ in CATEGORIES} | {"other": 0.0}
+    for e in prof.key_averages():
+        t = getattr(e, "self_device_time_total", 0) if cuda else e.self_cpu_time_total
+        cat = next((c for c, keys in CATEGORIES if any(k in e.key for k in keys)), "other")
+        ms[cat] += t / 1e3 / steps
+    return ms | {"total": sum(ms.values())}
+
+
 BASELINES = ("hf-gpt2", "torch-encoder")
 # The issue's targets on a 2-core CPU, printed (never asserted: benchmarks are not tests).
 TARGETS = (
@@ -186,8 +216,12 @@ def bench_shape(
     repeats: int,
     steps: int,
     peak: float,
+    breakdown: bool = False,
 ) -> list[dict]:
-    """Time every (mode, model) pair at shape s, interleaved: each repeat times every pair once."""
+    """Time every (mode, model) pair at shape s, interleaved: each repeat times every pair once.
+
+    With breakdown=True, each pair then runs `steps` more steps under the profiler (untimed).
+    """
     steppers = {}
     for mode in modes:
         for name in models:
@@ -219,6 +253,8 @@ def bench_shape(
                     if (base_mode, base) in rates and (base_mode == mode or mode == "compiled"):
                         key = f"ratio_vs_{base}" + ("" if base_mode == mode else f"_{base_mode}")
                         row[key] = _spread([a / b for a, b in zip(r, rates[base_mode, base])])
+        if breakdown:
+            row["breakdown_ms"] = step_breakdown(steppers[mode, name], steps)
         rows.append(row)
     return rows
 
@@ -243,6 +279,22 @@ def print_rows(rows: list[dict]) -> None:
                     f"{r['shape']:<20} {against:<21} {base:<14} "
                     f"{v['median']:.2f}x ({v['min']:.2f}-{v['max']:.2f})"
                 )
+
+
+def print_breakdown(rows: list[dict]) -> None:
+    rows = [r for r in rows if "breakdown_ms" in r]
+    if not rows:
+        return
+    cats = [c for c, _ in CATEGORIES] + ["other"]
+    print("\nwhere a step's time goes (torch.profiler self time; its overhead lands in 'other'):")
+    print(
+        f"{'shape':<20} {'mode':<9} {'model':<14} {'ms/step':>8} "
+        + " ".join(f"{c:>10}" for c in cats)
+    )
+    for r in rows:
+        b = r["breakdown_ms"]
+        shares = " ".join(f"{100 * b[c] / b['total']:>9.0f}%" for c in cats)
+        print(f"{r['shape']:<20} {r['mode']:<9} {r['model']:<14} {b['total']:>8.1f} {shares}")
 
 
 def print_targets(rows: list[dict], shapes: list[str]) -> None:
@@ -285,6 +337,11 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=10, help="training steps per timed round")
     p.add_argument("--device", default=None)
     p.add_argument("--json", type=Path, default=None, help="also write results as JSON here")
+    p.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also profile each model's step: time in matmuls, attention, optimizer, other",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -301,8 +358,11 @@ def run(args: argparse.Namespace) -> int:
     for key in args.shapes:
         s = SHAPES[key]
         print(f"benchmarking {s.name} ({', '.join(args.modes)}) ...", flush=True)
-        rows += bench_shape(s, device, args.modes, args.models, args.repeats, args.steps, peak)
+        rows += bench_shape(
+            s, device, args.modes, args.models, args.repeats, args.steps, peak, args.breakdown
+        )
     print_rows(rows)
+    print_breakdown(rows)
     print_targets(rows, args.shapes)
     if args.json:
         shapes = {k: asdict(SHAPES[k]) for k in args.shapes}

@@ -19,6 +19,7 @@ def _args(tmp_path, **kw):
         steps=1,
         device="cpu",
         json=tmp_path / "bench.json",
+        breakdown=False,
     )
     return Namespace(**{**base, **kw})
 
@@ -89,3 +90,17 @@ def test_targets_report_met_and_missed(capsys):
     assert "d_model=256, eager: MFU >= 0.45: 0.50 met" in out
     bench.print_targets(rows[:1], ["course"])
     assert "compiled: lmlib >= 1.2x hf-gpt2 (compiled): not measured" in capsys.readouterr().out
+
+
+def test_breakdown_splits_a_step_into_categories(tmp_path, capsys):
+    bench.run(_args(tmp_path, breakdown=True))
+    rows = json.loads((tmp_path / "bench.json").read_text())["rows"]
+    for r in rows:
+        b = r["breakdown_ms"]
+        assert set(b) == {"matmul", "attention", "optimizer", "other", "total"}
+        assert all(v >= 0 for v in b.values()) and b["matmul"] > 0 and b["optimizer"] > 0
+        parts = b["matmul"] + b["attention"] + b["optimizer"] + b["other"]
+        assert b["total"] == pytest.approx(parts)
+    lm = next(r for r in rows if r["model"] == "lmlib")
+    assert lm["breakdown_ms"]["attention"] > 0  # lmlib calls scaled_dot_product_attention
+    assert "where a step's time goes" in capsys.readouterr().out
