@@ -14,6 +14,7 @@ lmlib is also compared with the eager baselines, the code a user runs when they 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -327,6 +328,39 @@ def print_targets(rows: list[dict], shapes: list[str]) -> None:
         print("\n".join(lines))
 
 
+LABELS = {"lmlib": "lmlib", "hf-gpt2": "HF GPT-2", "torch-encoder": "`nn.TransformerEncoder`"}
+
+
+def markdown(result: dict) -> str:
+    """The book's table of a results file: tokens/s per model, lmlib's ratio to HF GPT-2 and MFU."""
+    rows = result["rows"]
+    commit = (result.get("git_commit") or "unknown")[:7]
+    lines = [
+        "<!-- written by `lmlib bench --markdown`; do not edit by hand -->",
+        f"Measured on {result['threads']} CPU threads ({result['device_name'] or result['device']},"
+        f" torch {result['torch']}, commit {commit}); fp32 matmul "
+        f"{result['matmul_flops'] / 1e9:.0f} GFLOP/s. Training tokens per second, median of "
+        f"{result['repeats']} rounds of {result['steps']} steps taken in turns.",
+        "",
+        "| shape | mode | " + " | ".join(LABELS.values()) + " | lmlib ÷ HF GPT-2 | lmlib MFU |",
+        "|---|---|" + "---|" * len(LABELS) + "---|---|",
+    ]
+    for shape in dict.fromkeys(r["shape"] for r in rows):
+        for mode in dict.fromkeys(r["mode"] for r in rows if r["shape"] == shape):
+            here = {r["model"]: r for r in rows if r["shape"] == shape and r["mode"] == mode}
+            rates = [
+                f"{here[m]['tokens_per_s']['median']:,.0f}" if m in here else "-" for m in LABELS
+            ]
+            lm = here.get("lmlib", {})
+            ratio = lm.get("ratio_vs_hf-gpt2")
+            shown = (
+                f"{ratio['median']:.2f}× ({ratio['min']:.2f}-{ratio['max']:.2f})" if ratio else "-"
+            )
+            mfu = f"{lm['mfu']:.2f}" if lm else "-"
+            lines.append(f"| {shape} | {mode} | " + " | ".join(rates) + f" | {shown} | {mfu} |")
+    return "\n".join(lines) + "\n"
+
+
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shapes", nargs="+", default=["course", "d256"], choices=sorted(SHAPES))
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
@@ -337,6 +371,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--steps", type=int, default=10, help="training steps per timed round")
     p.add_argument("--device", default=None)
     p.add_argument("--json", type=Path, default=None, help="also write results as JSON here")
+    p.add_argument("--markdown", type=Path, default=None, help="also write the book's table here")
+    p.add_argument(
+        "--from-json",
+        type=Path,
+        default=None,
+        help="do not benchmark: write --markdown from this results file",
+    )
     p.add_argument(
         "--breakdown",
         action="store_true",
@@ -345,6 +386,14 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.from_json:
+        if not args.markdown:
+            raise SystemExit("--from-json renders a results file: give --markdown PATH to write")
+        if not args.from_json.exists():
+            raise SystemExit(f"no results file at {args.from_json}; run `lmlib bench --json` first")
+        args.markdown.write_text(markdown(json.loads(args.from_json.read_text())))
+        print(f"wrote {args.markdown}")
+        return 0
     device = pick_device(args.device)
     # Subnormal floats are slow on CPUs; without this nn.TransformerEncoder ran 40x slower at
     # d_model=256 (97 vs 3,962 tokens/s). Flushing them to zero is the same for every model.
@@ -364,18 +413,18 @@ def run(args: argparse.Namespace) -> int:
     print_rows(rows)
     print_breakdown(rows)
     print_targets(rows, args.shapes)
+    result = {
+        "matmul_flops": peak,
+        "shapes": {k: asdict(SHAPES[k]) for k in args.shapes},
+        "rows": rows,
+        "repeats": args.repeats,
+        "steps": args.steps,
+        **provenance(device),
+    }
     if args.json:
-        shapes = {k: asdict(SHAPES[k]) for k in args.shapes}
-        write_results(
-            args.json,
-            {
-                "matmul_flops": peak,
-                "shapes": shapes,
-                "rows": rows,
-                "repeats": args.repeats,
-                "steps": args.steps,
-                **provenance(device),
-            },
-        )
+        write_results(args.json, result)
         print(f"wrote {args.json}")
+    if args.markdown:
+        args.markdown.write_text(markdown(result))
+        print(f"wrote {args.markdown}")
     return 0

@@ -3,11 +3,14 @@
 import json
 import statistics
 from argparse import Namespace
+from pathlib import Path
 
 import pytest
 import torch
 
 from lmlib import bench
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _args(tmp_path, **kw):
@@ -20,6 +23,8 @@ def _args(tmp_path, **kw):
         device="cpu",
         json=tmp_path / "bench.json",
         breakdown=False,
+        markdown=None,
+        from_json=None,
     )
     return Namespace(**{**base, **kw})
 
@@ -104,3 +109,29 @@ def test_breakdown_splits_a_step_into_categories(tmp_path, capsys):
     lm = next(r for r in rows if r["model"] == "lmlib")
     assert lm["breakdown_ms"]["attention"] > 0  # lmlib calls scaled_dot_product_attention
     assert "where a step's time goes" in capsys.readouterr().out
+
+
+def test_book_table_is_the_committed_results_rendered():
+    committed = json.loads((ROOT / "results/bench/cpu-2core.json").read_text())
+    table = (ROOT / "book/bench_table.md").read_text()
+    assert bench.markdown(committed) == table  # regenerate with --from-json if this fails
+    lm = next(r for r in committed["rows"] if r["mode"] == "eager" and r["model"] == "lmlib")
+    assert f"{lm['tokens_per_s']['median']:,.0f}" in table
+    assert "{include} bench_table.md" in (ROOT / "book/how_to_use.md").read_text()
+
+
+def test_markdown_marks_missing_models_and_renders_from_json(tmp_path):
+    bench.run(_args(tmp_path))  # lmlib and torch-encoder only
+    out = tmp_path / "table.md"
+    assert bench.run(_args(tmp_path, from_json=tmp_path / "bench.json", markdown=out)) == 0
+    row = next(line for line in out.read_text().splitlines() if line.startswith("| tiny"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[1] == "eager" and cells[3] == "-" and cells[5] == "-"  # no HF: no rate, no ratio
+    assert float(cells[6]) > 0
+
+
+def test_from_json_needs_a_file_and_a_destination(tmp_path):
+    with pytest.raises(SystemExit, match="give --markdown"):
+        bench.run(_args(tmp_path, from_json=tmp_path / "bench.json"))
+    with pytest.raises(SystemExit, match="no results file"):
+        bench.run(_args(tmp_path, from_json=tmp_path / "none.json", markdown=tmp_path / "t.md"))
