@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmlib import bench
+from lmlib import bench, bench_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,12 +88,12 @@ def test_targets_report_met_and_missed(capsys):
         row("course", "compiled", 1.1),
         row("d256", "eager", mfu=0.5),
     ]
-    bench.print_targets(rows, ["course", "d256"])
+    bench_report.print_targets(rows, {k: bench.SHAPES[k].name for k in ("course", "d256")})
     out = capsys.readouterr().out
     assert "course (lab 1 cpu), eager: lmlib >= 1.2x hf-gpt2 (eager): 1.25x met" in out
     assert "course (lab 1 cpu), compiled: lmlib >= 1.2x hf-gpt2 (compiled): 1.10x MISSED" in out
     assert "d_model=256, eager: MFU >= 0.45: 0.50 met" in out
-    bench.print_targets(rows[:1], ["course"])
+    bench_report.print_targets(rows[:1], {"course": bench.SHAPES["course"].name})
     assert "compiled: lmlib >= 1.2x hf-gpt2 (compiled): not measured" in capsys.readouterr().out
 
 
@@ -114,7 +114,7 @@ def test_breakdown_splits_a_step_into_categories(tmp_path, capsys):
 def test_book_table_is_the_committed_results_rendered():
     committed = json.loads((ROOT / "results/bench/cpu-2core.json").read_text())
     table = (ROOT / "book/bench_table.md").read_text()
-    assert bench.markdown(committed) == table  # regenerate with --from-json if this fails
+    assert bench_report.markdown(committed) == table  # regenerate with --from-json if this fails
     lm = next(r for r in committed["rows"] if r["mode"] == "eager" and r["model"] == "lmlib")
     assert f"{lm['tokens_per_s']['median']:,.0f}" in table
     assert "{include} bench_table.md" in (ROOT / "book/how_to_use.md").read_text()

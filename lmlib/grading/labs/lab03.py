@@ -35,7 +35,24 @@ def _exact_cases(rng: torch.Generator) -> list[Case]:
         answer = torch.rand(N, T, generator=rng) < 0.5
         answer[:, -1] = True
         cases.append(Case((logits, targets, answer)))
+    cases.append(_tricky_exact_case(rng))
     return cases
+
+
+def _tricky_exact_case(rng: torch.Generator) -> Case:
+    """Rows that random cases only sometimes contain, so plausible wrong answers always fail:
+    all right; last right but an earlier answer token wrong; wrong only outside the answer;
+    only the first answer token right."""
+    N, T, V = 4, 5, 6
+    targets = torch.randint(0, V, (N, T), generator=rng)
+    wrong = torch.zeros(N, T, dtype=torch.bool)
+    wrong[1, 1] = wrong[2, 0] = wrong[2, 2] = wrong[3, 3] = wrong[3, 4] = True
+    shown = torch.where(wrong, (targets + 1) % V, targets)
+    logits = torch.randn(N, T, V, generator=rng) + torch.nn.functional.one_hot(shown, V) * 10
+    answer = torch.zeros(N, T, dtype=torch.bool)
+    answer[:, [1, 3, 4]] = True
+    order = torch.randperm(N, generator=rng)  # rows in a fresh order each time
+    return Case((logits[order], targets[order], answer[order]))
 
 
 EXERCISES = [
