@@ -173,6 +173,17 @@ def randomize_(module: nn.Module, rng: torch.Generator) -> nn.Module:
     return module
 
 
+def predictions(
+    N: int, T: int, V: int, right_share: float, rng: torch.Generator
+) -> tuple[Tensor, Tensor]:
+    """Logits (N, T, V) and targets (N, T); the argmax is right at about right_share of places."""
+    targets = torch.randint(0, V, (N, T), generator=rng)
+    logits = torch.randn(N, T, V, generator=rng)
+    right = torch.rand(N, T, generator=rng) < right_share
+    logits[right] += torch.nn.functional.one_hot(targets, V)[right] * 10
+    return logits, targets
+
+
 def clone_args(args: tuple) -> tuple:
     """Fresh copies, so an answer that writes into its inputs cannot change the reference's."""
     return tuple(a.clone() if isinstance(a, Tensor) else a for a in args)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from ...probes import exact_match, shares_and_losses
-from ..spec import Case, Exercise
+from ..spec import Case, Exercise, predictions
 
 LAB = "03_multitask_learning"
 
@@ -28,10 +28,7 @@ def _split_cases(rng: torch.Generator) -> list[Case]:
 def _exact_cases(rng: torch.Generator) -> list[Case]:
     cases = []
     for N, T, V in [(6, 5, 7), (4, 8, 11), (8, 3, 4)]:
-        targets = torch.randint(0, V, (N, T), generator=rng)
-        logits = torch.randn(N, T, V, generator=rng)
-        right = torch.rand(N, T, generator=rng) < 0.8  # mostly right predictions
-        logits[right] += torch.nn.functional.one_hot(targets, V)[right] * 10
+        logits, targets = predictions(N, T, V, 0.8, rng)  # mostly right
         answer = torch.rand(N, T, generator=rng) < 0.5
         answer[:, -1] = True
         cases.append(Case((logits, targets, answer)))

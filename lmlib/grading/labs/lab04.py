@@ -9,7 +9,7 @@ import torch
 
 from ...probes import token_accuracy
 from ...scaling import fit_given_floor, power_law
-from ..spec import Case, Exercise
+from ..spec import Case, Exercise, predictions
 
 LAB = "04_scaling_and_emergence"
 
@@ -32,10 +32,7 @@ def _fit_cases(rng: torch.Generator) -> list[Case]:
 def _acc_cases(rng: torch.Generator) -> list[Case]:
     cases = []
     for N, T, V in [(5, 6, 7), (3, 9, 12), (8, 4, 5)]:
-        targets = torch.randint(0, V, (N, T), generator=rng)
-        logits = torch.randn(N, T, V, generator=rng)
-        right = torch.rand(N, T, generator=rng) < 0.6
-        logits[right] += torch.nn.functional.one_hot(targets, V)[right] * 10
+        logits, targets = predictions(N, T, V, 0.6, rng)
         answer = torch.rand(N, T, generator=rng) < 0.4
         answer[0, 0] = True
         cases.append(Case((logits, targets, answer)))
