@@ -9,11 +9,13 @@ measured matmul FLOP/s. All models, eager and compiled, take turns inside every 
 neighbour slows all of them alike and the ratios stay meaningful; medians, minima and maxima are
 reported. Ratios compare like with like (eager with eager, compiled with compiled); compiled
 lmlib is also compared with the eager baselines, the code a user runs when they do not compile.
-"""
+`--variant bias=False` adds lmlib with a changed TransformerConfig to the same interleaved run."""
 
 from __future__ import annotations
 
 import argparse
+import ast
+import dataclasses
 import json
 import statistics
 import time
@@ -63,6 +65,37 @@ MODELS: dict[str, Callable[[Shape], nn.Module]] = {
 }
 
 
+def parse_variant(text: str) -> dict:
+    """'bias=False,pos=rope' -> {'bias': False, 'pos': 'rope'}: TransformerConfig changes."""
+    fields = {f.name for f in dataclasses.fields(TransformerConfig)}
+    fixed = {"vocab_size", "context", "d_model", "n_heads", "n_layers"}  # the shape, not the model
+    out = {}
+    for item in filter(None, text.split(",")):
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or key not in fields - fixed:
+            raise ValueError(
+                f"{text!r}: expected KEY=VALUE pairs with KEY among "
+                f"{sorted(fields - fixed)} (the shape's own sizes stay fixed)"
+            )
+        try:
+            out[key] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            out[key] = value.strip()  # a bare word such as rope
+    if not out:
+        raise ValueError(f"{text!r} changes nothing; try --variant bias=False")
+    return out
+
+
+def build_model(name: str, s: Shape) -> nn.Module:
+    """A model by name: one of MODELS, or 'lmlib[KEY=VALUE,...]' for a TransformerConfig variant."""
+    if name in MODELS:
+        return MODELS[name](s)
+    if name.startswith("lmlib[") and name.endswith("]"):
+        return TransformerLM(dataclasses.replace(s.model_config(), **parse_variant(name[6:-1])))
+    raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)}")
+
+
 def matmul_flops(device: torch.device, n: int = 1024, iters: int = 10) -> float:
     """Measured fp32 matmul FLOP/s: (n x n) @ (n x n), best of a few timed batches."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
@@ -78,7 +111,7 @@ def matmul_flops(device: torch.device, n: int = 1024, iters: int = 10) -> float:
 
 
 def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
+    if device.type == "cuda":  # CUDA runs asynchronously: wait before reading the clock
         torch.cuda.synchronize(device)
 
 
@@ -87,7 +120,7 @@ class Stepper:
 
     def __init__(self, name: str, s: Shape, device: torch.device, compiled: bool):
         torch.manual_seed(0)
-        self.model = MODELS[name](s).to(device)
+        self.model = build_model(name, s).to(device)
         self.forward = torch.compile(self.model) if compiled else self.model
         # Same optimizer for every model: differences come from the models themselves.
         self.opt = torch.optim.AdamW(
@@ -145,6 +178,12 @@ def step_breakdown(st: Stepper, steps: int) -> dict[str, float]:
 BASELINES = ("hf-gpt2", "torch-encoder")
 
 
+def _flops(st: Stepper, default: int) -> int:
+    """Training FLOPs per token: lmlib variants count their own, the baselines the default's."""
+    count = getattr(st.model, "flops_per_token", None)
+    return count() if count else default
+
+
 def _spread(values: list[float]) -> dict:
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
@@ -178,7 +217,7 @@ def bench_shape(
     for _ in tqdm(range(repeats), desc=f"  {s.name}", unit="repeat", leave=False, disable=None):
         for key, st in steppers.items():
             rates[key].append(st.tokens_per_second(steps))
-    flops_per_token = TransformerLM(s.model_config()).flops_per_token()
+    default_flops = TransformerLM(s.model_config()).flops_per_token()  # the baselines' too
     rows = []
     for (mode, name), r in rates.items():
         row = {
@@ -186,9 +225,11 @@ def bench_shape(
             "mode": mode,
             "model": name,
             "tokens_per_s": {**_spread(r), "all": r},
-            "mfu": statistics.median(r) * flops_per_token / peak,
+            "mfu": statistics.median(r) * _flops(steppers[mode, name], default_flops) / peak,
         }
-        if name == "lmlib":  # ratios per repeat (the pairs ran side by side), then the median
+        if name.startswith(
+            "lmlib"
+        ):  # ratios per repeat (the pairs ran side by side), then the median
             for base_mode in sorted(modes, key=lambda m: m != mode):  # like with like first
                 for base in BASELINES:
                     if (base_mode, base) in rates and (base_mode == mode or mode == "compiled"):
@@ -205,6 +246,13 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     p.add_argument(
         "--modes", nargs="+", default=["eager", "compiled"], choices=["eager", "compiled"]
+    )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE[,...]",
+        help="also time lmlib with these TransformerConfig changes, e.g. bias=False (repeatable)",
     )
     p.add_argument("--repeats", type=int, default=7, help="timed rounds per model (median)")
     p.add_argument("--steps", type=int, default=10, help="training steps per timed round")
@@ -233,6 +281,12 @@ def run(args: argparse.Namespace) -> int:
         args.markdown.write_text(markdown(json.loads(args.from_json.read_text())))
         print(f"wrote {args.markdown}")
         return 0
+    variants = [f"lmlib[{v}]" for v in getattr(args, "variant", [])]
+    try:  # a bad key or value: say so before any timing
+        for v in variants:
+            build_model(v, SHAPES["tiny"])
+    except ValueError as e:
+        raise SystemExit(f"--variant: {e}") from None
     device = pick_device(args.device)
     # Subnormal floats are slow on CPUs; without this nn.TransformerEncoder ran 40x slower at
     # d_model=256 (97 vs 3,962 tokens/s). Flushing them to zero is the same for every model.
@@ -247,7 +301,14 @@ def run(args: argparse.Namespace) -> int:
         s = SHAPES[key]
         print(f"benchmarking {s.name} ({', '.join(args.modes)}) ...", flush=True)
         rows += bench_shape(
-            s, device, args.modes, args.models, args.repeats, args.steps, peak, args.breakdown
+            s,
+            device,
+            args.modes,
+            args.models + variants,
+            args.repeats,
+            args.steps,
+            peak,
+            args.breakdown,
         )
     print_rows(rows)
     print_breakdown(rows)

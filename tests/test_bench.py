@@ -25,6 +25,7 @@ def _args(tmp_path, **kw):
         breakdown=False,
         markdown=None,
         from_json=None,
+        variant=[],
     )
     return Namespace(**{**base, **kw})
 
@@ -135,3 +136,45 @@ def test_from_json_needs_a_file_and_a_destination(tmp_path):
         bench.run(_args(tmp_path, from_json=tmp_path / "bench.json"))
     with pytest.raises(SystemExit, match="no results file"):
         bench.run(_args(tmp_path, from_json=tmp_path / "none.json", markdown=tmp_path / "t.md"))
+
+
+def test_variant_parses_config_changes_and_refuses_the_shape():
+    assert bench.parse_variant("bias=False,pos=rope") == {"bias": False, "pos": "rope"}
+    assert bench.parse_variant("expansion=2, dropout=0.1") == {"expansion": 2, "dropout": 0.1}
+    with pytest.raises(ValueError, match="'bias', 'dropout', 'expansion', 'pos'"):
+        bench.parse_variant("d_model=256")  # the shape's sizes are the shape's, not a variant's
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        bench.parse_variant("bias")
+    with pytest.raises(ValueError, match="changes nothing"):
+        bench.parse_variant(",")
+    model = bench.build_model("lmlib[bias=False]", bench.SHAPES["tiny"])
+    assert not [n for n, _ in model.named_parameters() if n.endswith("bias")]
+    assert any(
+        n.endswith("bias")
+        for n, _ in bench.build_model("lmlib", bench.SHAPES["tiny"]).named_parameters()
+    )
+    with pytest.raises(ValueError, match="unknown model"):
+        bench.build_model("gpt-5", bench.SHAPES["tiny"])
+
+
+def test_variants_run_beside_lmlib_with_their_own_ratio_and_flops(tmp_path, capsys):
+    bench.run(_args(tmp_path, variant=["expansion=2"]))
+    rows = {r["model"]: r for r in json.loads((tmp_path / "bench.json").read_text())["rows"]}
+    assert set(rows) == {"lmlib", "torch-encoder", "lmlib[expansion=2]"}
+    v, enc = rows["lmlib[expansion=2]"], rows["torch-encoder"]
+    per_repeat = [a / b for a, b in zip(v["tokens_per_s"]["all"], enc["tokens_per_s"]["all"])]
+    assert v["ratio_vs_torch-encoder"]["median"] == pytest.approx(statistics.median(per_repeat))
+    shape = bench.SHAPES["tiny"]
+    narrow = bench.build_model("lmlib[expansion=2]", shape).flops_per_token()
+    assert narrow < bench.TransformerLM(shape.model_config()).flops_per_token()
+    peak = json.loads((tmp_path / "bench.json").read_text())["matmul_flops"]
+    assert v["mfu"] == pytest.approx(v["tokens_per_s"]["median"] * narrow / peak)
+    assert "lmlib[expansion=2]" in capsys.readouterr().out
+
+
+def test_a_bad_variant_stops_before_any_timing(tmp_path, monkeypatch):
+    monkeypatch.setattr(bench, "matmul_flops", lambda *a: pytest.fail("timed a bad variant"))
+    with pytest.raises(SystemExit, match="pos must be 'learned' or 'rope'"):
+        bench.run(_args(tmp_path, variant=["pos=alibi"]))
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        bench.run(_args(tmp_path, variant=["n_layers=2"]))
