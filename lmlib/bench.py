@@ -29,7 +29,7 @@ from tqdm.auto import tqdm
 
 from .baselines import TorchEncoderLM, hf_gpt2
 from .bench_report import markdown, print_breakdown, print_rows, print_targets
-from .device import pick_device
+from .device import matmul_flops, pick_device, synchronize
 from .experiments.results import provenance, write_results
 from .loss import next_token_loss
 from .transformer import TransformerConfig, TransformerLM
@@ -58,6 +58,7 @@ SHAPES = {
 }
 
 
+SEED = 0  # every model starts from the same seed and trains on the same batch
 MODELS: dict[str, Callable[[Shape], nn.Module]] = {
     "lmlib": lambda s: TransformerLM(s.model_config()),
     "hf-gpt2": lambda s: hf_gpt2(s.model_config()),
@@ -96,37 +97,18 @@ def build_model(name: str, s: Shape) -> nn.Module:
     raise ValueError(f"unknown model {name!r}; choose from {list(MODELS)}")
 
 
-def matmul_flops(device: torch.device, n: int = 1024, iters: int = 10) -> float:
-    """Measured fp32 matmul FLOP/s: (n x n) @ (n x n), best of a few timed batches."""
-    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-    best = float("inf")
-    for _ in range(5):
-        _sync(device)
-        t0 = time.perf_counter()
-        for _ in range(iters):
-            a @ b
-        _sync(device)
-        best = min(best, (time.perf_counter() - t0) / iters)
-    return 2 * n**3 / best
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":  # CUDA runs asynchronously: wait before reading the clock
-        torch.cuda.synchronize(device)
-
-
 class Stepper:
     """One model's training step at one shape, optionally compiled, timed on demand."""
 
     def __init__(self, name: str, s: Shape, device: torch.device, compiled: bool):
-        torch.manual_seed(0)
+        torch.manual_seed(SEED)
         self.model = build_model(name, s).to(device)
         self.forward = torch.compile(self.model) if compiled else self.model
         # Same optimizer for every model: differences come from the models themselves.
         self.opt = torch.optim.AdamW(
             self.model.parameters(), lr=1e-4, fused=device.type in ("cpu", "cuda")
         )
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator().manual_seed(SEED)
         self.x = torch.randint(0, s.vocab_size, (s.batch_size, s.context), generator=g).to(device)
         self.device, self.tokens = device, s.batch_size * s.context
 
@@ -137,11 +119,11 @@ class Stepper:
         self.opt.step()
 
     def tokens_per_second(self, steps: int) -> float:
-        _sync(self.device)
+        synchronize(self.device)
         t0 = time.perf_counter()
         for _ in range(steps):
             self.step()
-        _sync(self.device)
+        synchronize(self.device)
         return steps * self.tokens / (time.perf_counter() - t0)
 
 
@@ -166,7 +148,7 @@ def step_breakdown(st: Stepper, steps: int) -> dict[str, float]:
     with profile(activities=[ProfilerActivity.CUDA if cuda else ProfilerActivity.CPU]) as prof:
         for _ in range(steps):
             st.step()
-        _sync(st.device)
+        synchronize(st.device)
     ms = {name: 0.0 for name, _ in CATEGORIES} | {"other": 0.0}
     for e in prof.key_averages():
         t = getattr(e, "self_device_time_total", 0) if cuda else e.self_cpu_time_total
@@ -291,7 +273,7 @@ def run(args: argparse.Namespace) -> int:
     # Subnormal floats are slow on CPUs; without this nn.TransformerEncoder ran 40x slower at
     # d_model=256 (97 vs 3,962 tokens/s). Flushing them to zero is the same for every model.
     torch.set_flush_denormal(True)
-    peak = matmul_flops(device)
+    start, peak = time.perf_counter(), matmul_flops(device)
     print(
         f"device {device}, {torch.get_num_threads()} threads, "
         f"fp32 matmul {peak / 1e9:.1f} GFLOP/s (measured, 1024x1024)"
@@ -319,6 +301,8 @@ def run(args: argparse.Namespace) -> int:
         "rows": rows,
         "repeats": args.repeats,
         "steps": args.steps,
+        "seed": SEED,
+        "wall_time_s": round(time.perf_counter() - start, 1),
         **provenance(device),
     }
     if args.json:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import time
 
 import numpy as np
 import torch
@@ -87,3 +88,23 @@ def enable_fast_matmul(device: torch.device) -> None:
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
         torch.backends.cudnn.allow_tf32 = True
+
+
+def matmul_flops(device: torch.device, n: int = 1024, iters: int = 10) -> float:
+    """Measured fp32 matmul FLOP/s: (n x n) @ (n x n), best of a few timed batches."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    best = float("inf")
+    for _ in range(5):
+        synchronize(device)
+        t0 = time.perf_counter()
+        for _ in range(iters):
+            a @ b
+        synchronize(device)
+        best = min(best, (time.perf_counter() - t0) / iters)
+    return 2 * n**3 / best
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device's queued work; a no-op on CPU, which runs synchronously."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -34,6 +34,7 @@ def test_results_file_holds_rates_ratios_and_mfu(tmp_path, capsys):
     assert bench.run(_args(tmp_path)) == 0
     out = json.loads((tmp_path / "bench.json").read_text())
     assert out["matmul_flops"] > 0 and out["repeats"] == 2 and out["device"] == "cpu"
+    assert out["seed"] == bench.SEED and out["wall_time_s"] > 0
     assert out["shapes"]["tiny"]["d_model"] == 32
     rows = {(r["mode"], r["model"]): r for r in out["rows"]}
     assert set(rows) == {("eager", "lmlib"), ("eager", "torch-encoder")}

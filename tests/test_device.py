@@ -62,3 +62,18 @@ def test_seed_everything_repeats_every_rng():
     assert torch.equal(a[2], b[2]) and torch.equal(a[3], b[3])
     with pytest.raises(TypeError):
         dev.seed_everything(1.5)
+
+
+def test_synchronize_waits_only_for_cuda(monkeypatch):
+    waited = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda d=None: waited.append(str(d)))
+    dev.synchronize(torch.device("cpu"))
+    assert waited == []  # CPU work is already done when the call returns
+    dev.synchronize(torch.device("cuda", 0))
+    assert waited == ["cuda:0"]
+
+
+def test_matmul_flops_counts_two_flops_per_multiply_add(monkeypatch):
+    clock = iter(range(0, 1000))  # every perf_counter call advances one "second"
+    monkeypatch.setattr(dev.time, "perf_counter", lambda: float(next(clock)))
+    assert dev.matmul_flops(torch.device("cpu"), n=8, iters=4) == 2 * 8**3 / (1 / 4)
