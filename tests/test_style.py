@@ -2,6 +2,7 @@
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("command", [["check"], ["format", "--check"]])
 def test_ruff_is_clean(command):
-    ruff = shutil.which("ruff") or pytest.skip("ruff is not installed")
+    beside_python = str(Path(sys.executable).parent)  # the venv's bin, even when not activated
+    ruff = shutil.which("ruff", path=beside_python) or shutil.which("ruff")
+    ruff = ruff or pytest.skip("ruff is not installed")
     out = subprocess.run(
         [ruff, *command, "lmlib", "tests"], cwd=ROOT, capture_output=True, text=True
     )
