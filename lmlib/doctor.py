@@ -16,7 +16,7 @@ import sys
 import torch
 
 from .data import CACHE_ENV, DATA_ENV, TINY_SHAKESPEARE, cache_dir
-from .device import amp_dtype, autocast, pick_device
+from .device import amp_dtype, autocast, matmul_flops, pick_device
 from .profiles import current_profile
 
 
@@ -85,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         rows.append(
             ("torch.compile", "works" if ok else f"unavailable ({why}); lmlib trains eagerly")
         )
+    rate = matmul_flops(device) / 1e9  # the yardstick of `lmlib bench`'s model FLOP utilization
+    rows.append(("fp32 matmul", f"{rate:,.0f} GFLOP/s (measured, 1024 x 1024)"))
     rows.append(("profile", current_profile()))
     local = os.environ.get(DATA_ENV)
     cached = cache_dir() / TINY_SHAKESPEARE.name

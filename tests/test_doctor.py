@@ -1,3 +1,4 @@
+import re
 from unittest import mock
 
 import torch
@@ -12,6 +13,12 @@ def test_doctor_reports_and_self_checks(capsys):
     for key in ("torch", "device", "autocast", "profile", "self-check"):
         assert key in out
     assert "ok" in out.splitlines()[-1]
+
+
+def test_doctor_prints_the_measured_matmul_rate(capsys, monkeypatch):
+    monkeypatch.setattr(doctor, "matmul_flops", lambda device: 1234.4e9)
+    assert main(["doctor", "--no-compile"]) == 0
+    assert re.search(r"fp32 matmul +1,234 GFLOP/s \(measured", capsys.readouterr().out)
 
 
 def test_compile_probe_reports_failure():
