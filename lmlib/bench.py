@@ -209,9 +209,8 @@ def bench_shape(
             "tokens_per_s": {**_spread(r), "all": r},
             "mfu": statistics.median(r) * _flops(steppers[mode, name], default_flops) / peak,
         }
-        if name.startswith(
-            "lmlib"
-        ):  # ratios per repeat (the pairs ran side by side), then the median
+        # lmlib and its variants: ratios per repeat (the pairs ran side by side), then the median
+        if name.startswith("lmlib"):
             for base_mode in sorted(modes, key=lambda m: m != mode):  # like with like first
                 for base in BASELINES:
                     if (base_mode, base) in rates and (base_mode == mode or mode == "compiled"):
@@ -263,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
         args.markdown.write_text(markdown(json.loads(args.from_json.read_text())))
         print(f"wrote {args.markdown}")
         return 0
-    variants = [f"lmlib[{v}]" for v in getattr(args, "variant", [])]
+    variants = [f"lmlib[{v}]" for v in args.variant]
     try:  # a bad key or value: say so before any timing
         for v in variants:
             build_model(v, SHAPES["tiny"])
