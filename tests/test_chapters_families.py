@@ -76,18 +76,3 @@ def test_crossover_is_the_first_time_the_transformer_leads():
 def test_figures_redraw_from_the_committed_results(tmp_path):
     made = three_families.figures(json.loads(RESULTS.read_text()), tmp_path)
     assert [p.name for p in made] == ["families_loss.png", "families_throughput.png"]
-
-
-@pytest.mark.parametrize(
-    "png",
-    [
-        "critical_path.png",
-        "receptive_field.png",
-        "families_loss.png",
-        "families_throughput.png",
-        "mlp_lifting.png",
-    ],
-)
-def test_chapter_figures_are_committed(png):
-    path = ROOT / "lectures" / "figures" / png
-    assert path.stat().st_size > 10_000 and path.read_bytes()[:4] == b"\x89PNG"

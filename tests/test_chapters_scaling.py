@@ -138,19 +138,3 @@ def test_chapters_quote_the_committed_sweep(name):
     q = quoted_numbers() | emergence_numbers()
     missing = {key: q[key] for key in CHAPTER_KEYS[name] if q[key] not in text}
     assert not missing, f"{name} does not quote these committed results: {missing}"
-
-
-@pytest.mark.parametrize(
-    "png",
-    [
-        "scaling_loss_vs_compute.png",
-        "scaling_decomposition.png",
-        "scaling_tail_knowledge.png",
-        "emergence_tasks.png",
-        "emergence_metrics.png",
-        "emergence_memo_trap.png",
-    ],
-)
-def test_chapter_figures_are_committed(png):
-    path = ROOT / "lectures" / "figures" / png
-    assert path.stat().st_size > 10_000 and path.read_bytes()[:4] == b"\x89PNG"
