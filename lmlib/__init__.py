@@ -1,21 +1,88 @@
 """lmlib: the small shared library of the course "Language models: why scale wins".
 
-Importing it prints nothing and downloads nothing. The pieces, one module per concept:
-device (where and how reproducibly), profiles (how big a run), tokenizer and data, attention,
-mlp, transformer, loss, sampling, train, checkpoint.
+Importing it prints nothing and downloads nothing. Labs use the names re-exported here
+(``lmlib.TransformerLM``, ``lmlib.train``, ...). One module per concept, grouped by layer. The
+library layers (runtime to rewards) never import experiments, grading or tools, and no two modules
+import each other in a cycle; tests/test_layers.py checks both.
+
+runtime/      where and how big a run is
+  device        devices, dtypes, autocast, seeding, the matmul rate
+  profiles      the ci / cpu / gpu run sizes
+  files         atomic writes: a crash never leaves half a file
+models/       what the chapters build
+  attention     multi-head attention: one weight matrix chunked into q, k, v and heads
+  mlp           the position-wise MLP and its expansion factor
+  transformer   the decoder-only Transformer LM
+  rnn           LSTM / GRU language models, with the cells written out
+  cnn           a causal convolutional LM
+  ngram         count-based n-gram LMs
+  families      RNN, CNN and Transformer behind one interface, sized by one knob
+  params        counting parameters: one meaning for every model
+data/         what the models read
+  tokenizer     character and word tokenizers
+  shakespeare   tiny Shakespeare, found locally or downloaded once, and its batches
+  multitask     the synthetic multitask corpus: one task per sentence
+  knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
+training/     training and using a model
+  train         the training loop every lab uses
+  loss          next-token cross-entropy
+  checkpoint    checkpoints that survive crashes and refuse damage
+  sampling      temperature / top-k sampling and generation
+  flops         the FLOP ledger: what a training run cost
+analysis/     measuring what a model learned
+  skills        next-token losses split by the skill each prediction needs
+  probes        held-out probes of the multitask corpus and their metrics
+  power_law     scaling fits L = L_inf + a x^-alpha and curve shapes
+  quiz          a small LM reads facts, then takes a quiz on every one
+rewards/      learning from a reward
+  qa            reward tables for answering or abstaining, and a policy trained on them
+  tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
+experiments/  behind `lmlib run`: one module per experiment, each writing a results file
+  runner        the `lmlib run` command: one run, a sweep, or only the figures
+  results       results files: metrics plus everything needed to reproduce them
+  next_token    a character Transformer learns tiny Shakespeare
+  scaling       a ladder of Transformer sizes on the multitask corpus
+  scaling_figures  the sweep's figures, drawn from its results files
+  three_families   RNN, CNN and Transformer at equal size
+  incentives    answering or abstaining, and tic-tac-toe, learned from rewards
+grading/      `lmlib grade` and `lmlib student`
+  checker       check() in a notebook: an exercise's checks, in-process
+  grade         the `lmlib grade` command
+  sandbox       the trusted side: workers started under limits, plain data read back
+  worker        the untrusted side: runs one exercise, decides nothing
+  judge         inputs and expected answers built, returned answers scored
+  spec          what an exercise is, and how answers are compared
+  notebook      lab notebooks read as JSON: exercise cells and solution blocks
+  report        the terminal table, grade.json, Markdown and GitHub Classroom output
+  student       the `lmlib student` command: student notebooks from the solutions
+  labs/         one spec module per lab
+tools/        the `lmlib` command
+  cli           the entry point: one module per subcommand
+  doctor        what this machine offers, and a numeric self-test
+  bench         training throughput against Hugging Face GPT-2 and torch's encoder
+  bench_report  bench's tables, its verdict and the book's Markdown table
+  baselines     the models bench compares against
+  budget        how long each lab takes per profile
+  plans         each lab's planned training FLOPs, for budget's gpu estimate
 """
 
-from .attention import MultiHeadAttention, causal_attention, causal_mask, merge_heads, split_heads
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import CharDataset, DataError, get_batch, tiny_shakespeare
-from .device import autocast, pick_device, seed_everything
-from .loss import next_token_loss
-from .mlp import MLP
-from .profiles import by_profile, current_profile
-from .sampling import generate, sample_next
-from .tokenizer import CharTokenizer
-from .train import History, TrainConfig, evaluate, lr_at, train
-from .transformer import TransformerConfig, TransformerLM
+from lmlib.data.shakespeare import CharDataset, DataError, get_batch, tiny_shakespeare
+from lmlib.data.tokenizer import CharTokenizer
+from lmlib.models.attention import (
+    MultiHeadAttention,
+    causal_attention,
+    causal_mask,
+    merge_heads,
+    split_heads,
+)
+from lmlib.models.mlp import MLP
+from lmlib.models.transformer import TransformerConfig, TransformerLM
+from lmlib.runtime.device import autocast, pick_device, seed_everything
+from lmlib.runtime.profiles import by_profile, current_profile
+from lmlib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lmlib.training.loss import next_token_loss
+from lmlib.training.sampling import generate, sample_next
+from lmlib.training.train import History, TrainConfig, evaluate, lr_at, train
 
 __version__ = "0.1.0"
 

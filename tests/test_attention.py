@@ -66,7 +66,7 @@ def test_causal_future_tokens_do_not_change_the_past():
 
 
 def test_rotary_scores_depend_only_on_relative_position():
-    from lmlib.attention import rotary
+    from lmlib.models.attention import rotary
 
     q, k = torch.randn(1, 1, 1, 8), torch.randn(1, 1, 1, 8)
 
@@ -97,3 +97,39 @@ def test_rope_attention_is_causal_and_plain_path_matches_fast_path():
     x2 = x.clone()
     x2[:, 4:] = torch.randn(2, 2, 16)
     assert torch.allclose(mha(x2)[:, :4], fast[:, :4], atol=1e-5)
+
+
+def test_non_causal_attention_sees_the_future_and_plain_path_matches():
+    torch.manual_seed(0)
+    attn = MultiHeadAttention(16, 4, causal=False).eval()
+    x = torch.randn(2, 6, 16)
+    y = attn(x)
+    x2 = x.clone()
+    x2[:, -1] += 1.0
+    assert not torch.allclose(attn(x2)[:, 0], y[:, 0])  # token 0 sees the last token
+    attn.keep_weights = True
+    assert torch.allclose(attn(x), y, atol=1e-5)
+    assert (attn.last_weights.triu(1) > 0).any()
+    assert torch.allclose(attn.last_weights.sum(-1), torch.ones(2, 4, 6))
+
+
+def test_explicit_mask_replaces_causality_on_both_paths():
+    torch.manual_seed(0)
+    attn = MultiHeadAttention(16, 4).eval()
+    x = torch.randn(2, 5, 16)
+    prefix = causal_mask(5)
+    prefix[:, :3] = True  # the first three tokens see each other: a prefix LM's mask
+    fast = attn(x, prefix)
+    attn.keep_weights = True
+    assert torch.allclose(attn(x, prefix), fast, atol=1e-5)
+    assert (attn.last_weights[..., 0, 1:3] > 0).all() and (attn.last_weights[..., 0, 3:] == 0).all()
+    assert torch.allclose(attn(x, causal_mask(5)), attn(x), atol=1e-6)
+
+
+def test_bad_mask_is_refused():
+    attn = MultiHeadAttention(8, 2)
+    x = torch.randn(1, 4, 8)
+    with pytest.raises(ValueError, match="mask must be bool"):
+        attn(x, torch.ones(3, 3, dtype=torch.bool))
+    with pytest.raises(ValueError, match="mask must be bool"):
+        attn(x, torch.ones(4, 4))

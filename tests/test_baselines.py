@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from lmlib.baselines import TorchEncoderLM, hf_gpt2
-from lmlib.transformer import TransformerConfig
+from lmlib.models.transformer import TransformerConfig
+from lmlib.tools.baselines import TorchEncoderLM, hf_gpt2
 
 CFG = TransformerConfig(vocab_size=11, context=8, d_model=16, n_heads=2, n_layers=2)
 

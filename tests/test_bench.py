@@ -1,6 +1,7 @@
 """lmlib bench: its results file and printed table, on the tiny shape (no timing is asserted)."""
 
 import json
+import re
 import statistics
 from argparse import Namespace
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lmlib import bench, bench_report
+from lmlib.tools import bench, bench_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,7 +130,7 @@ def test_markdown_marks_missing_models_and_renders_from_json(tmp_path):
     row = next(line for line in out.read_text().splitlines() if line.startswith("| tiny"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[1] == "eager" and cells[3] == "-" and cells[5] == "-"  # no HF: no rate, no ratio
-    assert float(cells[6]) > 0
+    assert re.fullmatch(r"\d+\.\d+", cells[6])  # an MFU, whatever this machine's load
 
 
 def test_from_json_needs_a_file_and_a_destination(tmp_path):
@@ -142,7 +143,7 @@ def test_from_json_needs_a_file_and_a_destination(tmp_path):
 def test_variant_parses_config_changes_and_refuses_the_shape():
     assert bench.parse_variant("bias=False,pos=rope") == {"bias": False, "pos": "rope"}
     assert bench.parse_variant("expansion=2, dropout=0.1") == {"expansion": 2, "dropout": 0.1}
-    with pytest.raises(ValueError, match="'bias', 'dropout', 'expansion', 'pos'"):
+    with pytest.raises(ValueError, match="'bias', 'causal', 'dropout', 'expansion', 'pos'"):
         bench.parse_variant("d_model=256")  # the shape's sizes are the shape's, not a variant's
     with pytest.raises(ValueError, match="KEY=VALUE"):
         bench.parse_variant("bias")

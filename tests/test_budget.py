@@ -10,11 +10,12 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_notebook
 
-from lmlib import budget
 from lmlib.experiments.next_token import settings
-from lmlib.plans import PLANS
-from lmlib.train import TrainConfig, train
-from lmlib.transformer import TransformerConfig, TransformerLM
+from lmlib.models.transformer import TransformerConfig, TransformerLM
+from lmlib.tools import budget
+from lmlib.tools.plans import PLANS
+from lmlib.training import flops
+from lmlib.training.train import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,26 +23,26 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_run_flops_counts_steps_and_evaluations():
     cfg = TrainConfig(steps=10, batch_size=2, eval_every=4, eval_batches=3)
     # 10 steps of 2 x 5 tokens; evaluations at steps 4, 8 and 10, each 3 batches at a third
-    assert budget.run_flops(7.0, 5, cfg) == pytest.approx(7.0 * 10 * (10 + 3 * 3 / 3))
+    assert flops.run_flops(7.0, 5, cfg) == pytest.approx(7.0 * 10 * (10 + 3 * 3 / 3))
 
 
 def test_ledger_records_what_train_spent(tmp_path, monkeypatch):
     ledger = tmp_path / "ledger.jsonl"
-    monkeypatch.setenv(budget.LEDGER_ENV, str(ledger))
+    monkeypatch.setenv(flops.LEDGER_ENV, str(ledger))
     model_cfg, train_cfg = settings("ci")
     torch.manual_seed(0)
     model = TransformerLM(model_cfg)
     data = torch.randint(0, model_cfg.vocab_size, (2000,))
     train(model, data, data, TrainConfig(**{**train_cfg.__dict__, "progress": False}))
-    assert budget.read_ledger(ledger) == pytest.approx(PLANS["01_next_token_prediction"]("ci"))
+    assert flops.read_ledger(ledger) == pytest.approx(PLANS["01_next_token_prediction"]("ci"))
     record = json.loads(ledger.read_text().splitlines()[0])
     assert record["tokens"] == train_cfg.steps * train_cfg.batch_size * model_cfg.context
 
 
 def test_no_ledger_without_the_variable(tmp_path, monkeypatch):
-    monkeypatch.delenv(budget.LEDGER_ENV, raising=False)
+    monkeypatch.delenv(flops.LEDGER_ENV, raising=False)
     monkeypatch.chdir(tmp_path)
-    budget.record(1.0, 1)
+    flops.record(1.0, 1)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -122,8 +123,8 @@ def test_budget_times_notebooks_and_resumes(tmp_path, monkeypatch, capsys):
 
 
 def test_committed_table_matches_committed_results():
-    results = json.loads(budget.RESULTS.read_text())
-    assert budget.table(results) in budget.TABLE.read_text()
+    results = json.loads((ROOT / budget.RESULTS).read_text())
+    assert budget.table(results) in (ROOT / budget.TABLE).read_text()
     assert set(results["labs"]) == {p.stem for p in (ROOT / "labs" / "solutions").glob("*.ipynb")}
     assert "{include} lab_times.md" in (ROOT / "book" / "how_to_use.md").read_text()
 
@@ -154,6 +155,6 @@ def test_fact_lm_records_what_lab07_plans(tmp_path, monkeypatch):
     from lmlib.experiments.incentives import quiz_model, settings
 
     ledger = tmp_path / "ledger.jsonl"
-    monkeypatch.setenv(budget.LEDGER_ENV, str(ledger))
+    monkeypatch.setenv(flops.LEDGER_ENV, str(ledger))
     quiz_model(settings("ci"))
-    assert budget.read_ledger(ledger) == pytest.approx(PLANS["07_incentives"]("ci"))
+    assert flops.read_ledger(ledger) == pytest.approx(PLANS["07_incentives"]("ci"))

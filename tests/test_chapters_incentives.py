@@ -105,7 +105,7 @@ def test_committed_results_show_the_claims():
 
 
 def test_figures_redraw_from_the_committed_results(tmp_path):
-    from lmlib.cli import main
+    from lmlib.tools.cli import main
 
     assert (
         main(["run", "incentives", "--profile", "cpu", "--figures", "--figdir", str(tmp_path)]) == 0

@@ -88,7 +88,7 @@ SHAPES = (
 
 
 def emergence_numbers() -> dict[str, str]:
-    from lmlib.scaling import curve_shape
+    from lmlib.analysis.power_law import curve_shape
 
     s, _ = load()
     m = lambda key: [s["metrics"][key][n][0] for n in s["sizes"]]  # noqa: E731

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from lmlib import checkpoint
-from lmlib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lmlib.training import checkpoint
+from lmlib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
 def test_round_trip(tmp_path):

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lmlib.cnn import CNNLM, CNNConfig, causal_conv1d, receptive_field
+from lmlib.models.cnn import CNNLM, CNNConfig, causal_conv1d, receptive_field
 
 
 def small(**kw) -> CNNLM:

@@ -3,7 +3,7 @@ from unittest import mock
 import pytest
 import torch
 
-from lmlib import device as dev
+from lmlib.runtime import device as dev
 
 
 def test_prefers_cuda_then_mps_then_cpu(monkeypatch):
@@ -77,3 +77,23 @@ def test_matmul_flops_counts_two_flops_per_multiply_add(monkeypatch):
     clock = iter(range(0, 1000))  # every perf_counter call advances one "second"
     monkeypatch.setattr(dev.time, "perf_counter", lambda: float(next(clock)))
     assert dev.matmul_flops(torch.device("cpu"), n=8, iters=4) == 2 * 8**3 / (1 / 4)
+
+
+def test_evaluating_switches_to_eval_and_restores_the_mode_even_on_error():
+    import torch
+
+    model = torch.nn.Dropout(0.5).train()
+    with dev.evaluating(model):
+        assert not model.training
+    assert model.training
+    model.eval()
+    with dev.evaluating(model):
+        pass
+    assert not model.training
+    model.train()
+    try:
+        with dev.evaluating(model):
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert model.training

@@ -3,8 +3,8 @@ from unittest import mock
 
 import torch
 
-from lmlib import doctor
-from lmlib.cli import main
+from lmlib.tools import doctor
+from lmlib.tools.cli import main
 
 
 def test_doctor_reports_and_self_checks(capsys):

@@ -51,7 +51,7 @@ def test_next_token_ci_run_is_reproducible_and_draws_figures(tmp_path):
         "--figdir",
         str(tmp_path / "fig"),
     ]
-    from lmlib.cli import main
+    from lmlib.tools.cli import main
 
     assert main(args) == 0
     first = read_results(runner.results_path("next_token", "ci", 0, tmp_path / "res"))

@@ -2,9 +2,9 @@
 
 import pytest
 
-from lmlib.cli import main
 from lmlib.experiments import scaling
 from lmlib.experiments.results import read_results
+from lmlib.tools.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lmlib import TrainConfig, train
-from lmlib.families import (
+from lmlib.models.families import (
     FAMILIES,
     build,
     build_matched,

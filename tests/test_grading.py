@@ -12,7 +12,7 @@ from torch import nn
 
 from lmlib.grading import Case, Exercise, check, checker, run_check, worker
 from lmlib.grading import notebook as nbio
-from lmlib.grading.judge import Report, Verdict, judge, prepare
+from lmlib.grading.judge import ExerciseScore, Report, assess, prepare
 from lmlib.grading.report import classroom, markdown, table
 from lmlib.grading.spec import compare
 
@@ -60,8 +60,8 @@ def test_spec_format_supports_tuple_scalar_and_module_exercises():
         lambda x: (x.sum(0), x.abs().max().item()), [p.payload for p in prepared], False
     )
     bad = worker.run_cases(lambda x: (x.sum(1), 0.0), [p.payload for p in prepared], False)
-    assert judge(stats, prepared, {"defined": True, "cases": good})[0] == "passed"
-    status, msg = judge(stats, prepared, {"defined": True, "cases": bad})
+    assert assess(stats, prepared, {"defined": True, "cases": good})[0] == "passed"
+    status, msg = assess(stats, prepared, {"defined": True, "cases": bad})
     assert status == "failed" and "[0]" in msg
 
     def layer_cases(rng):
@@ -70,7 +70,7 @@ def test_spec_format_supports_tuple_scalar_and_module_exercises():
     layer = Exercise("Layer", layer_cases, nn.Linear, module=True)
     prepared = prepare(layer, torch.Generator().manual_seed(1))
     answers = worker.run_cases(nn.Linear, [p.payload for p in prepared], True)
-    assert judge(layer, prepared, {"defined": True, "cases": answers}) == (
+    assert assess(layer, prepared, {"defined": True, "cases": answers}) == (
         "passed",
         "all 1 cases match",
     )
@@ -166,8 +166,8 @@ def test_check_rejects_type_cheats():
 def _report():
     r = Report("labs/02.ipynb", LAB2, seed=1)
     r.verdicts = [
-        Verdict("split_heads", "passed", 1, 1, "all 3 cases match"),
-        Verdict("attention", "failed", 0, 1, "case 1 | <b>bad</b> `x`"),
+        ExerciseScore("split_heads", "passed", 1, 1, "all 3 cases match"),
+        ExerciseScore("attention", "failed", 0, 1, "case 1 | <b>bad</b> `x`"),
     ]
     return r
 
@@ -192,3 +192,14 @@ def test_lab_registry_is_consistent():
         assert list(get_lab(lab)) == list(FIXTURES["EXERCISES"][lab])
     with pytest.raises(ValueError, match="known labs"):
         get_lab("nope")
+
+
+def test_one_pass_mark_for_the_exit_status_and_the_classroom_json():
+    from lmlib.grading.grade import exit_status
+    from lmlib.grading.spec import passes
+
+    r = Report("nb.ipynb", "lab", 0, [ExerciseScore("e", "passed", 14, 25, "")])
+    assert 0.56 * 25 > 14  # floating point: the naive comparison would fail 14 points
+    assert passes(14, 25, 0.56) and r.passes(0.56)
+    assert exit_status(14, 25, 0.56) == 0 and classroom(r, pass_mark=0.56)["status"] == "pass"
+    assert exit_status(13.9, 25, 0.56) == 1 and classroom(r, pass_mark=0.57)["status"] == "fail"

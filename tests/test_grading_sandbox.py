@@ -10,11 +10,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmlib.cli import main
 from lmlib.grading.grade import exit_status
 from lmlib.grading.judge import grade_many, grade_notebook
 from lmlib.grading.sandbox import Limits, Sandbox
 from lmlib.grading.student import student_notebook
+from lmlib.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))
@@ -129,7 +129,7 @@ HOSTILE = {  # causal_mask cell -> (status, points, words in the message)
         "",
     ),
     "imports_lmlib": (
-        HEADER + "from lmlib.attention import causal_mask\n",
+        HEADER + "from lmlib.models.attention import causal_mask\n",
         "error",
         0,
         "lmlib is not available",

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from lmlib.knowledge import Fact, KnowledgeBase, entity_names
-from lmlib.tokenizer import WordTokenizer
+from lmlib.data.knowledge import Fact, KnowledgeBase, entity_names
+from lmlib.data.tokenizer import WordTokenizer
 
 
 def test_facts_cover_every_subject_and_relation_once():

@@ -1,49 +1,72 @@
-import math
+import random
 
 import pytest
 import torch
 
-from lmlib.multitask import CHAR_TASKS, char_task_labels, decompose_loss
+from lmlib.data.multitask import (
+    MIX,
+    NEGATIVE,
+    POSITIVE,
+    TASKS,
+    MultitaskCorpus,
+    arithmetic_sentence,
+)
 
 
-def codes(text):
-    return torch.tensor([ord(c) for c in text])
+@pytest.fixture(scope="module")
+def corpus():
+    return MultitaskCorpus(n_entities=30, n_quotes=8, seed=0)
 
 
-def test_char_labels():
-    text = "ROMEO:\nO, she"
-    prev, target = codes(text[:-1]), codes(text[1:])
-    labels = [CHAR_TASKS[i] for i in char_task_labels(prev, target)]
-    # R->O spelling, O->M, M->E, E->O spelling; O->: punct; :->\n punct; \n->O line start;
-    # O->, punct; ,->space punct; space->s word choice; s->h, h->e spelling
-    assert (
-        labels
-        == ["spelling"] * 4
-        + ["punctuation and spacing"] * 2
-        + ["line start"]
-        + ["punctuation and spacing"] * 2
-        + ["word choice"]
-        + ["spelling"] * 2
-    )
+def test_stream_is_deterministic_and_labels_every_token(corpus):
+    a, b = corpus.stream(3000, seed=5), corpus.stream(3000, seed=5)
+    assert torch.equal(a.ids, b.ids) and torch.equal(a.family, b.family)
+    assert not torch.equal(a.ids, corpus.stream(3000, seed=6).ids)
+    assert a.ids.shape == a.family.shape == a.answer.shape and len(a.ids) >= 3000
+    assert a.answer.dtype == torch.bool and a.answer.any()
+    assert set(a.family.tolist()) == set(range(len(TASKS)))  # every family, memo trap never
+    facts = (a.family == TASKS.index("facts")) & a.answer  # one answer per fact sentence
+    assert sum(a.fact_counts) == facts.sum().item()
+    quotes = (a.family == TASKS.index("quotes")) & a.answer
+    assert sum(a.quote_counts) == quotes.sum().item()
 
 
-def test_share_weighted_sum_equals_overall_mean():
-    g = torch.Generator().manual_seed(0)
-    losses = torch.rand(6, 50, generator=g) * 4
-    labels = torch.randint(0, 4, (6, 50), generator=g)
-    parts = decompose_loss(losses, labels, CHAR_TASKS)
-    assert sum(p.share for p in parts) == pytest.approx(1.0)
-    assert sum(p.share * p.loss for p in parts) == pytest.approx(
-        losses.double().mean().item(), rel=1e-12
-    )
-    assert sum(p.count for p in parts) == 300
-    assert parts[2].loss == pytest.approx(losses[labels == 2].mean().item(), rel=1e-6)
+def test_mix_sums_to_one():
+    assert sum(MIX.values()) == pytest.approx(1.0) and set(MIX) == set(TASKS)
 
 
-def test_empty_task_and_bad_labels():
-    parts = decompose_loss(torch.ones(3), torch.tensor([0, 0, 1]), ("a", "b", "c"))
-    assert parts[2].count == 0 and parts[2].share == 0 and math.isnan(parts[2].loss)
-    with pytest.raises(ValueError, match="labels"):
-        decompose_loss(torch.ones(2), torch.tensor([0, 5]), ("a", "b"))
+def test_answers_are_right():
+    rng = random.Random(0)
+    c = MultitaskCorpus(n_entities=20, n_quotes=4)
+    s = arithmetic_sentence(57, 68)
+    assert " ".join(s.words) == "5 7 + 6 8 = 1 2 5 ." and sum(s.answer) == 3
+    for _ in range(50):
+        a = c.agreement(rng, mismatch=True)
+        plural_subject = a.words[1].endswith("s")
+        assert a.words[5] in (("are", "were") if plural_subject else ("is", "was"))
+        assert a.words[4].endswith("s") != plural_subject  # the attractor disagrees
+        r = c.sentiment(rng)
+        positive = sum(w in POSITIVE for w in r.words)
+        assert positive + sum(w in NEGATIVE for w in r.words) == 3
+        assert r.words[5] == ("good" if positive >= 2 else "bad")
+        f = c.fact(rng)
+        assert f.words[f.answer.index(True)] == c.kb.facts[f.key].answer
+        cp = c.copying(rng)
+        k = sum(cp.answer)
+        assert cp.words[4 : 4 + k] == cp.words[5 + k : 5 + 2 * k]
+
+
+def test_quote_endings_need_more_than_the_previous_word(corpus):
+    by_prev = {}
+    for q in corpus.quotes:
+        by_prev.setdefault(q[-2], set()).add(q[-1])
+    assert all(len(endings) == 2 for endings in by_prev.values())
+    for q, swapped in zip(corpus.quotes, corpus.swapped):
+        assert swapped not in q
+    trap = corpus.memo_trap(0)
+    assert trap.words[-1] == corpus.swapped[0] and sum(trap.answer) == 1
+
+
+def test_bad_arguments():
     with pytest.raises(ValueError):
-        decompose_loss(torch.ones(2), torch.tensor([0]), ("a",))
+        MultitaskCorpus(n_quotes=3)

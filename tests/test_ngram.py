@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from lmlib.ngram import ngram_log_probs, ngram_loss
+from lmlib.models.ngram import ngram_log_probs, ngram_loss
 
 
 def test_unigram_counts_with_smoothing():

@@ -2,8 +2,7 @@ import pytest
 import torch
 
 from lmlib import TransformerConfig, TransformerLM
-from lmlib.corpus import FAMILIES, MultitaskCorpus
-from lmlib.probes import (
+from lmlib.analysis.probes import (
     exact_match,
     facts_by_count,
     make_probe,
@@ -12,6 +11,7 @@ from lmlib.probes import (
     standard_probes,
     task_losses,
 )
+from lmlib.data.multitask import TASKS, MultitaskCorpus
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +61,7 @@ def test_decomposition_identity_share_weighted_sum_is_the_loss(corpus):
     torch.manual_seed(0)
     model = TransformerLM(TransformerConfig(corpus.tokenizer.vocab_size, 16, 16, 2, 1, pos="rope"))
     out = task_losses(model, corpus.stream(2000, seed=3), context=16, max_windows=20)
-    assert [t["task"] for t in out["tasks"]] == list(FAMILIES)
+    assert [t["task"] for t in out["tasks"]] == list(TASKS)
     assert sum(t["share"] for t in out["tasks"]) == pytest.approx(1.0)
     total = sum(t["share"] * t["loss"] for t in out["tasks"] if t["count"])
     assert total == pytest.approx(out["loss"], abs=1e-9)
@@ -88,7 +88,7 @@ def test_facts_by_count_groups_by_times_seen():
 
 
 def test_shares_and_losses_and_token_accuracy():
-    from lmlib.probes import shares_and_losses, token_accuracy
+    from lmlib.analysis.probes import shares_and_losses, token_accuracy
 
     losses = torch.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
     labels = torch.tensor([[0, 0, 1], [2, 1, 1]])

@@ -3,7 +3,7 @@ from unittest import mock
 import pytest
 import torch
 
-from lmlib.profiles import PROFILE_ENV, by_profile, current_profile
+from lmlib.runtime.profiles import PROFILE_ENV, by_profile, current_profile
 
 
 def test_environment_variable_wins(monkeypatch):

@@ -3,10 +3,10 @@
 import pytest
 import torch
 
-from lmlib import quiz
-from lmlib.knowledge import KnowledgeBase
-from lmlib.tokenizer import WordTokenizer
-from lmlib.transformer import TransformerConfig
+from lmlib.analysis import quiz
+from lmlib.data.knowledge import KnowledgeBase
+from lmlib.data.tokenizer import WordTokenizer
+from lmlib.models.transformer import TransformerConfig
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch import nn
 
-from lmlib.rnn import RNNLM, RNNConfig, gru_cell, lstm_cell
+from lmlib.models.rnn import RNNLM, RNNConfig, gru_cell, lstm_cell
 
 
 def small(cell: str = "lstm", **kw) -> RNNLM:

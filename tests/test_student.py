@@ -10,7 +10,6 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmlib.cli import main
 from lmlib.grading import notebook
 from lmlib.grading.student import (
     leaked_solution,
@@ -19,6 +18,7 @@ from lmlib.grading.student import (
     student_notebook,
     student_path,
 )
+from lmlib.tools.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from lmlib import tictactoe as t
+from lmlib.rewards import tictactoe as t
 
 X, O, E = 1, -1, 0  # noqa: E741
 

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from lmlib import CharTokenizer
-from lmlib.tokenizer import WordTokenizer
+from lmlib.data.tokenizer import WordTokenizer
 
 
 def test_round_trip_and_sorted_ids():
@@ -47,3 +47,18 @@ def test_word_tokenizer_errors_name_the_problem():
         tok.decode(torch.zeros(2, 2, dtype=torch.long))
     with pytest.raises(ValueError):
         WordTokenizer([])
+
+
+def test_check_ids_names_shape_dtype_and_context():
+    import pytest
+    import torch
+
+    from lmlib.data.tokenizer import check_ids
+
+    check_ids(torch.zeros(2, 5, dtype=torch.long), context=5)
+    with pytest.raises(ValueError, match=r"\(B, T\) token ids, got shape \(5,\)"):
+        check_ids(torch.zeros(5, dtype=torch.long))
+    with pytest.raises(TypeError, match="integer token ids"):
+        check_ids(torch.zeros(2, 5))
+    with pytest.raises(ValueError, match="exceeds the model's context=4"):
+        check_ids(torch.zeros(1, 5, dtype=torch.long), context=4)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lmlib import CheckpointError, TrainConfig, TransformerConfig, TransformerLM, lr_at, train
-from lmlib.train import evaluate
+from lmlib.training.train import evaluate
 
 MODEL = TransformerConfig(vocab_size=5, context=8, d_model=16, n_heads=2, n_layers=1)
 

@@ -89,8 +89,8 @@ def test_rope_option_drops_position_vectors_and_stays_causal():
         TransformerLM(TransformerConfig(**{**cfg.__dict__, "pos": "rope"})),
     )
     assert rope.pos_emb is None and learned.pos_emb is not None
-    assert rope.num_params() == rope.num_params(non_embedding=False)
-    assert learned.num_params(non_embedding=False) - rope.num_params(non_embedding=False) == 8 * 16
+    assert rope.num_params(non_embedding=True) == learned.num_params(non_embedding=True)
+    assert learned.num_params() - rope.num_params() == 8 * 16  # the position vectors
     idx = torch.randint(0, 11, (2, 8))
     out = rope(idx)
     idx2 = idx.clone()
@@ -106,3 +106,15 @@ def test_default_model_is_unchanged_by_the_rope_option():
     a = TransformerLM(TransformerConfig(vocab_size=7, context=4, d_model=8, n_heads=2, n_layers=1))
     names = [n for n, _ in a.named_parameters()]
     assert names[:2] == ["tok_emb.weight", "pos_emb.weight"]
+
+
+def test_non_causal_config_builds_an_encoder():
+    from lmlib import TransformerConfig, TransformerLM
+
+    torch.manual_seed(0)
+    model = TransformerLM(TransformerConfig(vocab_size=11, context=8, d_model=16, causal=False))
+    idx = torch.randint(0, 11, (2, 8))
+    later = idx.clone()
+    later[:, -1] = (later[:, -1] + 1) % 11
+    assert not torch.allclose(model(idx)[:, 0], model(later)[:, 0])  # position 0 sees the end
+    assert all(not b.attn.causal for b in model.blocks)

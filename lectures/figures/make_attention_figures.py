@@ -1,6 +1,6 @@
 """Regenerate the figures of the chapter "Multi-head attention is chunking".
 
-usage (from the repository root; needs tiny Shakespeare, see lmlib.data):
+usage (from the repository root; needs tiny Shakespeare, see lmlib.data.shakespeare):
 
     LMLIB_DATA_DIR=/path/to/data python lectures/figures/make_attention_figures.py
 
@@ -24,10 +24,9 @@ from einops import rearrange  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 
 import lmlib  # noqa: E402
+from lmlib.runtime.files import save_figure  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
-DPI = 110
-PNG_META = {"Software": None}  # keeps the files byte-stable across matplotlib versions
 PART_COLORS = {"q": "tab:blue", "k": "tab:orange", "v": "tab:green"}
 SAMPLE = "First Citizen:\nBefore we proceed any further"
 
@@ -100,7 +99,7 @@ def fused_qkv_figure(model: lmlib.TransformerLM) -> None:
     )
     fig.colorbar(im, ax=ax, fraction=0.025, pad=0.01, label="weight")
     fig.tight_layout()
-    fig.savefig(OUT / "mha_fused_qkv.png", dpi=DPI, metadata=PNG_META)
+    save_figure(fig, OUT / "mha_fused_qkv.png")
     plt.close(fig)
 
 
@@ -153,7 +152,7 @@ def chunking_figure(D: int = 12, H: int = 3) -> None:
         fontsize=9,
         family="monospace",
     )
-    fig.savefig(OUT / "mha_chunking.png", dpi=DPI, metadata=PNG_META)
+    save_figure(fig, OUT / "mha_chunking.png")
     plt.close(fig)
 
 
@@ -195,7 +194,7 @@ def causal_pattern_figure(model: lmlib.TransformerLM, data: lmlib.CharDataset) -
         ax.set_yticks(range(T), chars, fontsize=6, family="monospace")
         ax.set_xlabel("key position s (the character looked at)")
     axes[0].set_ylabel("query position t (the character looking)")
-    fig.savefig(OUT / "mha_causal_pattern.png", dpi=DPI, metadata=PNG_META, bbox_inches="tight")
+    save_figure(fig, OUT / "mha_causal_pattern.png", bbox_inches="tight")
     plt.close(fig)
 
 

@@ -20,12 +20,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from lmlib import families  # noqa: E402
-from lmlib.cnn import CNNLM, CNNConfig  # noqa: E402
+from lmlib.models import families  # noqa: E402
+from lmlib.models.cnn import CNNLM, CNNConfig  # noqa: E402
+from lmlib.runtime.files import save_figure  # noqa: E402
 
 OUT = Path(__file__).resolve().parent
-DPI = 110
-PNG_META = {"Software": None}
 LENGTHS = [2**i for i in range(4, 14)]  # 16 .. 8192 tokens
 
 
@@ -51,7 +50,7 @@ def critical_path_figure() -> Path:
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = OUT / "critical_path.png"
-    fig.savefig(path, dpi=DPI, metadata=PNG_META)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -83,7 +82,7 @@ def receptive_field_figure() -> Path:
     fig.suptitle("Which inputs reach the last output, layer by layer (gradient probe)", fontsize=10)
     fig.tight_layout()
     path = OUT / "receptive_field.png"
-    fig.savefig(path, dpi=DPI, metadata=PNG_META)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -111,7 +110,7 @@ def lifting_figure() -> Path:
     ax3.set(xlabel="x", ylabel="y", zlabel="z = x² + y²", title="3-D: the plane z = 1.4 does")
     fig.tight_layout()
     path = OUT / "mlp_lifting.png"
-    fig.savefig(path, dpi=DPI, metadata=PNG_META)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 

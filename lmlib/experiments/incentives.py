@@ -17,15 +17,16 @@ from pathlib import Path
 
 import torch
 
-from .. import incentives as inc
-from .. import quiz
-from .. import tictactoe as ttt
-from ..device import pick_device
-from ..knowledge import KnowledgeBase
-from ..profiles import by_profile
-from ..tokenizer import WordTokenizer
-from ..transformer import TransformerConfig
-from .results import provenance
+from lmlib.analysis import quiz
+from lmlib.data.knowledge import KnowledgeBase
+from lmlib.data.tokenizer import WordTokenizer
+from lmlib.experiments.results import provenance
+from lmlib.models.transformer import TransformerConfig
+from lmlib.rewards import qa as inc
+from lmlib.rewards import tictactoe as ttt
+from lmlib.runtime.device import pick_device
+from lmlib.runtime.files import save_figure
+from lmlib.runtime.profiles import by_profile
 
 
 def settings(profile: str) -> dict:
@@ -176,7 +177,7 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     axes[0].set_ylabel("expected reward")
     fig.tight_layout()
     paths.append(outdir / "incentives_expected_reward.png")
-    fig.savefig(paths[-1], dpi=110)
+    save_figure(fig, paths[-1])
     plt.close(fig)
     # 2. per fact-frequency bucket: abstention, errors, reward, for both tables
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
@@ -197,7 +198,7 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     fig.suptitle("Held-out questions by fact frequency (tail on the left, head on the right)")
     fig.tight_layout()
     paths.append(outdir / "incentives_by_frequency.png")
-    fig.savefig(paths[-1], dpi=110)
+    save_figure(fig, paths[-1])
     plt.close(fig)
     # 3. tic-tac-toe learning curve
     curve = r["game"]["curve"]
@@ -216,6 +217,6 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     ax.legend()
     fig.tight_layout()
     paths.append(outdir / "incentives_tictactoe.png")
-    fig.savefig(paths[-1], dpi=110)
+    save_figure(fig, paths[-1])
     plt.close(fig)
     return paths

@@ -13,16 +13,17 @@ from pathlib import Path
 
 import torch
 
-from ..data import CharDataset, get_batch, tiny_shakespeare
-from ..device import pick_device, seed_everything
-from ..loss import token_losses
-from ..multitask import CHAR_TASKS, char_task_labels, decompose_loss
-from ..ngram import ngram_loss
-from ..profiles import by_profile
-from ..sampling import generate
-from ..train import TrainConfig, train
-from ..transformer import TransformerConfig, TransformerLM
-from .results import provenance
+from lmlib.analysis.skills import CHAR_TASKS, char_task_labels, decompose_loss
+from lmlib.data.shakespeare import CharDataset, get_batch, tiny_shakespeare
+from lmlib.experiments.results import provenance
+from lmlib.models.ngram import ngram_loss
+from lmlib.models.transformer import TransformerConfig, TransformerLM
+from lmlib.runtime.device import evaluating, pick_device, seed_everything
+from lmlib.runtime.files import save_figure
+from lmlib.runtime.profiles import by_profile
+from lmlib.training.loss import token_losses
+from lmlib.training.sampling import generate
+from lmlib.training.train import TrainConfig, train
 
 
 def settings(profile: str, vocab_size: int = 65) -> tuple[TransformerConfig, TrainConfig]:
@@ -53,17 +54,15 @@ def task_breakdown(
     model: TransformerLM, ds: CharDataset, n_batches: int = 8, batch_size: int = 32
 ) -> list[dict]:
     """Validation loss split by CHAR_TASKS on fixed windows (the same windows every call)."""
-    was_training = model.training
-    model.eval()
     gen = torch.Generator().manual_seed(4321)
     device = next(model.parameters()).device
     codes = torch.tensor([ord(c) for c in ds.tokenizer.chars])
     losses, labels = [], []
-    for _ in range(n_batches):
-        x, y = get_batch(ds.val, batch_size, model.context, gen)
-        losses.append(token_losses(model(x.to(device)), y.to(device)).cpu())
-        labels.append(char_task_labels(codes[x], codes[y]))
-    model.train(was_training)
+    with evaluating(model):
+        for _ in range(n_batches):
+            x, y = get_batch(ds.val, batch_size, model.context, gen)
+            losses.append(token_losses(model(x.to(device)), y.to(device)).cpu())
+            labels.append(char_task_labels(codes[x], codes[y]))
     return [asdict(t) for t in decompose_loss(torch.cat(losses), torch.cat(labels), CHAR_TASKS)]
 
 
@@ -128,7 +127,7 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     ax.legend(loc="lower left")
     fig.tight_layout()
     curve = outdir / "next_token_loss_curve.png"
-    fig.savefig(curve, dpi=110)
+    save_figure(fig, curve)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
@@ -143,6 +142,6 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     ax.legend()
     fig.tight_layout()
     tasks = outdir / "next_token_tasks.png"
-    fig.savefig(tasks, dpi=110)
+    save_figure(fig, tasks)
     plt.close(fig)
     return [curve, tasks]

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..files import atomic_write
+from lmlib.runtime.files import atomic_write
 
 
 def git_commit(cwd: Path | None = None) -> str | None:

@@ -14,15 +14,18 @@ import importlib
 import time
 from pathlib import Path
 
-from ..profiles import PROFILES, current_profile
-from . import EXPERIMENTS
-from .results import read_results, write_results
+from lmlib.experiments import EXPERIMENTS
+from lmlib.experiments.results import read_results, write_results
+from lmlib.runtime.profiles import PROFILES, current_profile
 
-REPO = Path(__file__).resolve().parents[2]
+# Relative to the working directory (the repository root when run from a checkout), never to
+# where the package is installed.
+RESULTS = Path("results")
+FIGURES = Path("lectures") / "figures"
 
 
 def results_path(name: str, profile: str, seed: int, root: Path | None = None) -> Path:
-    return (root or REPO / "results") / name / f"{profile}-seed{seed}.json"
+    return (root or RESULTS) / name / f"{profile}-seed{seed}.json"
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -32,7 +35,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--results", type=Path, default=None, help="results root (default: results/)")
     p.add_argument("--figures", action="store_true", help="only redraw figures from results")
     p.add_argument("--jobs", type=int, default=2, help="a sweep's runs in parallel (1 thread each)")
-    p.add_argument("--figdir", type=Path, default=REPO / "lectures" / "figures")
+    p.add_argument("--figdir", type=Path, default=FIGURES)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_sweep(module, args: argparse.Namespace, profile: str) -> int:
-    root = (args.results or REPO / "results") / args.name
+    root = (args.results or RESULTS) / args.name
     if not args.figures:
         start = time.perf_counter()
         seeds = None if args.seed is None else (args.seed,)

@@ -1,4 +1,4 @@
-"""Experiment: a ladder of Transformer sizes trained on the multitask corpus (lmlib.corpus).
+"""Experiment: a ladder of Transformer sizes trained on the multitask corpus (lmlib.data.multitask).
 
 Each (size, seed) run writes results/scaling/<profile>/<size>-seed<seed>.json with its held-out
 loss split by task family, every probe's metrics (loss, token accuracy, exact match, two-way),
@@ -15,14 +15,14 @@ from pathlib import Path
 
 import torch
 
-from ..corpus import MultitaskCorpus
-from ..device import pick_device, seed_everything
-from ..probes import facts_by_count, run_probe, standard_probes, summarize, task_losses
-from ..profiles import by_profile
-from ..scaling import fit_power_law
-from ..train import TrainConfig, train
-from ..transformer import TransformerConfig, TransformerLM
-from .results import provenance, read_results, write_results
+from lmlib.analysis.power_law import fit_power_law
+from lmlib.analysis.probes import facts_by_count, run_probe, standard_probes, summarize, task_losses
+from lmlib.data.multitask import MultitaskCorpus
+from lmlib.experiments.results import provenance, read_results, write_results
+from lmlib.models.transformer import TransformerConfig, TransformerLM
+from lmlib.runtime.device import pick_device, seed_everything
+from lmlib.runtime.profiles import by_profile
+from lmlib.training.train import TrainConfig, train
 
 SWEEP = True  # the runner writes one results file per run (see run_sweep)
 
@@ -144,7 +144,7 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
         "model_config": cfg,
         "train_config": train_cfg,
         "params": model.num_params(),
-        "params_non_embedding": model.num_params() - cfg.vocab_size * cfg.d_model,
+        "params_non_embedding": model.num_params(non_embedding=True),
         "flops_per_token": flops_per_token,
         "tokens": tokens,
         "compute": flops_per_token * tokens,
@@ -258,6 +258,6 @@ def load_runs(root: Path, profile: str) -> list[dict]:
 
 
 def figures(root: Path, profile: str, outdir: Path) -> list[Path]:
-    from .scaling_figures import draw_all
+    from lmlib.experiments.scaling_figures import draw_all
 
     return draw_all(load_runs(root, profile), read_results(root / profile / "summary.json"), outdir)

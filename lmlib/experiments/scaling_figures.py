@@ -10,8 +10,9 @@ from pathlib import Path
 
 import torch
 
-from ..corpus import FAMILIES
-from ..scaling import PowerLawFit
+from lmlib.analysis.power_law import PowerLawFit
+from lmlib.data.multitask import TASKS
+from lmlib.runtime.files import save_figure
 
 # task -> (probe, metric, label): the headline metric of each probe
 HEADLINE = {
@@ -33,7 +34,7 @@ def _save(fig, outdir: Path, name: str) -> Path:
     outdir.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     path = outdir / name
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -102,7 +103,7 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     seed0 = [r for r in runs if r["seed"] == min(s["seeds"])]
     bottom = torch.zeros(len(seed0))
-    for i, fam in enumerate(FAMILIES):
+    for i, fam in enumerate(TASKS):
         part = torch.tensor(
             [
                 t["share"] * t["loss"]

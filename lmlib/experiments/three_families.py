@@ -15,12 +15,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .. import families
-from ..data import tiny_shakespeare
-from ..device import pick_device, seed_everything
-from ..profiles import by_profile
-from ..train import TrainConfig, train
-from .results import provenance
+from lmlib.data.shakespeare import tiny_shakespeare
+from lmlib.experiments.results import provenance
+from lmlib.models import families
+from lmlib.runtime.device import pick_device, seed_everything
+from lmlib.runtime.files import save_figure
+from lmlib.runtime.profiles import by_profile
+from lmlib.training.train import TrainConfig, train
 
 LAYERS = {"rnn": 2, "cnn": 4, "transformer": 2}
 
@@ -151,7 +152,7 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     fig.suptitle(f"Three families at equal parameter count ({r['profile']} profile)")
     fig.tight_layout()
     loss = outdir / "families_loss.png"
-    fig.savefig(loss, dpi=110)
+    save_figure(fig, loss)
     plt.close(fig)
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -168,6 +169,6 @@ def figures(r: dict, outdir: Path) -> list[Path]:
         ax.legend()
     fig.tight_layout()
     speed = outdir / "families_throughput.png"
-    fig.savefig(speed, dpi=110)
+    save_figure(fig, speed)
     plt.close(fig)
     return [loss, speed]

@@ -6,7 +6,7 @@
 - Exercise specs live in ``labs/`` (one module per lab), their format in ``spec.py``.
 """
 
-from .checker import Verdict, check, checker, run_check
-from .spec import Case, Exercise
+from lmlib.grading.checker import CheckResult, check, checker, run_check
+from lmlib.grading.spec import Case, Exercise
 
-__all__ = ["Case", "Exercise", "Verdict", "check", "checker", "run_check"]
+__all__ = ["Case", "Exercise", "CheckResult", "check", "checker", "run_check"]

@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from . import worker
-from .judge import judge, prepare
-from .labs import get_lab
+from lmlib.grading import worker
+from lmlib.grading.judge import assess, prepare
+from lmlib.grading.labs import get_lab
 
 _SAY = {
     "passed": "passed",
@@ -31,7 +31,7 @@ _SAY = {
 
 
 @dataclass(frozen=True)
-class Verdict:
+class CheckResult:
     exercise: str
     status: str  # passed | failed | error | not_implemented
     message: str
@@ -47,7 +47,7 @@ class Verdict:
         return f"{head} - {self.message}" if self.status != "passed" else f"{head} ({self.message})"
 
 
-def run_check(fn: Any, lab: str, name: str | None = None, seed: int | None = None) -> Verdict:
+def run_check(fn: Any, lab: str, name: str | None = None, seed: int | None = None) -> CheckResult:
     """The verdict for ``fn`` (a function or an nn.Module class) on the exercise's checks.
 
     The cases are drawn fresh each time unless ``seed`` fixes them (for tests).
@@ -57,12 +57,16 @@ def run_check(fn: Any, lab: str, name: str | None = None, seed: int | None = Non
         exercises = get_lab(lab)
         if exercise not in exercises:
             known = ", ".join(exercises)
-            return Verdict(exercise, "error", f"lab {lab} has no exercise {exercise!r} ({known})")
+            return CheckResult(
+                exercise, "error", f"lab {lab} has no exercise {exercise!r} ({known})"
+            )
         ex = exercises[exercise]
         seed = int.from_bytes(os.urandom(8), "little") if seed is None else seed
         prepared = prepare(ex, torch.Generator().manual_seed(seed))
     except Exception as e:
-        return Verdict(exercise, "error", f"the checks could not start: {type(e).__name__}: {e}")
+        return CheckResult(
+            exercise, "error", f"the checks could not start: {type(e).__name__}: {e}"
+        )
     saved = _torch_state()
     undo = worker.forbid(ex.forbidden)
     try:
@@ -72,10 +76,10 @@ def run_check(fn: Any, lab: str, name: str | None = None, seed: int | None = Non
         undo()
         _restore(saved)
     try:
-        status, message = judge(ex, prepared, {"defined": True, "cases": answers})
+        status, message = assess(ex, prepared, {"defined": True, "cases": answers})
     except Exception as e:  # e.g. an answer too strange to compare
         status, message = "error", f"could not compare the answer: {type(e).__name__}: {e}"
-    return Verdict(exercise, status, message)
+    return CheckResult(exercise, status, message)
 
 
 def check(fn: Any, lab: str, name: str | None = None) -> None:

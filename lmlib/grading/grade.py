@@ -12,9 +12,10 @@ import os
 import sys
 from pathlib import Path
 
-from . import notebook, report
-from .labs import get_lab
-from .sandbox import Limits, Sandbox
+from lmlib.grading import notebook, report
+from lmlib.grading.labs import get_lab
+from lmlib.grading.sandbox import Limits, Sandbox
+from lmlib.grading.spec import passes
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -55,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     except ValueError as e:  # NotebookError is a ValueError, as is an unknown lab
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .judge import grade_notebook  # imports lmlib's references, so only once needed
+    from lmlib.grading.judge import (
+        grade_notebook,  # imports lmlib's references, so only once needed
+    )
 
     limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb)
     try:
@@ -79,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
 
 def exit_status(points: float, max_points: float, pass_mark: float) -> int:
     """0 at or above the pass mark (a fraction of the points), 1 below it."""
-    return 0 if points >= pass_mark * max_points - 1e-9 else 1
+    return 0 if passes(points, max_points, pass_mark) else 1
 
 
 def _append(path: str | None, text: str) -> None:

@@ -14,10 +14,18 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from . import notebook
-from .labs import checks_sha256, get_lab
-from .sandbox import Outcome, Sandbox
-from .spec import Case, Exercise, arg_names, clone_args, describe, randomize_
+from lmlib.grading import notebook
+from lmlib.grading.labs import checks_sha256, get_lab
+from lmlib.grading.sandbox import Outcome, Sandbox
+from lmlib.grading.spec import (
+    Case,
+    Exercise,
+    arg_names,
+    clone_args,
+    describe,
+    passes,
+    randomize_,
+)
 
 
 @dataclass
@@ -30,7 +38,7 @@ class Prepared:
 
 
 @dataclass
-class Verdict:
+class ExerciseScore:
     name: str
     status: str  # passed | failed | error | not_implemented | missing | timeout
     points: float
@@ -46,7 +54,7 @@ class Report:
     notebook: str
     lab: str
     seed: int
-    verdicts: list[Verdict] = field(default_factory=list)
+    verdicts: list[ExerciseScore] = field(default_factory=list)
 
     @property
     def points(self) -> float:
@@ -55,6 +63,9 @@ class Report:
     @property
     def max_points(self) -> float:
         return sum(v.max_points for v in self.verdicts)
+
+    def passes(self, pass_mark: float) -> bool:
+        return passes(self.points, self.max_points, pass_mark)
 
     def as_dict(self) -> dict:
         return {
@@ -92,7 +103,7 @@ def prepare(ex: Exercise, rng: torch.Generator) -> list[Prepared]:
     return out
 
 
-def judge(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, str]:
+def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, str]:
     """(status, message) for the worker's plain-data result; the first failing case explains."""
     if not result.get("defined"):
         why = "; ".join(str(e) for e in result.get("errors", []))
@@ -178,7 +189,7 @@ def _plan(nb: dict, path: str, only: list[str] | None, seed: int | None) -> tupl
             continue
         prepared = prepare(ex, rng)
         cell = by_name.get(ex.name)
-        v = Verdict(ex.name, "missing", 0.0, ex.points, "", checks_sha256=checks)
+        v = ExerciseScore(ex.name, "missing", 0.0, ex.points, "", checks_sha256=checks)
         report.verdicts.append(v)
         if cell is None:
             v.message = f"no cell starts with '# EXERCISE: {ex.name}'"
@@ -210,12 +221,12 @@ def _request(ex: Exercise, prepared: list[Prepared], cells: list[notebook.Cell])
     }
 
 
-def _settle(v: Verdict, ex: Exercise, prepared: list[Prepared], outcome: Outcome) -> None:
+def _settle(v: ExerciseScore, ex: Exercise, prepared: list[Prepared], outcome: Outcome) -> None:
     v.seconds = round(outcome.seconds, 3)
     if outcome.result is None:
         v.status = "timeout" if outcome.problem.startswith("timed out") else "error"
         tail = outcome.output.strip().splitlines()[-1:] if outcome.output else []
         v.message = outcome.problem + (f" [last output: {tail[0][:200]}]" if tail else "")
         return
-    v.status, v.message = judge(ex, prepared, outcome.result)
+    v.status, v.message = assess(ex, prepared, outcome.result)
     v.points = v.max_points if v.status == "passed" else 0.0

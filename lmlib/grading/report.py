@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 
-from .judge import Report
+from lmlib.grading.judge import Report
 
 _MARK = {"passed": "PASS", "not_implemented": "TODO", "missing": "MISSING", "timeout": "TIMEOUT"}
 
@@ -57,7 +57,7 @@ def markdown(report: Report) -> str:
 def classroom(report: Report, pass_mark: float) -> dict:
     """The result format of GitHub Classroom's autograding runners (``version``, ``status``,
     ``max_score``, ``tests``), read by ``classroom-resources/autograding-grading-reporter``."""
-    passed = report.points >= pass_mark * report.max_points
+    passed = report.passes(pass_mark)
     tests = [
         {
             "name": f"{report.lab}: {v.name}",

@@ -187,3 +187,9 @@ def predictions(
 def clone_args(args: tuple) -> tuple:
     """Fresh copies, so an answer that writes into its inputs cannot change the reference's."""
     return tuple(a.clone() if isinstance(a, Tensor) else a for a in args)
+
+
+def passes(points: float, max_points: float, pass_mark: float) -> bool:
+    """At or above the pass mark, a fraction of the points. The one place this is decided: 0.56
+    of 25 is 14.000000000000002 in floating point, and 14 points must pass it."""
+    return points >= pass_mark * max_points - 1e-9

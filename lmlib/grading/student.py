@@ -15,8 +15,8 @@ import re
 import sys
 from pathlib import Path
 
-from . import notebook
-from .notebook import BEGIN, END, NotebookError
+from lmlib.grading import notebook
+from lmlib.grading.notebook import BEGIN, END, NotebookError
 
 PLACEHOLDER = "{{REPO_URL}}"
 SOLUTION_ONLY = "solution-only"

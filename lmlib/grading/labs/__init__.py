@@ -10,7 +10,7 @@ import hashlib
 import importlib
 import inspect
 
-from ..spec import Exercise
+from lmlib.grading.spec import Exercise
 
 _MODULES = ("lab01", "lab02", "lab03", "lab04", "lab05", "lab06", "lab07")
 
@@ -34,7 +34,7 @@ def get_lab(lab: str) -> dict[str, Exercise]:
 
 def checks_sha256(lab: str) -> str:
     """Fingerprint of the checks' source (the lab's spec module and the comparison code)."""
-    from .. import spec
+    from lmlib.grading import spec
 
     source = inspect.getsource(_load()[lab]) + inspect.getsource(spec)
     return hashlib.sha256(source.encode()).hexdigest()

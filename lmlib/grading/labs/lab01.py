@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from ...loss import next_token_loss
-from ...sampling import sampling_probs
-from ..spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise
+from lmlib.training.loss import next_token_loss
+from lmlib.training.sampling import sampling_probs
 
 LAB = "01_next_token_prediction"
 

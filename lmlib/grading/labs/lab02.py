@@ -7,8 +7,14 @@ from __future__ import annotations
 
 import torch
 
-from ...attention import MultiHeadAttention, attention, causal_mask, merge_heads, split_heads
-from ..spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise
+from lmlib.models.attention import (
+    MultiHeadAttention,
+    attention,
+    causal_mask,
+    merge_heads,
+    split_heads,
+)
 
 LAB = "02_multihead_attention"
 

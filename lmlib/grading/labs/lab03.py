@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from ...probes import exact_match, shares_and_losses
-from ..spec import Case, Exercise, predictions
+from lmlib.analysis.probes import exact_match, shares_and_losses
+from lmlib.grading.spec import Case, Exercise, predictions
 
 LAB = "03_multitask_learning"
 

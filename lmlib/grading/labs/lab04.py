@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from ...probes import token_accuracy
-from ...scaling import fit_given_floor, power_law
-from ..spec import Case, Exercise, predictions
+from lmlib.analysis.power_law import fit_given_floor, power_law
+from lmlib.analysis.probes import token_accuracy
+from lmlib.grading.spec import Case, Exercise, predictions
 
 LAB = "04_scaling_and_emergence"
 

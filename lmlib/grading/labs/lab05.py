@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from ...cnn import causal_conv1d, receptive_field
-from ...rnn import lstm_cell
-from ..spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise
+from lmlib.models.cnn import causal_conv1d, receptive_field
+from lmlib.models.rnn import lstm_cell
 
 LAB = "05_three_ways_to_read"
 

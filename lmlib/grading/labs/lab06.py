@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from ...mlp import MLP
-from ..spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise
+from lmlib.models.mlp import MLP
 
 LAB = "06_mlp"
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import torch
 
-from ...incentives import (
+from lmlib.grading.spec import Case, Exercise
+from lmlib.rewards.qa import (
     ACCURACY,
     KEYS,
     PENALTY,
@@ -17,7 +18,6 @@ from ...incentives import (
     optimal_action,
     policy_gradient_loss,
 )
-from ..spec import Case, Exercise
 
 LAB = "07_incentives"
 MILD = dict(PENALTY, hedged_wrong=-1.0)  # a table with a band where hedging is best

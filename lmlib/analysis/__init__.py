@@ -1,0 +1,1 @@
+"""Measuring what a model learned: per-skill losses, probes, power-law fits, a fact quiz."""

@@ -1,0 +1,1 @@
+"""What the models read: tokenizers, tiny Shakespeare, and the synthetic multitask corpus."""

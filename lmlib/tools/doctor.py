@@ -1,0 +1,113 @@
+"""`lmlib doctor`: what this machine offers the course, and a numeric self-check.
+
+Prints the device lmlib would use, dtype and kernel support, whether torch.compile works, the
+versions that matter, the active profile, and where data is found; then runs one small Transformer
+forward and backward on the CPU and on the chosen device and compares them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import sys
+
+import torch
+
+from lmlib.data.shakespeare import CACHE_ENV, DATA_ENV, TINY_SHAKESPEARE, cache_dir
+from lmlib.runtime.device import amp_dtype, autocast, matmul_flops, pick_device
+from lmlib.runtime.profiles import current_profile
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", default=None, help="device to check (default: automatic)")
+    p.add_argument("--no-compile", action="store_true", help="skip the torch.compile probe")
+
+
+def compile_works() -> tuple[bool, str]:
+    """Try torch.compile on a tiny function; (works, reason)."""
+    if sys.platform == "win32":
+        return False, "not supported on Windows in most torch builds"
+    try:
+        fn = torch.compile(lambda x: torch.sin(x) * 2)
+        fn(torch.randn(8))
+        return True, "ok"
+    except Exception as e:  # any backend failure means: train eagerly
+        return False, f"{type(e).__name__}: {str(e).splitlines()[0][:120]}"
+
+
+def self_check(device: torch.device, seed: int = 0) -> float:
+    """Max abs difference of the loss gradients between CPU fp32 and `device` (with autocast)."""
+    from lmlib.models.transformer import TransformerConfig, TransformerLM
+    from lmlib.training.loss import next_token_loss
+
+    torch.manual_seed(seed)
+    cfg = TransformerConfig(vocab_size=32, context=16, d_model=32, n_heads=4, n_layers=2)
+    idx = torch.randint(0, 32, (4, 16))
+    grads = []
+    for dev in (torch.device("cpu"), device):
+        torch.manual_seed(seed)
+        model = TransformerLM(cfg).to(dev)
+        with autocast(dev):  # a no-op on the CPU, so the reference stays fp32
+            loss = next_token_loss(model(idx[:, :-1].to(dev)), idx[:, 1:].to(dev))
+        loss.backward()
+        grads.append(model.tok_emb.weight.grad.float().cpu())
+    return (grads[0] - grads[1]).abs().max().item()
+
+
+def run(args: argparse.Namespace) -> int:
+    device = pick_device(args.device)
+    rows = [
+        ("python", platform.python_version()),
+        ("torch", torch.__version__),
+        ("platform", platform.platform()),
+        ("cpu threads", str(torch.get_num_threads())),
+        ("device", str(device)),
+    ]
+    if device.type == "cuda":
+        props = torch.cuda.get_device_properties(device)
+        rows += [
+            (
+                "gpu",
+                f"{props.name}, {props.total_memory / 2**30:.1f} GiB, "
+                f"compute capability {props.major}.{props.minor}",
+            ),
+            ("bf16", str(torch.cuda.is_bf16_supported())),
+            ("flash attention", str(torch.backends.cuda.flash_sdp_enabled())),
+        ]
+    dtype = amp_dtype(device)
+    rows.append(("autocast", str(dtype).replace("torch.", "") if dtype else "off (fp32)"))
+    if dtype == torch.float16:
+        rows.append(("grad scaler", "on (fp16)"))
+    if not args.no_compile:
+        ok, why = compile_works()
+        rows.append(
+            ("torch.compile", "works" if ok else f"unavailable ({why}); lmlib trains eagerly")
+        )
+    rate = matmul_flops(device) / 1e9  # the yardstick of `lmlib bench`'s model FLOP utilization
+    rows.append(("fp32 matmul", f"{rate:,.0f} GFLOP/s (measured, 1024 x 1024)"))
+    rows.append(("profile", current_profile()))
+    local = os.environ.get(DATA_ENV)
+    cached = cache_dir() / TINY_SHAKESPEARE.name
+    rows.append(
+        (
+            "data",
+            f"{DATA_ENV}={local}"
+            if local
+            else f"cache {cached} ({'present' if cached.exists() else 'downloads on first use'})"
+            + f"; set {CACHE_ENV} to move it",
+        )
+    )
+    rows.append(("git", shutil.which("git") or "not found (results record no commit)"))
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        print(f"{key:>{width}}  {value}")
+    diff = self_check(device)
+    tol = 1e-5 if device.type == "cpu" else 5e-2
+    verdict = "ok" if diff <= tol else "MISMATCH"
+    print(
+        f"{'self-check':>{width}}  gradient max |cpu - {device.type}| = {diff:.2e} "
+        f"(tolerance {tol:g}): {verdict}"
+    )
+    return 0 if verdict == "ok" else 1

@@ -1,0 +1,1 @@
+"""Training and using a model: the loop, the loss, checkpoints, sampling, the FLOP ledger."""

@@ -1,0 +1,292 @@
+"""The training loop every lab uses: AdamW, warmup + cosine schedule, clipping, periodic eval.
+
+Works with any `forward(idx) -> logits` model that has a `context` attribute. On CUDA it uses
+mixed precision (bf16, or fp16 with a grad scaler) and fused AdamW; `compile=True` tries
+torch.compile and falls back to eager if it fails. With `checkpoint_path` set, it saves atomically
+every `checkpoint_every` steps, at the end, and when interrupted (Ctrl-C or the notebook's stop
+button), and `resume=True` continues exactly where the checkpoint left off.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from lmlib.data.shakespeare import get_batch
+from lmlib.runtime.device import (
+    autocast,
+    enable_fast_matmul,
+    evaluating,
+    make_grad_scaler,
+    pick_device,
+)
+from lmlib.training.checkpoint import check_same, load_checkpoint, save_checkpoint
+from lmlib.training.flops import record, work_flops
+from lmlib.training.loss import next_token_loss
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.1  # the cosine ends at lr * min_lr_ratio
+    weight_decay: float = 0.1
+    beta2: float = 0.99
+    grad_clip: float = 1.0
+    eval_every: int = 100
+    eval_batches: int = 20
+    seed: int = 0
+    # How the run is carried out; these do not change the numbers and may differ on resume.
+    device: str = "auto"
+    compile: bool = False
+    checkpoint_path: str | None = None
+    checkpoint_every: int = 0  # 0: only at the end and on interruption
+    progress: bool = True
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "eval_every", "eval_batches"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.lr <= 0 or not 0 <= self.min_lr_ratio <= 1 or self.warmup_steps < 0:
+            raise ValueError("need lr > 0, 0 <= min_lr_ratio <= 1 and warmup_steps >= 0")
+
+
+_RUN_FIELDS = {"device", "compile", "checkpoint_path", "checkpoint_every", "progress"}
+
+
+def math_settings(cfg: TrainConfig) -> dict:
+    """The fields that determine the numbers a run produces (compared on resume)."""
+    return {f.name: getattr(cfg, f.name) for f in fields(cfg) if f.name not in _RUN_FIELDS}
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warmup to cfg.lr over warmup_steps, then cosine decay to lr * min_lr_ratio."""
+    if step < cfg.warmup_steps:
+        return cfg.lr * (step + 1) / cfg.warmup_steps
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    cosine = 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * cosine)
+
+
+@dataclass
+class History:
+    """Metrics as plain lists, ready to plot: one entry per step, one per evaluation."""
+
+    step: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    eval_step: list[int] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    train_time: list[float] = field(default_factory=list)  # seconds of training at each eval
+    interrupted: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module,
+    data: torch.Tensor,
+    batch_size: int,
+    n_batches: int,
+    seed: int = 1234,
+    device: torch.device | str | None = None,
+) -> float:
+    """Mean next-token loss on n_batches fixed random windows of `data` (the same every call)."""
+    device = torch.device(device) if device else next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    total = 0.0
+    with evaluating(model):
+        for _ in range(n_batches):
+            x, y = get_batch(data, batch_size, model.context, gen, device)
+            with autocast(device):
+                total += next_token_loss(model(x), y).item()
+    return total / n_batches
+
+
+class _StopRequest:
+    """Turn the first Ctrl-C into a request honoured at the next step boundary (main thread)."""
+
+    def __init__(self):
+        self.requested = False
+        self._old = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+def _optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+    decay = [p for p in model.parameters() if p.requires_grad and p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.requires_grad and p.dim() < 2]
+    groups = [
+        {"params": decay, "weight_decay": cfg.weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
+    # The fused kernel (one pass over all parameters) exists for CPU and CUDA in recent torch.
+    return torch.optim.AdamW(
+        groups, lr=cfg.lr, betas=(0.9, cfg.beta2), fused=device.type in ("cpu", "cuda")
+    )
+
+
+def _model_settings(model: nn.Module) -> dict:
+    cfg = getattr(model, "config", None)
+    settings = asdict(cfg) if cfg is not None else {}
+    return {"class": type(model).__name__, **settings}
+
+
+def _record_work(model: nn.Module, cfg: TrainConfig, steps: int, evals: int) -> None:
+    """Tell `lmlib budget` (if it is listening) the FLOPs this call trained with."""
+    flops_per_token = getattr(model, "flops_per_token", None)
+    if flops_per_token is None:
+        return
+    tokens = cfg.batch_size * model.context
+    fpt = flops_per_token(model.context)
+    record(work_flops(fpt, tokens, steps, evals, cfg.eval_batches), steps * tokens)
+
+
+def train(
+    model: nn.Module,
+    train_data: torch.Tensor,
+    val_data: torch.Tensor,
+    cfg: TrainConfig,
+    resume: bool = False,
+    on_step: Callable[[int, float], None] | None = None,
+) -> History:
+    """Train `model` in place on (B, context) windows of train_data; return its History.
+
+    on_step(step, loss) is called after every optimizer step (e.g. for a live plot).
+    """
+    device = pick_device(None if cfg.device == "auto" else cfg.device)
+    enable_fast_matmul(device)
+    model.to(device)
+    opt = _optimizer(model, cfg, device)
+    scaler = make_grad_scaler(device)
+    batch_gen = torch.Generator().manual_seed(cfg.seed)
+    torch.manual_seed(cfg.seed)  # dropout
+    history, start = History(), 0
+    ckpt = Path(cfg.checkpoint_path) if cfg.checkpoint_path else None
+
+    if resume and ckpt is not None and ckpt.exists():
+        state = load_checkpoint(ckpt)
+        check_same(state["model_settings"], _model_settings(model), "model", ckpt)
+        check_same(state["train_settings"], math_settings(cfg), "training configuration", ckpt)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        batch_gen.set_state(state["batch_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        history = History(**state["history"])
+        history.interrupted = False
+        start = state["step"]
+
+    def save(step: int) -> None:
+        if ckpt is not None:
+            save_checkpoint(
+                {
+                    "step": step,
+                    "model_settings": _model_settings(model),
+                    "train_settings": math_settings(cfg),
+                    "model": model.state_dict(),
+                    "optimizer": opt.state_dict(),
+                    "scaler": scaler.state_dict(),
+                    "batch_rng": batch_gen.get_state(),
+                    "torch_rng": torch.get_rng_state(),
+                    "history": history.to_dict(),
+                },
+                ckpt,
+            )
+
+    forward = model
+    if cfg.compile:
+        try:
+            forward = torch.compile(model)
+        except Exception as e:  # e.g. no compiler toolchain: eager still works
+            warnings.warn(f"torch.compile unavailable ({e}); training eagerly", stacklevel=2)
+
+    def step_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        with autocast(device):
+            return next_token_loss(forward(x), y)
+
+    def do_eval(step: int) -> None:
+        val = evaluate(model, val_data, cfg.batch_size, cfg.eval_batches, cfg.seed + 1, device)
+        history.eval_step.append(step)
+        history.val_loss.append(val)
+        history.train_time.append(elapsed)
+
+    model.train()
+    elapsed = history.train_time[-1] if history.train_time else 0.0
+    evals_before = len(history.eval_step)
+    bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, desc="train", unit="step")
+    step = start
+    with _StopRequest() as stop:
+        while step < cfg.steps:
+            if stop.requested:
+                history.interrupted = True
+                break
+            t0 = time.perf_counter()
+            lr = lr_at(step, cfg)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            x, y = get_batch(train_data, cfg.batch_size, model.context, batch_gen, device)
+            try:
+                loss = step_loss(x, y)
+            except Exception as e:
+                if forward is model:
+                    raise
+                warnings.warn(
+                    f"torch.compile failed ({type(e).__name__}); training eagerly", stacklevel=2
+                )
+                forward = model
+                loss = step_loss(x, y)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.unscale_(opt)
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            step += 1
+            loss_value = loss.item()
+            elapsed += time.perf_counter() - t0
+            history.step.append(step)
+            history.train_loss.append(loss_value)
+            history.lr.append(lr)
+            if on_step is not None:
+                on_step(step, loss_value)
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                do_eval(step)
+                bar.set_postfix(loss=f"{loss_value:.3f}", val=f"{history.val_loss[-1]:.3f}")
+            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
+                save(step)
+            bar.update(1)
+    bar.close()
+    save(step)
+    _record_work(model, cfg, step - start, len(history.eval_step) - evals_before)
+    if history.interrupted:
+        where = f"; checkpoint saved to {ckpt}, resume with resume=True" if ckpt else ""
+        print(f"Training stopped at step {step}/{cfg.steps}{where}.")
+    return history
