@@ -40,6 +40,7 @@ rewards/      learning from a reward
 experiments/  behind `lmlib run`: one module per experiment, each writing a results file
   runner        the `lmlib run` command: one run, a sweep, or only the figures
   results       results files: metrics plus everything needed to reproduce them
+  labs          every lab's sizes per profile, read by its notebook and by budget's plans
   next_token    a character Transformer learns tiny Shakespeare
   scaling       a ladder of Transformer sizes on the multitask corpus
   scaling_figures  the sweep's figures, drawn from its results files

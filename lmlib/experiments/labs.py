@@ -1,0 +1,115 @@
+"""Every lab's sizes, per profile: the one source that each notebook's settings cell and
+`lmlib budget`'s plans (lmlib/tools/plans.py) read, so the two cannot drift apart.
+
+Labs 1 and 7 size their runs through their experiments' own ``settings(profile)``
+(lmlib.experiments.next_token, lmlib.experiments.incentives); this module holds the rest.
+"""
+
+from __future__ import annotations
+
+from lmlib.runtime.profiles import PROFILES, current_profile
+
+_LABS: dict[str, dict[str, dict]] = {
+    "02_multihead_attention": {
+        "ci": dict(
+            sizes=dict(d_model=32, n_heads=4, n_layers=2, context=48, batch_size=16, steps=30),
+            eval_batches=2,
+        ),
+        "cpu": dict(
+            sizes=dict(d_model=128, n_heads=4, n_layers=2, context=64, batch_size=32, steps=600),
+            eval_batches=10,
+        ),
+        "gpu": dict(
+            sizes=dict(d_model=256, n_heads=8, n_layers=4, context=128, batch_size=64, steps=2000),
+            eval_batches=20,
+        ),
+    },
+    "03_multitask_learning": {
+        "ci": dict(
+            sizes=dict(n_layers=2, d_model=16, n_heads=2, context=32, batch_size=8, steps=40,
+                       every=10),
+            world=dict(n_entities=30, n_quotes=8),
+        ),
+        "cpu": dict(
+            sizes=dict(n_layers=2, d_model=64, n_heads=4, context=64, batch_size=16, steps=1000,
+                       every=50),
+            world=dict(n_entities=400, n_quotes=32),
+        ),
+        "gpu": dict(
+            sizes=dict(n_layers=4, d_model=128, n_heads=4, context=64, batch_size=16, steps=3000,
+                       every=100),
+            world=dict(n_entities=400, n_quotes=32),
+        ),
+    },
+    "04_scaling_and_emergence": {  # ladder: (n_layers, d_model, n_heads), the last one predicted
+        "ci": dict(
+            ladder=[(1, 8, 2), (1, 16, 2), (2, 16, 2), (2, 32, 2)],
+            run=dict(steps=30, batch_size=8, context=32, n_entities=30, n_quotes=8),
+        ),
+        "cpu": dict(
+            ladder=[(1, 16, 2), (1, 32, 2), (2, 32, 2), (2, 64, 4)],
+            run=dict(steps=500, batch_size=16, context=64, n_entities=400, n_quotes=32),
+        ),
+        "gpu": dict(
+            ladder=[(1, 16, 2), (1, 32, 2), (2, 32, 2), (2, 64, 4), (3, 96, 4)],
+            run=dict(steps=1100, batch_size=16, context=64, n_entities=400, n_quotes=32),
+        ),
+    },
+    "05_three_ways_to_read": {  # copy: a gap longer than the small CNN's window of 15 tokens
+        "ci": dict(
+            sizes=dict(n_params=8_000, context=16, batch_size=4, steps=6),
+            seq_lengths=[16, 32], copy=dict(gap=24, steps=3), eval_batches=1, tokens=128,
+        ),
+        "cpu": dict(
+            sizes=dict(n_params=100_000, context=64, batch_size=32, steps=300),
+            seq_lengths=[64, 128, 256, 512, 1024], copy=dict(gap=24, steps=150),
+            eval_batches=8, tokens=2048,
+        ),
+        "gpu": dict(
+            sizes=dict(n_params=1_000_000, context=256, batch_size=64, steps=1500),
+            seq_lengths=[64, 256, 1024], copy=dict(gap=48, steps=400), eval_batches=20,
+            tokens=8192,
+        ),
+    },
+    "06_mlp": {
+        "ci": dict(
+            sizes=dict(d_model=16, n_layers=1, context=16, batch_size=4, base_steps=4,
+                       seeds=[0, 1]),
+            probe_steps=5, toy_steps=30, eval_batches=1,
+        ),
+        "cpu": dict(
+            sizes=dict(d_model=64, n_layers=2, context=64, batch_size=16, base_steps=120,
+                       seeds=[0, 1, 2]),
+            probe_steps=150, toy_steps=300, eval_batches=10,
+        ),
+        "gpu": dict(
+            sizes=dict(d_model=128, n_layers=4, context=128, batch_size=64, base_steps=600,
+                       seeds=[0, 1, 2]),
+            probe_steps=300, toy_steps=300, eval_batches=20,
+        ),
+    },
+}  # fmt: skip
+
+LAYERS_05 = {"rnn": 2, "cnn": 4, "transformer": 2}  # lab 5: the CNN needs depth to widen its window
+EXPANSIONS_06 = [0, 1, 2, 4, 8]  # lab 6's MLP ablation; 0 removes the MLP
+
+
+def settings(lab: str, profile: str | None = None) -> dict:
+    """The sizes of `lab` (e.g. "02_multihead_attention") at `profile` (default: the active one).
+
+    A fresh copy each call, so a notebook that edits its sizes changes nothing here.
+    """
+    if lab not in _LABS:
+        raise ValueError(f"no settings for lab {lab!r}; known: {sorted(_LABS)}")
+    profile = profile or current_profile()
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; use one of {PROFILES}")
+    return _copy(_LABS[lab][profile])
+
+
+def _copy(value):
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
