@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Run everything CI runs: the unit tests in tests/ and every lab notebook (students' and
-# solutions) executed top to bottom with nbval in lax mode (cells must run without error; outputs
-# are not compared). Uses the small `ci` profile unless LMLIB_PROFILE is set.
+# Run everything CI runs, in three timed stages: the unit suite in tests/, the slow cases (the
+# `slow` marker), and every lab notebook (students' and solutions') executed top to bottom with
+# nbval in lax mode (cells must run without error; outputs are not compared). Uses the small `ci`
+# profile unless LMLIB_PROFILE is set. Exits non-zero if any stage failed.
 #   usage: bash scripts/test.sh [extra pytest arguments]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -14,19 +15,33 @@ shopt -s nullglob
 notebooks=(labs/*.ipynb labs/solutions/*.ipynb)
 shopt -u nullglob
 
-# No .pytest_cache in the work tree; run notebooks in this venv's kernel, whatever kernelspec
-# the notebook names.
-args=(-p no:cacheprovider tests)
-if ((${#notebooks[@]})); then
-    echo "[test] unit tests + ${#notebooks[@]} notebook(s) (profile $LMLIB_PROFILE)"
-    args+=(--nbval-lax --nbval-current-env "${notebooks[@]}")
-else
-    echo "[test] unit tests (profile $LMLIB_PROFILE); no notebooks in labs/ yet, skipping them"
-fi
+# pytest exits 5 when it collected nothing: an error for the unit suite, fine for an empty stage.
+run_stage() {  # run_stage NAME ALLOW_EMPTY PYTEST_ARGS...
+    local name="$1" allow_empty="$2" start status=0
+    shift 2
+    start=$SECONDS
+    python -m pytest -p no:cacheprovider "$@" || status=$?
+    echo "[test] $name: $((SECONDS - start)) s (exit $status)"
+    if ((status == 5)); then
+        if [[ "$allow_empty" == yes ]]; then return 0; fi
+        echo "[test] error: pytest collected no tests in the $name" >&2
+    fi
+    return "$status"
+}
 
+# 1. The unit suite (tests/, without the `slow` marker): well under 90 s on 2 cores.
+# 2. The slow cases: the same properties over many more draws.
+# 3. Every lab notebook, students' and solutions', executed top to bottom (outputs not compared);
+#    run in this venv's kernel, whatever kernelspec the notebook names.
 status=0
-python -m pytest "${args[@]}" "$@" || status=$?
-if ((status == 5)); then
-    echo "[test] error: pytest collected no tests" >&2
+echo "[test] unit suite (profile $LMLIB_PROFILE)"
+run_stage "unit suite" no tests "$@" || status=$?
+echo "[test] slow cases"
+run_stage "slow cases" yes -m slow tests "$@" || status=$?
+if ((${#notebooks[@]})); then
+    echo "[test] ${#notebooks[@]} notebook(s) (profile $LMLIB_PROFILE)"
+    run_stage "notebooks" no --nbval-lax --nbval-current-env "${notebooks[@]}" "$@" || status=$?
+else
+    echo "[test] no notebooks in labs/ yet, skipping them"
 fi
 exit "$status"

@@ -63,14 +63,28 @@ def test_mutant_scores_zero(verdicts, lab, exercise, mutant):
     assert v.message
 
 
-@pytest.mark.parametrize("lab", sorted(MUTANTS))
-def test_every_draw_catches_every_mutant(lab):
-    """Grading draws fresh cases each time; a mutant that slips through on some draws would pass
-    by luck (lab 3's exact_match once did, 6% of the time). In-process, through `run_check`."""
+def lucky_draws(lab: str, seeds: range) -> list[str]:
+    """The mutants of `lab` that pass the checks on some of `seeds`, with those seeds."""
+    lucky = []
     for exercise, mutants in MUTANTS[lab].items():
         for name, code in mutants.items():
             scope: dict = {}
             exec(code, scope)
-            fn = scope[exercise]
-            lucky = [s for s in range(100) if run_check(fn, lab, exercise, seed=s).passed]
-            assert not lucky, f"{lab}/{exercise}/{name} passes with seeds {lucky}"
+            seeds_passed = [s for s in seeds if run_check(scope[exercise], lab, exercise, s).passed]
+            if seeds_passed:
+                lucky.append(f"{lab}/{exercise}/{name} passes with seeds {seeds_passed}")
+    return lucky
+
+
+@pytest.mark.parametrize("lab", sorted(MUTANTS))
+def test_every_draw_catches_every_mutant(lab):
+    """Grading draws fresh cases each time; a mutant that slips through on some draws would pass
+    by luck (lab 3's exact_match once did, 6% of the time, until a fixed case of tricky rows was
+    added to every draw). In-process, through `run_check`; 10 draws here, 90 more under slow."""
+    assert not lucky_draws(lab, range(10))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lab", sorted(MUTANTS))
+def test_every_draw_catches_every_mutant_over_90_more_draws(lab):
+    assert not lucky_draws(lab, range(10, 100))

@@ -121,3 +121,13 @@ def test_bad_config():
         TrainConfig(steps=0)
     with pytest.raises(ValueError):
         TrainConfig(lr=-1)
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [("grad_clip", -1.0), ("grad_clip", 0.0), ("weight_decay", -0.1), ("lr", 0.0),
+     ("min_lr_ratio", 1.5), ("warmup_steps", -1), ("beta2", 1.0), ("checkpoint_every", -2)],
+)  # fmt: skip
+def test_config_errors_name_the_field_and_its_value(field, value):
+    with pytest.raises(ValueError, match=rf"TrainConfig\.{field} must be .*got {value}"):
+        TrainConfig(**{field: value})

@@ -41,19 +41,10 @@ def test_mlp_expansion_knob():
     assert none.num_params() < small.num_params() < TransformerLM(CFG).num_params()
 
 
-def test_overfits_one_batch():
+def test_overfits_one_batch(overfit_losses):
     torch.manual_seed(0)
-    model = TransformerLM(CFG)
-    idx = torch.randint(0, 11, (4, 16))
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    first = None
-    for _ in range(150):
-        loss = next_token_loss(model(idx[:, :-1]), idx[:, 1:])
-        first = first if first is not None else loss.item()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    assert first > 2.0 and loss.item() < 0.1
+    losses = overfit_losses(TransformerLM(CFG), torch.randint(0, 11, (4, 17)), steps=80)
+    assert losses[0] > 2.0 and losses[-1] < 0.1
 
 
 def test_same_seed_same_model():

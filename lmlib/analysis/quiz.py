@@ -47,7 +47,13 @@ def train_fact_lm(
 ) -> tuple[TransformerLM, Tensor, list[float]]:
     """Train a TransformerLM on Zipf-sampled sentences; returns it, how many times each fact
     was read (N,), and the loss of every step. Batches this small run fastest on one thread
-    (`threads`; None keeps torch's setting); the previous setting is restored afterwards."""
+    (`threads`; None keeps torch's setting); the previous setting is restored afterwards.
+
+    This loop is not `lmlib.train`, which reads random windows of one token stream: here each
+    batch is whole sentences drawn by the Zipf law (so the count of reads per fact is known), the
+    loss skips the padding after each sentence, and the learning rate decays linearly to zero so
+    that the last steps do not overwrite what the first ones stored.
+    """
     if cfg.vocab_size != tok.vocab_size:
         raise ValueError(f"cfg.vocab_size={cfg.vocab_size} but the tokenizer has {tok.vocab_size}")
     (idx, targets), _ = encode_facts(kb, tok)

@@ -1,10 +1,11 @@
 """The training loop every lab uses: AdamW, warmup + cosine schedule, clipping, periodic eval.
 
-Works with any `forward(idx) -> logits` model that has a `context` attribute. On CUDA it uses
-mixed precision (bf16, or fp16 with a grad scaler) and fused AdamW; `compile=True` tries
-torch.compile and falls back to eager if it fails. With `checkpoint_path` set, it saves atomically
-every `checkpoint_every` steps, at the end, and when interrupted (Ctrl-C or the notebook's stop
-button), and `resume=True` continues exactly where the checkpoint left off.
+Works with any `forward(idx) -> logits` model that has a `context` attribute. AdamW is the fused
+kernel on CPU and CUDA; on CUDA training runs in mixed precision (bf16, or fp16 with a grad
+scaler). `compile=True` tries torch.compile and falls back to eager if it fails. With
+`checkpoint_path` set, it saves atomically every `checkpoint_every` steps, at the end, and when
+interrupted (Ctrl-C or the notebook's stop button), and `resume=True` continues exactly where
+the checkpoint left off.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class TrainConfig:
     eval_every: int = 100
     eval_batches: int = 20
     seed: int = 0
-    # How the run is carried out; these do not change the numbers and may differ on resume.
+    # How the run is carried out; these may differ on resume. Only `device` can change the
+    # numbers (another device rounds differently); the others never do.
     device: str = "auto"
     compile: bool = False
     checkpoint_path: str | None = None
@@ -58,9 +60,19 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_every", "eval_batches"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.lr <= 0 or not 0 <= self.min_lr_ratio <= 1 or self.warmup_steps < 0:
-            raise ValueError("need lr > 0, 0 <= min_lr_ratio <= 1 and warmup_steps >= 0")
+                raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
+        rules = {
+            "lr": (self.lr > 0, "> 0"),
+            "min_lr_ratio": (0 <= self.min_lr_ratio <= 1, "between 0 and 1"),
+            "warmup_steps": (self.warmup_steps >= 0, ">= 0"),
+            "grad_clip": (self.grad_clip > 0, "> 0 (a negative clip would ascend the loss)"),
+            "weight_decay": (self.weight_decay >= 0, ">= 0"),
+            "beta2": (0 <= self.beta2 < 1, "in [0, 1)"),
+            "checkpoint_every": (self.checkpoint_every >= 0, ">= 0 (0: only at the end)"),
+        }
+        for name, (ok, rule) in rules.items():
+            if not ok:
+                raise ValueError(f"TrainConfig.{name} must be {rule}, got {getattr(self, name)}")
 
 
 _RUN_FIELDS = {"device", "compile", "checkpoint_path", "checkpoint_every", "progress"}
@@ -169,6 +181,90 @@ def _record_work(model: nn.Module, cfg: TrainConfig, steps: int, evals: int) -> 
     record(work_flops(fpt, tokens, steps, evals, cfg.eval_batches), steps * tokens)
 
 
+@dataclass
+class _Run:
+    """What one train() call carries from step to step, and what a checkpoint saves of it."""
+
+    model: nn.Module
+    cfg: TrainConfig
+    opt: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    batch_gen: torch.Generator
+    history: History = field(default_factory=History)
+    step: int = 0
+
+    def state(self) -> dict:
+        return {
+            "step": self.step,
+            "model_settings": _model_settings(self.model),
+            "train_settings": math_settings(self.cfg),
+            "model": self.model.state_dict(),
+            "optimizer": self.opt.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "batch_rng": self.batch_gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "history": self.history.to_dict(),
+        }
+
+
+def _resume(run: _Run, ckpt: Path) -> None:
+    """Load model, optimizer, scaler, random streams and history from `ckpt`, after checking that
+    it was written by the same model and the same training settings."""
+    state = load_checkpoint(ckpt)
+    check_same(state["model_settings"], _model_settings(run.model), "model", ckpt)
+    check_same(state["train_settings"], math_settings(run.cfg), "training configuration", ckpt)
+    run.model.load_state_dict(state["model"])
+    run.opt.load_state_dict(state["optimizer"])
+    run.scaler.load_state_dict(state["scaler"])
+    run.batch_gen.set_state(state["batch_rng"])
+    torch.set_rng_state(state["torch_rng"])
+    run.history = History(**{**state["history"], "interrupted": False})
+    run.step = state["step"]
+
+
+def _compiled(model: nn.Module, cfg: TrainConfig) -> nn.Module:
+    """torch.compile(model) when asked for and available, else the model itself."""
+    if not cfg.compile:
+        return model
+    try:
+        return torch.compile(model)
+    except Exception as e:  # e.g. no compiler toolchain: eager still works
+        warnings.warn(f"torch.compile unavailable ({e}); training eagerly", stacklevel=3)
+        return model
+
+
+def _loss(forward: nn.Module, model: nn.Module, x, y, device) -> tuple[torch.Tensor, nn.Module]:
+    """The batch's loss, and the forward to use from now on: a compiled forward that fails on its
+    first real batch (compilation is lazy) is dropped for the eager model."""
+    try:
+        with autocast(device):
+            return next_token_loss(forward(x), y), forward
+    except Exception as e:
+        if forward is model:
+            raise
+        warnings.warn(f"torch.compile failed ({type(e).__name__}); training eagerly", stacklevel=3)
+        return _loss(model, model, x, y, device)
+
+
+def _update(run: _Run, loss: torch.Tensor) -> None:
+    """One optimizer step: backward (scaled for fp16), clip the gradient norm, AdamW."""
+    run.opt.zero_grad(set_to_none=True)
+    run.scaler.scale(loss).backward()
+    run.scaler.unscale_(run.opt)
+    nn.utils.clip_grad_norm_(run.model.parameters(), run.cfg.grad_clip)
+    run.scaler.step(run.opt)
+    run.scaler.update()
+
+
+def _evaluate_into(run: _Run, val_data: torch.Tensor, elapsed: float, device) -> float:
+    cfg = run.cfg
+    val = evaluate(run.model, val_data, cfg.batch_size, cfg.eval_batches, cfg.seed + 1, device)
+    run.history.eval_step.append(run.step)
+    run.history.val_loss.append(val)
+    run.history.train_time.append(elapsed)
+    return val
+
+
 def train(
     model: nn.Module,
     train_data: torch.Tensor,
@@ -185,108 +281,49 @@ def train(
     enable_fast_matmul(device)
     model.to(device)
     opt = _optimizer(model, cfg, device)
-    scaler = make_grad_scaler(device)
-    batch_gen = torch.Generator().manual_seed(cfg.seed)
+    run = _Run(model, cfg, opt, make_grad_scaler(device), torch.Generator().manual_seed(cfg.seed))
     torch.manual_seed(cfg.seed)  # dropout
-    history, start = History(), 0
     ckpt = Path(cfg.checkpoint_path) if cfg.checkpoint_path else None
-
     if resume and ckpt is not None and ckpt.exists():
-        state = load_checkpoint(ckpt)
-        check_same(state["model_settings"], _model_settings(model), "model", ckpt)
-        check_same(state["train_settings"], math_settings(cfg), "training configuration", ckpt)
-        model.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        scaler.load_state_dict(state["scaler"])
-        batch_gen.set_state(state["batch_rng"])
-        torch.set_rng_state(state["torch_rng"])
-        history = History(**state["history"])
-        history.interrupted = False
-        start = state["step"]
-
-    def save(step: int) -> None:
-        if ckpt is not None:
-            save_checkpoint(
-                {
-                    "step": step,
-                    "model_settings": _model_settings(model),
-                    "train_settings": math_settings(cfg),
-                    "model": model.state_dict(),
-                    "optimizer": opt.state_dict(),
-                    "scaler": scaler.state_dict(),
-                    "batch_rng": batch_gen.get_state(),
-                    "torch_rng": torch.get_rng_state(),
-                    "history": history.to_dict(),
-                },
-                ckpt,
-            )
-
-    forward = model
-    if cfg.compile:
-        try:
-            forward = torch.compile(model)
-        except Exception as e:  # e.g. no compiler toolchain: eager still works
-            warnings.warn(f"torch.compile unavailable ({e}); training eagerly", stacklevel=2)
-
-    def step_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        with autocast(device):
-            return next_token_loss(forward(x), y)
-
-    def do_eval(step: int) -> None:
-        val = evaluate(model, val_data, cfg.batch_size, cfg.eval_batches, cfg.seed + 1, device)
-        history.eval_step.append(step)
-        history.val_loss.append(val)
-        history.train_time.append(elapsed)
+        _resume(run, ckpt)
+    start, history = run.step, run.history
+    forward = _compiled(model, cfg)
 
     model.train()
     elapsed = history.train_time[-1] if history.train_time else 0.0
     evals_before = len(history.eval_step)
     bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, desc="train", unit="step")
-    step = start
     with _StopRequest() as stop:
-        while step < cfg.steps:
+        while run.step < cfg.steps:
             if stop.requested:
                 history.interrupted = True
                 break
             t0 = time.perf_counter()
-            lr = lr_at(step, cfg)
+            lr = lr_at(run.step, cfg)
             for group in opt.param_groups:
                 group["lr"] = lr
-            x, y = get_batch(train_data, cfg.batch_size, model.context, batch_gen, device)
-            try:
-                loss = step_loss(x, y)
-            except Exception as e:
-                if forward is model:
-                    raise
-                warnings.warn(
-                    f"torch.compile failed ({type(e).__name__}); training eagerly", stacklevel=2
-                )
-                forward = model
-                loss = step_loss(x, y)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.unscale_(opt)
-            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-            scaler.step(opt)
-            scaler.update()
-            step += 1
+            x, y = get_batch(train_data, cfg.batch_size, model.context, run.batch_gen, device)
+            loss, forward = _loss(forward, model, x, y, device)
+            _update(run, loss)
+            run.step += 1
             loss_value = loss.item()
             elapsed += time.perf_counter() - t0
-            history.step.append(step)
+            history.step.append(run.step)
             history.train_loss.append(loss_value)
             history.lr.append(lr)
             if on_step is not None:
-                on_step(step, loss_value)
-            if step % cfg.eval_every == 0 or step == cfg.steps:
-                do_eval(step)
-                bar.set_postfix(loss=f"{loss_value:.3f}", val=f"{history.val_loss[-1]:.3f}")
-            if cfg.checkpoint_every and step % cfg.checkpoint_every == 0:
-                save(step)
+                on_step(run.step, loss_value)
+            if run.step % cfg.eval_every == 0 or run.step == cfg.steps:
+                val = _evaluate_into(run, val_data, elapsed, device)
+                bar.set_postfix(loss=f"{loss_value:.3f}", val=f"{val:.3f}")
+            if ckpt is not None and cfg.checkpoint_every and run.step % cfg.checkpoint_every == 0:
+                save_checkpoint(run.state(), ckpt)
             bar.update(1)
     bar.close()
-    save(step)
-    _record_work(model, cfg, step - start, len(history.eval_step) - evals_before)
+    if ckpt is not None:
+        save_checkpoint(run.state(), ckpt)
+    _record_work(model, cfg, run.step - start, len(history.eval_step) - evals_before)
     if history.interrupted:
         where = f"; checkpoint saved to {ckpt}, resume with resume=True" if ckpt else ""
-        print(f"Training stopped at step {step}/{cfg.steps}{where}.")
+        print(f"Training stopped at step {run.step}/{cfg.steps}{where}.")
     return history
