@@ -1,7 +1,7 @@
 """Held-out probes of the multitask corpus, and the metrics that score them.
 
 A probe is a batch of sentences read with teacher forcing: the model sees the true words and we
-read its prediction of each answer word. Three ways to score the same predictions:
+read its prediction of each answer word. Four ways to score the same predictions:
 - loss: mean -log p(answer word), per answer token (smooth in model quality);
 - token accuracy: fraction of answer tokens whose most likely word is right;
 - exact match: fraction of items with EVERY answer token right (all-or-nothing; equals greedy

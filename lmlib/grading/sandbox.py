@@ -26,6 +26,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from lmlib.grading.worker import set_limits
+
 WORKER = Path(__file__).with_name("worker.py")
 MAX_RESULT_BYTES = 64 << 20
 STARTUP_ALLOWANCE = 60.0  # seconds a spawned worker may take to import torch on a busy machine
@@ -263,15 +265,12 @@ class Sandbox:
         return outcomes
 
 
+SPAWN_STARTUP_CPU_S = 10  # a spawned worker first starts Python and imports torch
+
+
 def _preexec(lim: dict):
     def limit() -> None:  # runs in the child between fork and exec
-        import resource
-
-        mem, fsize = lim["memory_mb"] << 20, lim["fsize_mb"] << 20
-        resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-        resource.setrlimit(resource.RLIMIT_CPU, (lim["cpu_s"] + 10, lim["cpu_s"] + 11))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (fsize, fsize))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        set_limits(lim["memory_mb"], lim["cpu_s"] + SPAWN_STARTUP_CPU_S, lim["fsize_mb"])
 
     return limit
 

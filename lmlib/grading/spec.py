@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-UNSUPPORTED = "__unsupported__"  # the worker's stand-in for an answer that is not plain data
+from lmlib.grading.worker import UNSUPPORTED
 
 
 @dataclass(frozen=True)

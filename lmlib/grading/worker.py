@@ -31,7 +31,7 @@ import traceback
 
 import torch
 
-UNSUPPORTED = "__unsupported__"  # must match lmlib.grading.spec.UNSUPPORTED
+UNSUPPORTED = "__unsupported__"  # the stand-in for an answer that is not plain data
 MAX_LIST = 10_000
 MAX_TEXT = 2_000
 # taken before any submission runs, which may patch torch
