@@ -13,6 +13,7 @@ models/       what the chapters build
   attention     multi-head attention: one weight matrix chunked into q, k, v and heads
   mlp           the position-wise MLP and its expansion factor
   transformer   the decoder-only Transformer LM
+  kv_cache      the KV cache: keys and values kept, so decoding reads only the new tokens
   rnn           LSTM / GRU language models, with the cells written out
   cnn           a causal convolutional LM
   ngram         count-based n-gram LMs
@@ -76,6 +77,7 @@ from lmlib.models.attention import (
     merge_heads,
     split_heads,
 )
+from lmlib.models.kv_cache import KVCache
 from lmlib.models.mlp import MLP
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import autocast, pick_device, seed_everything
@@ -94,6 +96,7 @@ __all__ = [
     "CheckpointError",
     "DataError",
     "History",
+    "KVCache",
     "MultiHeadAttention",
     "TrainConfig",
     "TransformerConfig",

@@ -133,3 +133,61 @@ def test_bad_mask_is_refused():
         attn(x, torch.ones(3, 3, dtype=torch.bool))
     with pytest.raises(ValueError, match="mask must be bool"):
         attn(x, torch.ones(4, 4))
+
+
+def test_rotary_offset_rotates_as_the_same_positions_of_a_longer_sequence():
+    from lmlib.models.attention import rotary
+
+    x = torch.randn(2, 3, 10, 8)
+    torch.testing.assert_close(rotary(x[..., 6:, :], offset=6), rotary(x)[..., 6:, :])
+    torch.testing.assert_close(rotary(x[..., 9:, :], offset=9), rotary(x)[..., 9:, :])
+
+
+@pytest.mark.parametrize("rope", [False, True])
+def test_attention_with_a_cache_matches_attention_over_the_whole_sequence(rope):
+    from lmlib.models.kv_cache import KVCache
+
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 2, rope=rope).eval()
+    x = torch.randn(2, 9, 16)
+    cache = KVCache(capacity=9)
+    parts = [mha(x[:, :4], cache=cache), mha(x[:, 4:7], cache=cache)]  # chunks after a prefix
+    parts += [mha(x[:, t : t + 1], cache=cache) for t in (7, 8)]  # then one token at a time
+    torch.testing.assert_close(torch.cat(parts, dim=1), mha(x), atol=1e-5, rtol=0)
+    mha.keep_weights = True  # the plain path agrees too, and records (B, H, T, S) weights
+    cache = KVCache(capacity=9)
+    mha(x[:, :7], cache=cache)
+    torch.testing.assert_close(mha(x[:, 7:], cache=cache), mha(x)[:, 7:], atol=1e-5, rtol=0)
+
+
+def test_visible_keys_lets_each_new_query_see_its_own_past():
+    from lmlib.models.attention import visible_keys
+
+    mask = visible_keys(2, 5, causal=True)  # 3 cached tokens, then queries at positions 3 and 4
+    assert mask.tolist() == [[True, True, True, True, False], [True] * 5]
+    assert torch.equal(visible_keys(4, 4, causal=True), causal_mask(4))
+    assert visible_keys(1, 7, causal=True).all() and visible_keys(3, 7, causal=False).all()
+
+
+def test_bidirectional_prefix_then_cached_steps_is_a_prefix_lm():
+    from lmlib.models.kv_cache import KVCache
+
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 2, causal=False).eval()
+    x, P = torch.randn(1, 7, 16), 4
+    cache = KVCache(capacity=7)
+    steps = [mha(x[:, :P], cache=cache)]  # the prefix, read both ways in one pass
+    steps += [mha(x[:, t : t + 1], cache=cache) for t in range(P, 7)]  # then causal steps
+    s, t = torch.arange(7), torch.arange(7)[:, None]
+    prefix_lm = (s < P) | (s <= t)  # (T, T): the prefix sees itself both ways
+    torch.testing.assert_close(torch.cat(steps, 1), mha(x, mask=prefix_lm), atol=1e-5, rtol=0)
+    with pytest.raises(ValueError, match=r"T=1, S=8"):
+        mha(x[:, :1], mask=torch.ones(1, 1, dtype=torch.bool), cache=_filled(7))
+
+
+def _filled(n: int):
+    from lmlib.models.kv_cache import KVCache
+
+    cache = KVCache(capacity=n + 1)
+    cache.append(torch.zeros(1, 2, n, 8), torch.zeros(1, 2, n, 8))
+    return cache

@@ -45,3 +45,19 @@ def test_generate_extends_and_crops_to_context():
     again = generate(model, start, 6, generator=torch.Generator().manual_seed(0))
     assert torch.equal(out, again)
     assert model.training  # mode restored
+
+
+@pytest.mark.parametrize("prompt", [3, 9])  # within the context, and longer than it
+def test_generate_with_and_without_the_cache_samples_the_same_tokens(prompt):
+    torch.manual_seed(0)
+    model = TransformerLM(
+        TransformerConfig(vocab_size=7, context=8, d_model=16, n_heads=2, n_layers=2, pos="rope")
+    )
+    start = torch.randint(0, 7, (2, prompt))
+    runs = [  # 12 new tokens: the window slides past the context of 8
+        generate(model, start, 12, generator=torch.Generator().manual_seed(1), cache=cache)
+        for cache in (True, False)
+    ]
+    assert runs[0].shape == (2, prompt + 12) and torch.equal(runs[0], runs[1])
+    with pytest.raises(ValueError, match="max_new_tokens"):
+        generate(model, start, -1)

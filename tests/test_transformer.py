@@ -109,3 +109,28 @@ def test_non_causal_config_builds_an_encoder():
     later[:, -1] = (later[:, -1] + 1) % 11
     assert not torch.allclose(model(idx)[:, 0], model(later)[:, 0])  # position 0 sees the end
     assert all(not b.attn.causal for b in model.blocks)
+
+
+def _decode_step_by_step(model, idx, first):
+    """Logits of every position: the first `first` tokens in one pass, then one at a time."""
+    cache = model.new_cache()
+    steps = [model(idx[:, :first], cache=cache)]
+    steps += [model(idx[:, t : t + 1], cache=cache) for t in range(first, idx.shape[1])]
+    return torch.cat(steps, dim=1), cache
+
+
+@pytest.mark.parametrize("pos", ["learned", "rope"])
+@pytest.mark.parametrize("first", [1, 5])
+def test_cached_decoding_gives_the_uncached_logits_up_to_the_full_context(pos, first):
+    torch.manual_seed(0)
+    cfg = TransformerConfig(vocab_size=11, context=24, d_model=32, n_heads=4, n_layers=2, pos=pos)
+    model = TransformerLM(cfg).eval()
+    idx = torch.randint(0, 11, (2, cfg.context))
+    cached, cache = _decode_step_by_step(model, idx, first)
+    for t in range(first, cfg.context):  # each step against a fresh pass over the prefix
+        uncached = model(idx[:, : t + 1])[:, -1]
+        torch.testing.assert_close(cached[:, t], uncached, atol=1e-5, rtol=0)
+    torch.testing.assert_close(cached, model(idx), atol=1e-5, rtol=0)
+    assert all(c.length == cfg.context for c in cache)
+    with pytest.raises(ValueError, match=r"24 cached \+ 1 new tokens exceed .*context=24"):
+        model(idx[:, :1], cache=cache)

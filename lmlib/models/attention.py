@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor, nn
 
+from lmlib.models.kv_cache import KVCache
+
 
 def split_heads(x: Tensor, n_heads: int) -> Tensor:
     """(B, T, D) -> (B, H, T, K): chunk each token's vector into H consecutive pieces."""
@@ -26,6 +28,13 @@ def merge_heads(x: Tensor) -> Tensor:
 def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
     """(T, T) bool, True where query t may look at key s, i.e. s <= t."""
     return torch.ones(T, T, dtype=torch.bool, device=device).tril()
+
+
+def visible_keys(T: int, S: int, causal: bool, device: torch.device | str | None = None) -> Tensor:
+    """(T, S) bool: the keys each of T queries may see when they are the last T of S tokens (the
+    first S - T in a KV cache): key s <= S - T + t when causal, every key otherwise."""
+    mask = torch.ones(T, S, dtype=torch.bool, device=device)
+    return mask.tril(diagonal=S - T) if causal else mask
 
 
 def attention_weights(q: Tensor, k: Tensor, mask: Tensor) -> Tensor:
@@ -51,18 +60,20 @@ def causal_attention(q: Tensor, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
     return weights @ v, weights
 
 
-def rotary(x: Tensor, base: float = 10000.0) -> Tensor:
+def rotary(x: Tensor, base: float = 10000.0, offset: int = 0) -> Tensor:
     """Rotary position embedding (RoPE): (B, H, T, K) -> (B, H, T, K), K even.
 
     Rotates the pair of dimensions (i, i + K/2) of token t by the angle t * base^(-2i/K). A query
     at t and a key at s then score q.k through their rotations' difference only, so attention
-    sees how far back a token is (t - s), not where it sits: what copying needs.
+    sees how far back a token is (t - s), not where it sits: what copying needs. The tokens sit
+    at positions offset, ..., offset + T - 1 (offset: the tokens already in a KV cache).
     """
     T, K = x.shape[-2], x.shape[-1]
     if K % 2:
         raise ValueError(f"rotary needs an even head width, got K={K}")
     inv_freq = base ** (-torch.arange(K // 2, device=x.device, dtype=torch.float32) * 2 / K)
-    angle = torch.arange(T, device=x.device, dtype=torch.float32)[:, None] * inv_freq  # (T, K/2)
+    pos = torch.arange(offset, offset + T, device=x.device, dtype=torch.float32)
+    angle = pos[:, None] * inv_freq  # (T, K/2)
     cos, sin = angle.cos(), angle.sin()
     x1, x2 = x[..., : K // 2].float(), x[..., K // 2 :].float()
     return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1).to(x.dtype)
@@ -73,7 +84,8 @@ class MultiHeadAttention(nn.Module):
 
     Causal by default; causal=False lets every token see every other (an encoder). A `mask`
     passed to forward replaces either. With rope=True, queries and keys are rotated by their
-    position (see `rotary`).
+    position (see `rotary`). With a `cache` (lmlib.models.kv_cache), x holds the tokens after the
+    cached ones, whose keys and values are appended and attended over.
     """
 
     def __init__(
@@ -102,27 +114,32 @@ class MultiHeadAttention(nn.Module):
         self.keep_weights = False  # set True to record attention weights (uses the plain path)
         self.last_weights: Tensor | None = None
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, mask: Tensor | None = None, cache: KVCache | None = None
+    ) -> Tensor:
         """(B, T, D) -> (B, T, D). Token t sees tokens <= t (causal) or all tokens; a bool `mask`
-        of shape (T, T) or (B, 1, T, T), True where query t may see key s, replaces both."""
+        of shape (T, S) or (B, 1, T, S), True where query t may see key s, replaces both. S = T,
+        or with a cache S = cached + T."""
         if x.dim() != 3 or x.shape[-1] != self.d_model:
             raise ValueError(f"expected input (B, T, {self.d_model}), got {tuple(x.shape)}")
-        T = x.shape[1]
-        if mask is not None and (mask.dtype != torch.bool or mask.shape[-2:] != (T, T)):
+        T, start = x.shape[1], 0 if cache is None else cache.length
+        S = start + T
+        if mask is not None and (mask.dtype != torch.bool or mask.shape[-2:] != (T, S)):
             raise ValueError(
-                f"mask must be bool of shape (T, T) or (B, 1, T, T) with T={T}, "
+                f"mask must be bool of shape (T, S) or (B, 1, T, S) with T={T}, S={S}, "
                 f"got {mask.dtype} {tuple(mask.shape)}"
             )
         q, k, v = rearrange(
             self.qkv(x), "b t (three h k) -> three b h t k", three=3, h=self.n_heads
         )
         if self.rope:
-            q, k = rotary(q), rotary(k)
+            q, k = rotary(q, offset=start), rotary(k, offset=start)
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, H, S, K): the cached tokens' and these
+        if mask is None and (self.keep_weights or S > T):  # the plain path; queries after a cache
+            mask = visible_keys(T, S, self.causal, x.device)
         if self.keep_weights:
-            if mask is None:
-                mask = causal_mask(T, x.device)
-                mask = mask if self.causal else torch.ones_like(mask)
-            weights = attention_weights(q, k, mask)  # (B, H, T, T)
+            weights = attention_weights(q, k, mask)  # (B, H, T, S)
             y, self.last_weights = weights @ v, weights.detach()
         else:
             p = self.dropout if self.training else 0.0

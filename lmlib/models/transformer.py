@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from lmlib.data.tokenizer import check_ids
 from lmlib.models.attention import MultiHeadAttention
+from lmlib.models.kv_cache import KVCache, new_cache, next_position
 from lmlib.models.mlp import MLP
 from lmlib.models.params import num_params
 
@@ -67,15 +68,22 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(cfg.d_model, bias=cfg.bias) if cfg.expansion else None
         self.mlp = MLP(cfg.d_model, cfg.expansion, cfg.dropout, cfg.bias) if cfg.expansion else None
 
-    def forward(self, x: Tensor, mask: Tensor | None = None) -> Tensor:
-        x = x + self.drop(self.attn(self.norm1(x), mask))
+    def forward(
+        self, x: Tensor, mask: Tensor | None = None, cache: KVCache | None = None
+    ) -> Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), mask, cache))
         if self.mlp is not None:
             x = x + self.mlp(self.norm2(x))
         return x
 
 
 class TransformerLM(nn.Module):
-    """forward(idx (B, T)) -> logits (B, T, V), with T <= context."""
+    """forward(idx (B, T)) -> logits (B, T, V), with T <= context.
+
+    forward(idx, cache=model.new_cache()) reads the tokens after those already in the cache (at
+    positions cached, ..., cached + T - 1) and adds their keys and values to it: incremental
+    decoding, the same logits as a pass over the whole sequence.
+    """
 
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
@@ -100,16 +108,21 @@ class TransformerLM(nn.Module):
         if isinstance(m, nn.Linear) and m.bias is not None:
             nn.init.zeros_(m.bias)
 
-    def forward(self, idx: Tensor) -> Tensor:
-        check_ids(idx, self.context)
-        T = idx.shape[1]
+    def forward(self, idx: Tensor, cache: list[KVCache] | None = None) -> Tensor:
+        check_ids(idx, self.context if cache is None else None)
+        T, n = idx.shape[1], len(self.blocks)
+        start = 0 if cache is None else next_position(cache, n, T, self.context)
         x = self.tok_emb(idx)  # (B, T, D)
         if self.pos_emb is not None:
-            x = x + self.pos_emb(torch.arange(T, device=idx.device))
+            x = x + self.pos_emb(torch.arange(start, start + T, device=idx.device))
         x = self.drop(x)
-        for block in self.blocks:
-            x = block(x)
+        for block, layer_cache in zip(self.blocks, cache or [None] * n):
+            x = block(x, cache=layer_cache)
         return self.head(self.norm(x))  # (B, T, V)
+
+    def new_cache(self) -> list[KVCache]:
+        """An empty KV cache, one per block, for up to `context` positions (see forward)."""
+        return new_cache(len(self.blocks), self.context)
 
     def flops_per_token(self, T: int | None = None) -> int:
         """Training FLOPs (forward + backward = 3 x forward) per token at sequence length T.

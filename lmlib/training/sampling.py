@@ -53,16 +53,27 @@ def generate(
     temperature: float = 1.0,
     top_k: int | None = None,
     generator: torch.Generator | None = None,
+    cache: bool = True,
 ) -> Tensor:
     """Extend idx (B, T) by max_new_tokens sampled tokens -> (B, T + max_new_tokens).
 
-    The model sees at most its last `model.context` tokens.
+    The model sees at most its last `model.context` tokens. A model with `new_cache()` keeps a KV
+    cache (unless cache=False), so that each step reads only the newest token; once the sequence
+    outgrows the context, the window slides and every step reads it whole, as without a cache.
     """
+    if max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be >= 0, got {max_new_tokens}")
     device = next(model.parameters()).device
     idx = idx.to(device)
+    kv = model.new_cache() if cache and hasattr(model, "new_cache") else None
+    seen = 0  # how many leading tokens of idx the cache holds
     with evaluating(model):
         for _ in range(max_new_tokens):
-            logits = model(idx[:, -model.context :])[:, -1, :]  # (B, V)
+            if kv is not None and idx.shape[1] <= model.context:
+                logits = model(idx[:, seen:], cache=kv)[:, -1, :]  # (B, V), new tokens only
+                seen = idx.shape[1]
+            else:
+                logits = model(idx[:, -model.context :])[:, -1, :]  # (B, V)
             next_id = sample_next(logits.cpu(), temperature, top_k, generator).to(device)
             idx = torch.cat([idx, next_id[:, None]], dim=1)
     return idx
