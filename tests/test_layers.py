@@ -104,3 +104,18 @@ def test_docstring_maps_every_module():
     for layer in LIBRARY + ON_TOP:
         modules = {p.stem for p in (PACKAGE / layer).glob("*.py")} - {"__init__"}
         assert modules <= listed, f"lmlib/__init__.py does not map {sorted(modules - listed)}"
+
+
+def test_default_output_paths_follow_the_working_directory_not_the_package():
+    import argparse
+
+    from lmlib.experiments import runner
+    from lmlib.tools import budget
+
+    for module in (runner, budget):
+        parser = argparse.ArgumentParser()
+        module.configure(parser)
+        defaults = vars(parser.parse_args(["scaling"] if module is runner else []))
+        paths = [v for v in defaults.values() if isinstance(v, Path)]
+        assert paths and all(not p.is_absolute() for p in paths), defaults
+    assert not runner.results_path("x", "ci", 0).is_absolute()
