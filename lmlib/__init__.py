@@ -24,6 +24,7 @@ data/         what the models read
   shakespeare   tiny Shakespeare, found locally or downloaded once, and its batches
   multitask     the synthetic multitask corpus: one task per sentence
   knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
+  compute_prices  computing price-performance, 1944-2025: FLOP/s per constant dollar, sourced
 training/     training and using a model
   train         the training loop every lab uses
   loss          next-token cross-entropy
