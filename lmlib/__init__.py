@@ -13,6 +13,7 @@ models/       what the chapters build
   attention     multi-head attention: one weight matrix chunked into q, k, v and heads
   mlp           the position-wise MLP and its expansion factor
   transformer   the decoder-only Transformer LM
+  encdec        the encoder-decoder, one switch per difference from decoder-only
   rnn           LSTM / GRU language models, with the cells written out
   cnn           a causal convolutional LM
   ngram         count-based n-gram LMs
@@ -23,12 +24,14 @@ data/         what the models read
   shakespeare   tiny Shakespeare, found locally or downloaded once, and its batches
   multitask     the synthetic multitask corpus: one task per sentence
   knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
+  seq2seq       two input -> target tasks (fact lookup, toy translation) and their metrics
 training/     training and using a model
   train         the training loop every lab uses
   loss          next-token cross-entropy
   checkpoint    checkpoints that survive crashes and refuse damage
   sampling      temperature / top-k sampling and generation
   flops         the FLOP ledger: what a training run cost
+  seq2seq_train training an input -> target model, greedy decoding, held-out scores
 analysis/     measuring what a model learned
   skills        next-token losses split by the skill each prediction needs
   probes        held-out probes of the multitask corpus and their metrics
@@ -76,6 +79,7 @@ from lmlib.models.attention import (
     merge_heads,
     split_heads,
 )
+from lmlib.models.encdec import EncDecConfig, EncoderDecoder
 from lmlib.models.mlp import MLP
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import autocast, pick_device, seed_everything
@@ -88,6 +92,8 @@ from lmlib.training.train import History, TrainConfig, evaluate, lr_at, train
 __version__ = "0.1.0"
 
 __all__ = [
+    "EncDecConfig",
+    "EncoderDecoder",
     "MLP",
     "CharDataset",
     "CharTokenizer",
