@@ -14,6 +14,7 @@ models/       what the chapters build
   mlp           the position-wise MLP and its expansion factor
   transformer   the decoder-only Transformer LM
   kv_cache      the KV cache: keys and values kept, so decoding reads only the new tokens
+  encdec        the encoder-decoder, one switch per difference from decoder-only
   rnn           LSTM / GRU language models, with the cells written out
   cnn           a causal convolutional LM
   ngram         count-based n-gram LMs
@@ -25,12 +26,14 @@ data/         what the models read
   multitask     the synthetic multitask corpus: one task per sentence
   knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
   compute_prices  computing price-performance, 1944-2025: FLOP/s per constant dollar, sourced
+  seq2seq       two input -> target tasks (fact lookup, toy translation) and their metrics
 training/     training and using a model
   train         the training loop every lab uses
   loss          next-token cross-entropy
   checkpoint    checkpoints that survive crashes and refuse damage
   sampling      temperature / top-k sampling and generation
   flops         the FLOP ledger: what a training run cost
+  seq2seq_train training an input -> target model, greedy decoding, held-out scores
 analysis/     measuring what a model learned
   skills        next-token losses split by the skill each prediction needs
   probes        held-out probes of the multitask corpus and their metrics
@@ -78,6 +81,7 @@ from lmlib.models.attention import (
     merge_heads,
     split_heads,
 )
+from lmlib.models.encdec import EncDecConfig, EncoderDecoder
 from lmlib.models.kv_cache import KVCache
 from lmlib.models.mlp import MLP
 from lmlib.models.transformer import TransformerConfig, TransformerLM
@@ -91,6 +95,8 @@ from lmlib.training.train import History, TrainConfig, evaluate, lr_at, train
 __version__ = "0.1.0"
 
 __all__ = [
+    "EncDecConfig",
+    "EncoderDecoder",
     "MLP",
     "CharDataset",
     "CharTokenizer",
