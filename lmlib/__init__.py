@@ -15,6 +15,7 @@ models/       what the chapters build
   transformer   the decoder-only Transformer LM
   kv_cache      the KV cache: keys and values kept, so decoding reads only the new tokens
   encdec        the encoder-decoder, one switch per difference from decoder-only
+  encoder       a bidirectional encoder (BERT-style) with a per-token head
   rnn           LSTM / GRU language models, with the cells written out
   cnn           a causal convolutional LM
   ngram         count-based n-gram LMs
@@ -34,11 +35,17 @@ training/     training and using a model
   sampling      temperature / top-k sampling and generation
   flops         the FLOP ledger: what a training run cost
   seq2seq_train training an input -> target model, greedy decoding, held-out scores
+  masking       BERT's masked LM: 80/10/10 corruption, loss at the chosen positions
+  electra       ELECTRA: generator, replaced-token detection, the joint loss
+  span_corruption  T5's span corruption with sentinels, and its inverse
+  denoising     BART's noising: infilling, deletion, permutation, rotation
+  pretrain      pretraining an encoder to a FLOP budget, scored at checkpoints
 analysis/     measuring what a model learned
   skills        next-token losses split by the skill each prediction needs
   probes        held-out probes of the multitask corpus and their metrics
   power_law     scaling fits L = L_inf + a x^-alpha and curve shapes
   quiz          a small LM reads facts, then takes a quiz on every one
+  mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
@@ -49,6 +56,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   next_token    a character Transformer learns tiny Shakespeare
   scaling       a ladder of Transformer sizes on the multitask corpus
   scaling_figures  the sweep's figures, drawn from its results files
+  objectives    MLM against ELECTRA at equal pretraining FLOPs, on mini-GLUE
+  objectives_figures  that experiment's figures, from its summary
   three_families   RNN, CNN and Transformer at equal size
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
 grading/      `lmlib grade` and `lmlib student`
