@@ -29,6 +29,8 @@ training/     training and using a model
   checkpoint    checkpoints that survive crashes and refuse damage
   sampling      temperature / top-k sampling and generation
   flops         the FLOP ledger: what a training run cost
+  distill       distillation objectives: teacher labels, soft targets at a temperature, states
+  students      students trained side by side on the same batches, teachers frozen
 analysis/     measuring what a model learned
   skills        next-token losses split by the skill each prediction needs
   probes        held-out probes of the multitask corpus and their metrics
@@ -46,6 +48,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   scaling_figures  the sweep's figures, drawn from its results files
   three_families   RNN, CNN and Transformer at equal size
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
+  distill       which signal a small student should copy from a large teacher
+  distill_figures  the distillation figures, drawn from its results file
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command
