@@ -40,6 +40,8 @@ training/     training and using a model
   span_corruption  T5's span corruption with sentinels, and its inverse
   denoising     BART's noising: infilling, deletion, permutation, rotation
   pretrain      pretraining an encoder to a FLOP budget, scored at checkpoints
+  distill       distillation objectives: teacher labels, soft targets at a temperature, states
+  students      students trained side by side on the same batches, teachers frozen
 analysis/     measuring what a model learned
   skills        next-token losses split by the skill each prediction needs
   probes        held-out probes of the multitask corpus and their metrics
@@ -60,6 +62,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   objectives_figures  that experiment's figures, from its summary
   three_families   RNN, CNN and Transformer at equal size
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
+  distill       which signal a small student should copy from a large teacher
+  distill_figures  the distillation figures, drawn from its results file
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command
