@@ -30,6 +30,8 @@ data/         what the models read
   seq2seq       two input -> target tasks (fact lookup, toy translation) and their metrics
 training/     training and using a model
   train         the training loop every lab uses
+  distributed   data parallelism over the processes torchrun starts
+  stopping      Ctrl-C as a request honoured at the next step boundary
   loss          next-token cross-entropy
   checkpoint    checkpoints that survive crashes and refuse damage
   sampling      temperature / top-k sampling and generation

@@ -125,13 +125,20 @@ def get_batch(
     context: int,
     generator: torch.Generator | None = None,
     device: torch.device | str = "cpu",
+    rows: slice | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Random windows of `data`: x (B, T) and y (B, T) with y shifted one token ahead of x."""
+    """Random windows of `data`: x (B, T) and y (B, T) with y shifted one token ahead of x.
+
+    `rows` keeps only those rows of the batch (a data-parallel rank's share): the random draw is
+    the whole batch's, so the shares of all ranks put together are the batch one process gets.
+    """
     if data.dim() != 1:
         raise ValueError(f"data must be a 1-D tensor of ids, got shape {tuple(data.shape)}")
     if len(data) <= context:
         raise ValueError(f"data has {len(data)} tokens, need more than context={context}")
     starts = torch.randint(len(data) - context, (batch_size,), generator=generator)
+    if rows is not None:
+        starts = starts[rows]
     windows = data.unfold(0, context + 1, 1)[starts]  # (B, T + 1)
     x, y = windows[:, :-1], windows[:, 1:]
     device = torch.device(device)

@@ -11,8 +11,6 @@ the checkpoint left off.
 from __future__ import annotations
 
 import math
-import signal
-import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -31,9 +29,11 @@ from lmlib.runtime.device import (
     make_grad_scaler,
     pick_device,
 )
+from lmlib.training import distributed
 from lmlib.training.checkpoint import check_same, load_checkpoint, save_checkpoint
 from lmlib.training.flops import record, work_flops
 from lmlib.training.loss import next_token_loss
+from lmlib.training.stopping import StopRequest
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,7 @@ class TrainConfig:
     checkpoint_path: str | None = None
     checkpoint_every: int = 0  # 0: only at the end and on interruption
     progress: bool = True
+    data_parallel: bool = True  # under torchrun, split each batch across its processes
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "eval_every", "eval_batches"):
@@ -76,6 +77,7 @@ class TrainConfig:
 
 
 _RUN_FIELDS = {"device", "compile", "checkpoint_path", "checkpoint_every", "progress"}
+_RUN_FIELDS |= {"data_parallel"}
 
 
 def math_settings(cfg: TrainConfig) -> dict:
@@ -127,29 +129,6 @@ def evaluate(
             with autocast(device):
                 total += next_token_loss(model(x), y).item()
     return total / n_batches
-
-
-class _StopRequest:
-    """Turn the first Ctrl-C into a request honoured at the next step boundary (main thread)."""
-
-    def __init__(self):
-        self.requested = False
-        self._old = None
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum, frame):
-        if self.requested:  # a second Ctrl-C stops at once
-            raise KeyboardInterrupt
-        self.requested = True
-
-    def __exit__(self, *exc):
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
-        return False
 
 
 def _optimizer(model: nn.Module, cfg: TrainConfig, device: torch.device) -> torch.optim.AdamW:
@@ -256,13 +235,24 @@ def _update(run: _Run, loss: torch.Tensor) -> None:
     run.scaler.update()
 
 
-def _evaluate_into(run: _Run, val_data: torch.Tensor, elapsed: float, device) -> float:
+def _evaluate_into(
+    run: _Run, val_data: torch.Tensor, elapsed: float, device, ranks: distributed.Ranks
+) -> float:
     cfg = run.cfg
-    val = evaluate(run.model, val_data, cfg.batch_size, cfg.eval_batches, cfg.seed + 1, device)
+    val = float("nan")
+    if ranks.is_main:  # the other ranks wait for its number
+        val = evaluate(run.model, val_data, cfg.batch_size, cfg.eval_batches, cfg.seed + 1, device)
+    val = distributed.from_main(val, ranks)
     run.history.eval_step.append(run.step)
     run.history.val_loss.append(val)
     run.history.train_time.append(elapsed)
     return val
+
+
+def _save(run: _Run, ckpt: Path | None, ranks: distributed.Ranks) -> None:
+    """Rank 0 writes the checkpoint (the ranks hold the same weights)."""
+    if ckpt is not None and ranks.is_main:
+        save_checkpoint(run.state(), ckpt)
 
 
 def train(
@@ -275,9 +265,12 @@ def train(
 ) -> History:
     """Train `model` in place on (B, context) windows of train_data; return its History.
 
-    on_step(step, loss) is called after every optimizer step (e.g. for a live plot).
+    on_step(step, loss) is called after every optimizer step (e.g. for a live plot). Under
+    torchrun each process trains on its rows of every batch (see distributed); rank 0 alone
+    evaluates, shows progress, calls on_step and saves; every rank returns the same History.
     """
     device = pick_device(None if cfg.device == "auto" else cfg.device)
+    ranks, rows, device = distributed.setup(device, cfg.batch_size, cfg.data_parallel)
     enable_fast_matmul(device)
     model.to(device)
     opt = _optimizer(model, cfg, device)
@@ -287,43 +280,46 @@ def train(
     if resume and ckpt is not None and ckpt.exists():
         _resume(run, ckpt)
     start, history = run.step, run.history
-    forward = _compiled(model, cfg)
+    wrapped = distributed.wrap(model, device, ranks)
+    forward = _compiled(wrapped, cfg)
 
     model.train()
     elapsed = history.train_time[-1] if history.train_time else 0.0
     evals_before = len(history.eval_step)
-    bar = tqdm(total=cfg.steps, initial=start, disable=not cfg.progress, desc="train", unit="step")
-    with _StopRequest() as stop:
+    quiet = not (cfg.progress and ranks.is_main)
+    bar = tqdm(total=cfg.steps, initial=start, disable=quiet, desc="train", unit="step")
+    with StopRequest() as stop:
         while run.step < cfg.steps:
-            if stop.requested:
+            if distributed.any_rank(stop.requested, ranks):
                 history.interrupted = True
                 break
             t0 = time.perf_counter()
             lr = lr_at(run.step, cfg)
             for group in opt.param_groups:
                 group["lr"] = lr
-            x, y = get_batch(train_data, cfg.batch_size, model.context, run.batch_gen, device)
-            loss, forward = _loss(forward, model, x, y, device)
+            x, y = get_batch(train_data, cfg.batch_size, model.context, run.batch_gen, device, rows)
+            loss, forward = _loss(forward, wrapped, x, y, device)
             _update(run, loss)
             run.step += 1
-            loss_value = loss.item()
+            loss_value = distributed.mean_over_ranks(loss.item(), ranks)
             elapsed += time.perf_counter() - t0
             history.step.append(run.step)
             history.train_loss.append(loss_value)
             history.lr.append(lr)
-            if on_step is not None:
+            if on_step is not None and ranks.is_main:
                 on_step(run.step, loss_value)
             if run.step % cfg.eval_every == 0 or run.step == cfg.steps:
-                val = _evaluate_into(run, val_data, elapsed, device)
+                val = _evaluate_into(run, val_data, elapsed, device, ranks)
                 bar.set_postfix(loss=f"{loss_value:.3f}", val=f"{val:.3f}")
-            if ckpt is not None and cfg.checkpoint_every and run.step % cfg.checkpoint_every == 0:
-                save_checkpoint(run.state(), ckpt)
+            if cfg.checkpoint_every and run.step % cfg.checkpoint_every == 0:
+                _save(run, ckpt, ranks)
             bar.update(1)
     bar.close()
-    if ckpt is not None:
-        save_checkpoint(run.state(), ckpt)
-    _record_work(model, cfg, run.step - start, len(history.eval_step) - evals_before)
-    if history.interrupted:
+    _save(run, ckpt, ranks)
+    distributed.barrier(ranks)  # every rank may resume from the file once it is complete
+    if ranks.is_main:
+        _record_work(model, cfg, run.step - start, len(history.eval_step) - evals_before)
+    if history.interrupted and ranks.is_main:
         where = f"; checkpoint saved to {ckpt}, resume with resume=True" if ckpt else ""
         print(f"Training stopped at step {run.step}/{cfg.steps}{where}.")
     return history
