@@ -66,6 +66,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
   distill       which signal a small student should copy from a large teacher
   distill_figures  the distillation figures, drawn from its results file
+  chat_cache    a ten-turn chat: causal attention with a KV cache vs a re-encoded prefix LM
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command
@@ -81,6 +82,7 @@ tools/        the `lmlib` command
   cli           the entry point: one module per subcommand
   doctor        what this machine offers, and a numeric self-test
   bench         training throughput against Hugging Face GPT-2 and torch's encoder
+  bench_generate  generation speed at batch 1: lmlib with and without its cache, HF generate
   bench_report  bench's tables, its verdict and the book's Markdown table
   baselines     the models bench compares against
   budget        how long each lab takes per profile

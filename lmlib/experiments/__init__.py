@@ -10,4 +10,5 @@ EXPERIMENTS = {
     "three_families": "lmlib.experiments.three_families",
     "scaling": "lmlib.experiments.scaling",
     "objectives": "lmlib.experiments.objectives",
+    "chat_cache": "lmlib.experiments.chat_cache",
 }

@@ -39,7 +39,7 @@ class TorchEncoderLM(nn.Module):
         return self.head(self.norm(self.encoder(x, mask=mask, is_causal=True)))
 
 
-def hf_gpt2(cfg: TransformerConfig) -> nn.Module:
+def hf_gpt2_model(cfg: TransformerConfig) -> nn.Module:
     """Hugging Face's GPT2LMHeadModel at cfg's sizes: random init, SDPA attention, no dropout."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
@@ -55,7 +55,12 @@ def hf_gpt2(cfg: TransformerConfig) -> nn.Module:
         bos_token_id=None,
         eos_token_id=None,
     )
-    model = GPT2LMHeadModel._from_config(gpt2, attn_implementation="sdpa")
+    return GPT2LMHeadModel._from_config(gpt2, attn_implementation="sdpa")
+
+
+def hf_gpt2(cfg: TransformerConfig) -> nn.Module:
+    """`hf_gpt2_model` behind the course's forward(idx) -> logits contract."""
+    model = hf_gpt2_model(cfg)
 
     class Logits(nn.Module):  # same forward(idx) -> logits contract as the others
         def __init__(self):

@@ -9,7 +9,8 @@ measured matmul FLOP/s. All models, eager and compiled, take turns inside every 
 neighbour slows all of them alike and the ratios stay meaningful; medians, minima and maxima are
 reported. Ratios compare like with like (eager with eager, compiled with compiled); compiled
 lmlib is also compared with the eager baselines, the code a user runs when they do not compile.
-`--variant bias=False` adds lmlib with a changed TransformerConfig to the same interleaved run."""
+`--variant bias=False` adds lmlib with a changed TransformerConfig to the same interleaved run.
+`--generate` times generation at batch 1 instead (bench_generate)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 from lmlib.experiments.results import provenance, write_results
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import matmul_flops, pick_device, synchronize
+from lmlib.tools import bench_generate
 from lmlib.tools.baselines import TorchEncoderLM, hf_gpt2
 from lmlib.tools.bench_report import markdown, print_breakdown, print_rows, print_targets
 from lmlib.training.loss import next_token_loss
@@ -235,7 +237,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE[,...]",
         help="also time lmlib with these TransformerConfig changes, e.g. bias=False (repeatable)",
     )
-    p.add_argument("--repeats", type=int, default=7, help="timed rounds per model (median)")
+    p.add_argument("--repeats", type=int, default=None, help="timed rounds (7; --generate: 3)")
     p.add_argument("--steps", type=int, default=10, help="training steps per timed round")
     p.add_argument("--device", default=None)
     p.add_argument("--json", type=Path, default=None, help="also write results as JSON here")
@@ -251,6 +253,7 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="also profile each model's step: time in matmuls, attention, optimizer, other",
     )
+    bench_generate.configure(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -259,9 +262,13 @@ def run(args: argparse.Namespace) -> int:
             raise SystemExit("--from-json renders a results file: give --markdown PATH to write")
         if not args.from_json.exists():
             raise SystemExit(f"no results file at {args.from_json}; run `lmlib bench --json` first")
-        args.markdown.write_text(markdown(json.loads(args.from_json.read_text())))
+        result = json.loads(args.from_json.read_text())
+        render = bench_generate.markdown if result.get("benchmark") == "generation" else markdown
+        args.markdown.write_text(render(result))
         print(f"wrote {args.markdown}")
         return 0
+    if getattr(args, "generate", False):
+        return bench_generate.run(args)
     variants = [f"lmlib[{v}]" for v in args.variant]
     try:  # a bad key or value: say so before any timing
         for v in variants:
@@ -286,7 +293,7 @@ def run(args: argparse.Namespace) -> int:
             device,
             args.modes,
             args.models + variants,
-            args.repeats,
+            args.repeats or 7,
             args.steps,
             peak,
             args.breakdown,
@@ -298,7 +305,7 @@ def run(args: argparse.Namespace) -> int:
         "matmul_flops": peak,
         "shapes": {k: asdict(SHAPES[k]) for k in args.shapes},
         "rows": rows,
-        "repeats": args.repeats,
+        "repeats": args.repeats or 7,
         "steps": args.steps,
         "seed": SEED,
         "wall_time_s": round(time.perf_counter() - start, 1),
