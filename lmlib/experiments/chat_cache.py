@@ -154,7 +154,7 @@ def run(profile: str, seed: int = 0) -> dict:
                 "flops": [sum(pass_flops(cfg, T, S) for T, S in turn) for turn in passes],
                 "flops_counted": counted_flops(models[mode], s, mode, user_msgs),
             }
-            converse(models[mode], s, mode, user_msgs)  # warm up
+            converse(models[mode], s | {"turns": 1}, mode, user_msgs)  # warm up
         runs = {mode: [] for mode in MODES}
         for _ in range(s["repeats"]):  # interleaved: a busy machine slows both modes alike
             for mode in MODES:

@@ -136,13 +136,13 @@ class MultiHeadAttention(nn.Module):
             q, k = rotary(q, offset=start), rotary(k, offset=start)
         if cache is not None:
             k, v = cache.append(k, v)  # (B, H, S, K): the cached tokens' and these
-        if mask is None and (self.keep_weights or S > T):  # the plain path; queries after a cache
+        if mask is None and (self.keep_weights or 1 < T < S):  # queries after cached keys
             mask = visible_keys(T, S, self.causal, x.device)
         if self.keep_weights:
             weights = attention_weights(q, k, mask)  # (B, H, T, S)
             y, self.last_weights = weights @ v, weights.detach()
         else:
             p = self.dropout if self.training else 0.0
-            causal = self.causal and mask is None
+            causal = self.causal and mask is None and T == S  # one new token sees every key
             y = F.scaled_dot_product_attention(q, k, v, mask, dropout_p=p, is_causal=causal)
         return self.proj(merge_heads(y))  # (B, H, T, K) -> (B, T, D)
