@@ -20,6 +20,7 @@ def _args(tmp_path, **kw):
         markdown=tmp_path / "gen.md",
         breakdown=False,
         from_json=None,
+        threads=1,
     )
     return Namespace(**{**base, **kw})
 
@@ -34,6 +35,7 @@ def result(tmp_path_factory):
 def test_every_generator_is_timed_at_every_case_with_per_repeat_ratios(result):
     out, _ = result
     assert out["benchmark"] == "generation" and out["repeats"] == 2 and out["wall_time_s"] > 0
+    assert out["threads"] == 1
     rows = {(r["prompt"], r["new"], r["model"]): r for r in out["rows"]}
     assert set(rows) == {(p, n, m) for p, n in ((4, 8), (8, 16)) for m in bench_generate.GENERATORS}
     for r in rows.values():

@@ -255,6 +255,12 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--gen-shape", default="course", choices=sorted(GEN_SHAPES))
     p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="with --generate: torch threads (default torch's, one per core; 1 on a busy machine)",
+    )
+    p.add_argument(
         "--cases",
         nargs="+",
         default=None,
@@ -270,6 +276,15 @@ def run(args: argparse.Namespace) -> int:
             s = dataclasses.replace(s, cases=parse_cases(args.cases, s.context))
         except ValueError as e:
             raise SystemExit(str(e)) from None
+    threads = torch.get_num_threads()
+    torch.set_num_threads(args.threads or threads)  # small steps: a busy core stalls the other
+    try:
+        return _run(args, s)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run(args: argparse.Namespace, s: GenShape) -> int:
     device = pick_device(args.device)
     torch.set_flush_denormal(True)
     start = time.perf_counter()
