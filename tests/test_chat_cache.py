@@ -13,7 +13,7 @@ def record():
 def test_analytic_flops_equal_torchs_flop_counter_every_turn(record):
     for mode in chat_cache.MODES:
         t = record["per_turn"][mode]
-        assert t["flops"] == t["flops_counted"]
+        assert t["flops"] == t["flops_counted"] and len(t["flops"]) == record["settings"]["checked"]
     assert record["summary"]["max_counter_mismatch"] == 0
 
 
