@@ -3,6 +3,7 @@
 import json
 import statistics
 from argparse import Namespace
+from pathlib import Path
 
 import pytest
 
@@ -76,3 +77,13 @@ def test_bad_cases_are_refused_before_any_timing(tmp_path):
         bench.run(_args(tmp_path, cases=["60:8"]))
     with pytest.raises(SystemExit, match="PROMPT:NEW"):
         bench.run(_args(tmp_path, cases=["8-16"]))
+
+
+def test_book_table_is_the_committed_results_rendered():
+    root = Path(__file__).resolve().parents[1]
+    committed = json.loads((root / "results/bench/cpu-2core-generate.json").read_text())
+    table = (root / "book/bench_generate_table.md").read_text()
+    assert bench_generate.markdown(committed) == table  # regenerate with --from-json if this fails
+    assert "-dirty" not in committed["git_commit"]
+    cases = {(r["prompt"], r["new"]) for r in committed["rows"]}
+    assert (16, 1024) in cases and all(p + n <= committed["shape"]["context"] for p, n in cases)

@@ -1,5 +1,8 @@
 """The chat-caching experiment at the ci profile: counted FLOPs, growth, results and figure."""
 
+import json
+from pathlib import Path
+
 import pytest
 
 from lmlib.experiments import chat_cache
@@ -50,3 +53,15 @@ def test_pass_flops_formula():
 def test_figure_is_drawn_from_the_record(record, tmp_path):
     (path,) = chat_cache.figures(record, tmp_path)
     assert path.name == "chat_cache.png" and path.stat().st_size > 10_000
+
+
+def test_committed_cpu_runs_grow_linearly_with_the_cache_and_faster_without_in_every_seed():
+    root = Path(__file__).resolve().parents[1] / "results" / "chat_cache"
+    for seed in (0, 1, 2):
+        r = json.loads((root / f"cpu-seed{seed}.json").read_text())
+        assert r["seed"] == seed and "-dirty" not in r["git_commit"]
+        causal, prefix = (r["per_turn"][m] for m in chat_cache.MODES)
+        assert r["summary"]["max_counter_mismatch"] == 0
+        assert causal["tokens_exponent"] == pytest.approx(1) and prefix["tokens_exponent"] > 1.7
+        assert causal["flops_exponent"] + 0.5 < prefix["flops_exponent"]
+        assert prefix["cumulative_seconds"][-1] > causal["cumulative_seconds"][-1]

@@ -176,6 +176,7 @@ def run(profile: str, seed: int = 0) -> dict:
         t["seconds_all"] = runs[mode]
         t["cumulative_flops"] = cumsum(t["flops"])
         t["cumulative_seconds"] = cumsum(t["seconds"])
+        t["tokens_exponent"] = growth_exponent(cumsum(t["tokens_read"]))
         t["flops_exponent"] = growth_exponent(t["cumulative_flops"])
         t["seconds_exponent"] = growth_exponent(t["cumulative_seconds"])
     c, p = per_turn["causal"], per_turn["prefix"]
