@@ -9,4 +9,5 @@ EXPERIMENTS = {
     "incentives": "lmlib.experiments.incentives",
     "three_families": "lmlib.experiments.three_families",
     "scaling": "lmlib.experiments.scaling",
+    "distill": "lmlib.experiments.distill",
 }
