@@ -327,4 +327,4 @@ def lab_settings(profile: str) -> Settings:
 def figures(record: dict, outdir: Path) -> list[Path]:
     from lmlib.experiments.distill_figures import draw_all
 
-    return draw_all(record, outdir)
+    return draw_all(_plain(record), outdir)  # dataclasses as in the results file

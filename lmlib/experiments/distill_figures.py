@@ -59,51 +59,48 @@ def _rows(record: dict, variant: str, size: str | None = None) -> list[dict]:
     return [r for r in record["students"] if r["variant"] == variant and size in (None, r["size"])]
 
 
-def _dots(ax, record: dict, variant: str, sizes: list[str], objectives, key: str) -> None:
-    """One column per objective, one colour per size, one dot per seed, a bar at the mean."""
-    width = 0.8 / len(sizes)
-    for j, size in enumerate(sizes):
-        for i, obj in enumerate(objectives):
-            vals = [r[key] for r in _rows(record, variant, size) if r["objective"] == obj]
-            x = i + (j - (len(sizes) - 1) / 2) * width
-            ax.bar(
-                x,
-                sum(vals) / len(vals),
-                width * 0.9,
-                color=f"C{j}",
-                alpha=0.35,
-                label=f"student {size}" if i == 0 else None,
-            )
-            for k, v in enumerate(vals):
-                ax.plot(
-                    x + (k - (len(vals) - 1) / 2) * width * 0.25,
-                    v,
-                    MARKERS[k % 5],
-                    color=f"C{j}",
-                    ms=4,
-                    label=f"seed {record['seeds'][k]}" if i == j == 0 else None,
-                )
-    ax.set_xticks(range(len(objectives)), objectives, rotation=20)
+def _dots(ax, record: dict, groups: list[tuple[str, str, str]], key: str, paired: bool, top=None):
+    """One column per (variant, size, objective) group, coloured by size: a dot per seed and a
+    bar at the mean. paired: the change against the gold-only student of the same size and seed
+    (its own variant's for the noisy students). Values above `top` are drawn at it, labelled."""
+    sizes = list(dict.fromkeys(g[1] for g in groups))
+    for i, (variant, size, obj) in enumerate(groups):
+        rows = sorted(_rows(record, variant, size), key=lambda r: r["seed"])
+        vals = [r[key] for r in rows if r["objective"] == obj]
+        if paired:
+            base = "noise" if variant == "noise" else "ladder"
+            gold = [r[key] for r in sorted(_rows(record, base, size), key=lambda r: r["seed"])
+                    if r["objective"] == "gold"]  # fmt: skip
+            vals = [v - g for v, g in zip(vals, gold)]
+        mean, c = sum(vals) / len(vals), f"C{sizes.index(size)}"
+        shown = min(mean, top) if top is not None else mean
+        ax.bar(i, shown, 0.7, color=c, alpha=0.35)
+        if top is not None and mean > top:
+            ax.annotate(f"{mean:+.2f}", (i, top), ha="center", va="top", fontsize=8)
+        for k, v in enumerate(vals):
+            y = min(v, top) if top is not None else v
+            ax.plot(i + (k - (len(vals) - 1) / 2) * 0.15, y, MARKERS[k % 5], color=c, ms=4,
+                    label=f"seed {record['seeds'][k]}" if i == 0 else None)  # fmt: skip
+    ax.set_xticks(range(len(groups)), [f"{g[2]}\n{g[1]}" for g in groups], fontsize=7, rotation=30)
+    if paired:
+        ax.axhline(0, color="k", lw=0.8)
 
 
 def draw_ladder(record: dict, outdir: Path) -> Path:
     import matplotlib.pyplot as plt
 
     sizes = [sz["name"] for sz in record["settings"]["students"]]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
-    for ax, key, label in [
-        (axes[0], "held_out_loss", "held-out loss (nats/token)"),
-        (axes[1], "tail_recall", "tail-fact recall (exact match)"),
-    ]:
-        _dots(ax, record, "ladder", sizes, record["ladder"], key)
-        teacher = record["teachers"]["teacher"][key]
-        ax.axhline(teacher, color="k", ls=":", label=f"teacher ({teacher:.3g})")
-        ax.set(ylabel=label, xlabel="student objective")
-    lo = min(r["held_out_loss"] for r in record["students"] if r["variant"] == "ladder")
-    hi = max(r["held_out_loss"] for r in record["students"] if r["variant"] == "ladder")
-    axes[0].set_ylim(min(lo, record["teachers"]["teacher"]["held_out_loss"]) * 0.97, hi * 1.02)
-    axes[1].legend(fontsize=8, loc="upper left")
-    fig.suptitle("The objective ladder: equal steps and batches for every student")
+    groups = [("ladder", size, obj) for size in sizes for obj in record["ladder"]]
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2))
+    _dots(axes[0], record, groups, "held_out_loss", True, top=0.35)
+    axes[0].set(ylabel="held-out loss minus gold-only's (nats)",
+                title="Change in held-out loss (below 0: better than gold-only)")  # fmt: skip
+    _dots(axes[1], record, groups, "tail_recall", False)
+    teacher = record["teachers"]["teacher"]["tail_recall"]
+    axes[1].axhline(teacher, color="k", ls=":", label=f"teacher ({teacher:.0%})")
+    axes[1].set(ylabel="tail-fact recall (exact match)", title="Facts seen 1 to 15 times")
+    axes[1].legend(fontsize=8, loc="center left")
+    fig.suptitle("The objective ladder: equal steps, batches and initial weights per size and seed")
     fig.tight_layout()
     path = save_figure(fig, outdir / "distill_ladder.png")
     plt.close(fig)
@@ -115,33 +112,18 @@ def draw_variants(record: dict, outdir: Path) -> Path:
 
     big = record["settings"]["students"][-1]["name"]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    ax = axes[0]
-    _dots(ax, record, "noise", [big], record["noise_objectives"], "held_out_loss")
-    clean = [r["held_out_loss"] for r in _rows(record, "ladder", big) if r["objective"] == "gold"]
-    ax.axhline(sum(clean) / len(clean), color="C2", ls="--", label="gold, clean targets")
+    noisy = [("noise", big, obj) for obj in record["noise_objectives"]]
+    _dots(axes[0], record, noisy, "held_out_loss", True, top=0.35)
     noise = record["settings"]["noise"]
-    ax.set(
-        ylabel="clean held-out loss (nats/token)",
-        xlabel="student objective",
-        title=f"{noise:.0%} of training targets replaced",
-    )
-    ax.legend(fontsize=8)
-    ax = axes[1]
-    pairs = [
-        ("ladder", "gold", "gold"),
-        ("self", "soft+gold", "self-teacher"),
-        ("ladder", "soft+gold", "large teacher"),
-    ]
-    for i, (variant, obj, _) in enumerate(pairs):
-        vals = [r["held_out_loss"] for r in _rows(record, variant, big) if r["objective"] == obj]
-        ax.bar(i, sum(vals) / len(vals), 0.6, color=f"C{i}", alpha=0.35)
-        for k, v in enumerate(vals):
-            ax.plot(i + (k - (len(vals) - 1) / 2) * 0.1, v, MARKERS[k % 5], color=f"C{i}", ms=4)
-    self_t = record["teachers"]["self"]["held_out_loss"]
-    ax.axhline(self_t, color="k", ls=":", label=f"self-teacher ({self_t:.3g})")
-    ax.set_xticks(range(len(pairs)), [p[2] for p in pairs])
-    ax.set(ylabel="held-out loss (nats/token)", title=f"Self-distillation, student {big}")
-    ax.legend(fontsize=8)
+    axes[0].set(ylabel="clean held-out loss minus gold-only's (nats)",
+                title=f"{noise:.0%} of training targets replaced (teacher too)")  # fmt: skip
+    axes[0].legend(fontsize=8)
+    pairs = [("self", big, "soft+gold"), ("ladder", big, "soft+gold"), ("ladder", big, "soft_T1")]
+    _dots(axes[1], record, pairs, "held_out_loss", True)
+    axes[1].set_xticks(range(3), ["soft+gold\nself-teacher", "soft+gold\nlarge teacher",
+                                  "soft_T1\nlarge teacher"], fontsize=8)  # fmt: skip
+    axes[1].set(ylabel="held-out loss minus gold-only's (nats)",
+                title=f"Self-distillation, student {big}")  # fmt: skip
     fig.tight_layout()
     path = save_figure(fig, outdir / "distill_variants.png")
     plt.close(fig)
