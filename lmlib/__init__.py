@@ -65,7 +65,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   three_families   RNN, CNN and Transformer at equal size
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
   distill       which signal a small student should copy from a large teacher
-  distill_figures  the distillation figures, drawn from its results file
+  distill_figures  the distillation results read: paired comparisons and figures
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

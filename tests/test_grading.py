@@ -203,3 +203,26 @@ def test_one_pass_mark_for_the_exit_status_and_the_classroom_json():
     assert passes(14, 25, 0.56) and r.passes(0.56)
     assert exit_status(14, 25, 0.56) == 0 and classroom(r, pass_mark=0.56)["status"] == "pass"
     assert exit_status(13.9, 25, 0.56) == 1 and classroom(r, pass_mark=0.57)["status"] == "fail"
+
+
+def test_gradient_checks_catch_a_right_value_with_a_wrong_gradient():
+    """Exercise.grads: a backward pass through the answer is compared with the reference's."""
+
+    def attached(student_logits, teacher_logits, temperature):  # the teacher is not detached
+        p_t = (teacher_logits / temperature).softmax(dim=-1)
+        logp_s = (student_logits / temperature).log_softmax(dim=-1)
+        return -(p_t * logp_s).sum(dim=-1).mean() * temperature**2
+
+    def detached(student_logits, teacher_logits, temperature):
+        return attached(student_logits, teacher_logits.detach(), temperature)
+
+    def floated(student_logits, teacher_logits, temperature):  # the graph is lost
+        return torch.tensor(detached(student_logits, teacher_logits, temperature).item())
+
+    lab = "11_distillation"
+    assert run_check(detached, lab, "soft_cross_entropy", seed=0).passed
+    v = run_check(attached, lab, "soft_cross_entropy", seed=0)
+    assert v.status == "failed" and "gradient with respect to teacher_logits" in v.message
+    assert "detach it" in v.message
+    v = run_check(floated, lab, "soft_cross_entropy", seed=0)
+    assert v.status == "failed" and "gradient with respect to student_logits" in v.message

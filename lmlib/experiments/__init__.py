@@ -10,4 +10,5 @@ EXPERIMENTS = {
     "three_families": "lmlib.experiments.three_families",
     "scaling": "lmlib.experiments.scaling",
     "objectives": "lmlib.experiments.objectives",
+    "distill": "lmlib.experiments.distill",
 }

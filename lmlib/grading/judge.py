@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lmlib.grading import notebook
+from lmlib.grading import notebook, worker
 from lmlib.grading.labs import checks_sha256, get_lab
 from lmlib.grading.sandbox import Outcome, Sandbox
 from lmlib.grading.spec import (
@@ -35,6 +35,7 @@ class Prepared:
     case: Case
     expected: Any
     payload: dict
+    grads: list | None = None  # expected gradients, for an exercise with ``grads``
 
 
 @dataclass
@@ -90,6 +91,7 @@ def prepare(ex: Exercise, rng: torch.Generator) -> list[Prepared]:
     """Inputs from ``rng``, expected answers from lmlib's reference."""
     out = []
     for case in ex.cases(rng):
+        grads = None
         if ex.module:
             ref = randomize_(ex.reference(*case.init), rng).eval()
             state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
@@ -97,9 +99,10 @@ def prepare(ex: Exercise, rng: torch.Generator) -> list[Prepared]:
                 expected = ref(*clone_args(case.args))
             payload = {"init": list(case.init), "args": list(case.args), "state": state}
         else:
-            expected = ex.reference(*clone_args(case.args))
-            payload = {"args": list(case.args)}
-        out.append(Prepared(case, _detached(expected), payload))
+            wrt = list(ex.grads)
+            expected, grads = worker.call_with_grads(ex.reference, clone_args(case.args), wrt)
+            payload = {"args": list(case.args), **({"grads": wrt} if wrt else {})}
+        out.append(Prepared(case, _detached(expected), payload, _detached(grads)))
     return out
 
 
@@ -125,7 +128,26 @@ def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, s
             return "failed", f"{where}: {msg}"
         if msg := ex.compare(p.expected, answer.get("value")):
             return "failed", f"{where}: {msg}"
+        if p.grads is not None and (msg := _grad_problem(ex, p.grads, answer.get("grads"), names)):
+            return "failed", f"{where}: {msg}"
     return "passed", f"all {len(prepared)} cases match"
+
+
+def _grad_problem(ex: Exercise, expected: list, got: Any, names: tuple) -> str | None:
+    """Why the answer's gradients (from a backward pass through it) differ, or None."""
+    if type(got) is not list or len(got) != len(expected):
+        return "its gradients could not be computed"
+    for i, e, g in zip(ex.grads, expected, got, strict=True):
+        if msg := ex.compare(e, g):
+            what = names[i] if i < len(names) else f"argument {i}"
+            if e is None:
+                hint = " (it should receive none: detach it)"
+            elif g is None:
+                hint = " (none reached it: is the answer still computed from it by torch ops?)"
+            else:
+                hint = ""
+            return f"the gradient with respect to {what} is wrong{hint}: {msg}"
+    return None
 
 
 def _state_problem(sent: dict, got: Any) -> str | None:

@@ -40,7 +40,10 @@ class Exercise:
     it random parameters, loads the same state_dict into the submission's module
     (``strict=False``, so extra buffers are fine) and expects the same output on ``case.args``.
     ``forbidden`` maps dotted names (``torch.nn.functional.cross_entropy``) to a hint; they raise
-    while the answer runs.
+    while the answer runs. ``grads`` lists argument positions of a function exercise whose
+    gradient is checked too: those float tensors require grad, the answer's sum is
+    backpropagated, and each gradient must match the reference's (None where the reference
+    gives none, e.g. a detached teacher).
     """
 
     name: str
@@ -52,6 +55,7 @@ class Exercise:
     rtol: float = 1e-4
     forbidden: dict[str, str] = field(default_factory=dict)
     rules: str = ""
+    grads: tuple[int, ...] = ()
 
     def compare(self, expected: Any, got: Any) -> str | None:
         """None when ``got`` matches ``expected``, else a one-line reason."""

@@ -37,6 +37,7 @@ MAX_TEXT = 2_000
 # taken before any submission runs, which may patch torch
 _Tensor, _save = torch.Tensor, torch.save
 _detach, _clone, _cpu = torch.Tensor.detach, torch.Tensor.clone, torch.Tensor.cpu
+_grad, _enable_grad = torch.autograd.grad, torch.enable_grad
 
 
 class NotAllowed(RuntimeError):
@@ -117,6 +118,21 @@ def describe_error(e: BaseException) -> str:
     return text[:MAX_TEXT]
 
 
+def call_with_grads(target, args: list, wrt: list[int]) -> tuple:
+    """``target(*args)``, and for each position in ``wrt`` the gradient of the answer's sum with
+    respect to the float tensor there (None where none reaches it); judge uses it too."""
+    args = list(args)
+    leaves = [i for i in wrt if type(args[i]) is _Tensor and args[i].is_floating_point()]
+    for i in leaves:
+        args[i] = _clone(_detach(args[i])).requires_grad_(True)
+    with _enable_grad():
+        value = target(*args)
+        ok = leaves and type(value) is _Tensor and value.requires_grad
+        found = _grad(value.sum(), [args[i] for i in leaves], allow_unused=True) if ok else ()
+    grads = dict(zip(leaves, found))
+    return value, ([grads.get(i) for i in wrt] if wrt else None)
+
+
 def run_cases(target, cases: list[dict], module: bool) -> list[dict]:
     """Call the answer on every case; never raises. Shared with the in-notebook check."""
     out = []
@@ -129,7 +145,8 @@ def run_cases(target, cases: list[dict], module: bool) -> list[dict]:
                 value = m(*case["args"])
                 out.append({"state": plain(dict(m.state_dict())), "value": plain(value)})
             else:
-                out.append({"value": plain(target(*case["args"]))})
+                value, grads = call_with_grads(target, case["args"], case.get("grads", []))
+                out.append({"value": plain(value), "grads": grads and [plain(g) for g in grads]})
         except BaseException as e:  # SystemExit and KeyboardInterrupt are answers too
             nie = isinstance(e, NotImplementedError)
             out.append({"error": describe_error(e), "not_implemented": nie})
