@@ -50,6 +50,8 @@ analysis/     measuring what a model learned
   power_law     scaling fits L = L_inf + a x^-alpha and curve shapes
   quiz          a small LM reads facts, then takes a quiz on every one
   mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
+  price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
+  crossing      where two loss-against-compute curves cross
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
