@@ -10,4 +10,6 @@ EXPERIMENTS = {
     "three_families": "lmlib.experiments.three_families",
     "scaling": "lmlib.experiments.scaling",
     "objectives": "lmlib.experiments.objectives",
+    "crossover": "lmlib.experiments.crossover",
+    "price_trend": "lmlib.experiments.price_trend",
 }
