@@ -147,6 +147,23 @@ def _lab08(profile: str) -> float:
     return total
 
 
+def _lab10(profile: str) -> float:
+    from lmlib.data.multitask import MultitaskCorpus
+    from lmlib.experiments.objectives import build, settings
+    from lmlib.models.transformer import TransformerConfig
+    from lmlib.training.pretrain import steps_for
+
+    s = settings(profile)  # the lab runs every objective of s.runs once, each to the budget
+    mask_id = MultitaskCorpus(s.n_entities).tokenizer.vocab_size
+    cfg = TransformerConfig(mask_id + 1, causal=False, **s.model)
+    total = 0.0
+    for run in s.runs:
+        objective = build(run, cfg, mask_id)
+        per_step = objective.flops_per_token(s.pretrain.context) * s.pretrain.batch_size
+        total += steps_for(objective, s.pretrain) * per_step * s.pretrain.context
+    return total
+
+
 PLANS: dict[str, Callable[[str], float]] = {
     "01_next_token_prediction": _lab01,
     "02_multihead_attention": _lab02,
@@ -156,4 +173,5 @@ PLANS: dict[str, Callable[[str], float]] = {
     "06_mlp": _lab06,
     "07_incentives": _lab07,
     "08_driving_force": _lab08,
+    "10_pretraining_objectives": _lab10,
 }
