@@ -26,6 +26,7 @@ data/         what the models read
   shakespeare   tiny Shakespeare, found locally or downloaded once, and its batches
   multitask     the synthetic multitask corpus: one task per sentence
   knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
+  markov_copy   a synthetic task: a local Markov chain, then a copy of it from far back
   compute_prices  computing price-performance, 1944-2025: FLOP/s per constant dollar, sourced
   seq2seq       two input -> target tasks (fact lookup, toy translation) and their metrics
 training/     training and using a model
@@ -50,6 +51,8 @@ analysis/     measuring what a model learned
   power_law     scaling fits L = L_inf + a x^-alpha and curve shapes
   quiz          a small LM reads facts, then takes a quiz on every one
   mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
+  price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
+  crossing      where two loss-against-compute curves cross
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
@@ -66,6 +69,9 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
   distill       which signal a small student should copy from a large teacher
   distill_figures  the distillation results read: paired comparisons and figures
+  distill_figures  the distillation figures, drawn from its results file
+  crossover     a count model, a CNN and a Transformer at growing compute budgets
+  price_trend   the price-performance trend fitted, bootstrapped, and the sweep priced by year
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

@@ -11,4 +11,6 @@ EXPERIMENTS = {
     "scaling": "lmlib.experiments.scaling",
     "objectives": "lmlib.experiments.objectives",
     "distill": "lmlib.experiments.distill",
+    "crossover": "lmlib.experiments.crossover",
+    "price_trend": "lmlib.experiments.price_trend",
 }

@@ -129,6 +129,24 @@ def _lab07(profile: str) -> float:
     return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
 
 
+def _lab08(profile: str) -> float:
+    import dataclasses
+
+    from lmlib.experiments import crossover
+    from lmlib.training.train import TrainConfig
+
+    s = dataclasses.replace(crossover.settings(profile), n_seeds=2)  # the notebook's S
+    P, total = s.task.period, 0.0
+    for model in crossover.MODELS[1:]:  # the race; the count model trains nothing
+        fpt = crossover.build(model, s).flops_per_token(P)
+        for budget in s.budgets:
+            steps = max(1, round(budget / (s.batch_size * P * fpt)))
+            run = TrainConfig(steps=steps, batch_size=s.batch_size, eval_every=steps,
+                              eval_batches=1)  # fmt: skip
+            total += s.n_seeds * run_flops(fpt, P, run)
+    return total
+
+
 def _lab10(profile: str) -> float:
     from lmlib.data.multitask import MultitaskCorpus
     from lmlib.experiments.objectives import build, settings
@@ -154,5 +172,6 @@ PLANS: dict[str, Callable[[str], float]] = {
     "05_three_ways_to_read": _lab05,
     "06_mlp": _lab06,
     "07_incentives": _lab07,
+    "08_driving_force": _lab08,
     "10_pretraining_objectives": _lab10,
 }
