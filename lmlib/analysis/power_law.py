@@ -66,13 +66,20 @@ def fit_power_law(
         raise ValueError("x must take at least two different values")
     best = (math.inf, 0.0, 0.0, 0.0)
 
+    lx = x.log()
+
     def search(floors: list[float]) -> None:
+        """Every floor at once: (G, n) lines in log-log space, the best by SSE in loss space."""
         nonlocal best
-        for l_inf in floors:
-            a, alpha = fit_given_floor(x, y, l_inf)
-            sse = ((power_law(x, l_inf, a, alpha) - y) ** 2).sum().item()
-            if sse < best[0]:
-                best = (sse, l_inf, a, alpha)
+        f = torch.tensor(floors, dtype=torch.float64)[:, None]  # (G, 1)
+        ly = (y - f).log()  # (G, n)
+        xm, ym = lx.mean(), ly.mean(dim=1, keepdim=True)
+        slope = ((lx - xm) * (ly - ym)).sum(dim=1, keepdim=True) / ((lx - xm) ** 2).sum()
+        log_a = ym - slope * xm
+        sse = ((f + (log_a + slope * lx).exp() - y) ** 2).sum(dim=1)  # (G,)
+        i = int(sse.argmin())
+        if sse[i].item() < best[0]:
+            best = (sse[i].item(), floors[i], math.exp(log_a[i, 0].item()), -slope[i, 0].item())
 
     if not floor:
         search([0.0])
@@ -134,7 +141,9 @@ def curve_shape(values: list[float], tol: float = 0.1, chance: float | None = No
     return "smooth"
 
 
-def shape_across_seeds(curves: list[list[float]], tol: float = 0.1, chance=None):
+def shape_across_seeds(
+    curves: list[list[float]], tol: float = 0.1, chance: float | None = None
+) -> tuple[str, list[str]]:
     """(label, per-seed labels): a seed curve's label wins when most seeds (more than half)
     share it; otherwise the task is "seed-dependent"."""
     labels = [curve_shape(c, tol, chance) for c in curves]

@@ -89,6 +89,7 @@ def summarize_runs(profile: str, runs: list[dict]) -> dict:
         "runs": [f"{n}-seed{s}.json" for n in sizes for s in seeds],
         "git_commits": sorted({r["git_commit"] or "unknown" for r in runs}),
         "run_wall_time_s": round(sum(r.get("wall_time_s", 0.0) for r in runs), 1),
+        "run_cpu_time_s": round(sum(r.get("cpu_time_s", 0.0) for r in runs), 1),
     }
     if all("started" in r for r in runs):
         start = min(_time(r["started"]) for r in runs)
