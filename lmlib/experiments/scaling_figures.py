@@ -14,6 +14,7 @@ import torch
 
 from lmlib.analysis.power_law import PowerLawFit
 from lmlib.data.multitask import TASKS
+from lmlib.experiments.scaling_summary import snapshot_compute
 from lmlib.runtime.files import save_figure
 
 # task -> (probe, metric, label): the headline metric of each probe
@@ -96,7 +97,7 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     ax = axes[0]
     for r in runs:
-        pts = [(sn["compute"], sn["loss"]) for sn in r["snapshots"] if sn["step"] > 0]
+        pts = [(snapshot_compute(r, sn), sn["loss"]) for sn in r["snapshots"] if sn["step"] > 0]
         ax.plot(
             *zip(*pts),
             "-",

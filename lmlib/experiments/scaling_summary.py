@@ -31,18 +31,22 @@ def seed_stats(values: dict[int, float]) -> dict:
     }
 
 
+def snapshot_compute(run: dict, snap: dict) -> float:
+    """FLOPs spent when a snapshot was taken (recorded, or from its step for older runs)."""
+    if "compute" in snap:
+        return snap["compute"]
+    per_step = run["train_config"]["batch_size"] * run["model_config"]["context"]
+    return float(run["flops_per_token"] * per_step * snap["step"])
+
+
 def loss_curves(runs: list[dict], sizes: list[str]) -> list[Curve]:
+    """Each size's held-out loss curve (every snapshot after step 0), one row per seed."""
     curves = []
     for n in sizes:
         rs = sorted((r for r in runs if r["size"] == n), key=lambda r: r["seed"])
-        snaps = [sn for sn in rs[0]["snapshots"] if sn["step"] > 0]
-        curves.append(
-            Curve(
-                n,
-                tuple(sn["compute"] for sn in snaps),
-                tuple(tuple(sn["loss"] for sn in r["snapshots"] if sn["step"] > 0) for r in rs),
-            )
-        )
+        compute = tuple(snapshot_compute(rs[0], sn) for sn in rs[0]["snapshots"] if sn["step"])
+        rows = tuple(tuple(sn["loss"] for sn in r["snapshots"] if sn["step"]) for r in rs)
+        curves.append(Curve(n, compute, rows))
     return curves
 
 
