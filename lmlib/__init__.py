@@ -49,6 +49,7 @@ analysis/     measuring what a model learned
   skills        next-token losses split by the skill each prediction needs
   probes        held-out probes of the multitask corpus and their metrics
   power_law     scaling fits L = L_inf + a x^-alpha and curve shapes
+  frontier      the compute-efficient frontier of loss curves, its fit and a held-out prediction
   quiz          a small LM reads facts, then takes a quiz on every one
   mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
   price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
@@ -62,6 +63,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   labs          every lab's sizes per profile, read by its notebook and by budget's plans
   next_token    a character Transformer learns tiny Shakespeare
   scaling       a ladder of Transformer sizes on the multitask corpus
+  scaling_summary  the sweep's summary: per-seed metrics, frontier fit, curve shapes
   scaling_figures  the sweep's figures, drawn from its results files
   objectives    MLM against ELECTRA at equal pretraining FLOPs, on mini-GLUE
   objectives_figures  that experiment's figures, from its summary

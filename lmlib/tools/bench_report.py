@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# The issue's targets on a 2-core CPU, printed (never asserted: benchmarks are not tests).
+# Speed targets on a 2-core CPU, printed (never asserted: benchmarks are not tests).
 TARGETS = (
     ("course", "eager", "ratio", "hf-gpt2", 1.2),
     ("course", "compiled", "ratio", "hf-gpt2", 1.2),
@@ -49,7 +49,7 @@ def print_breakdown(rows: list[dict]) -> None:
 
 
 def print_targets(rows: list[dict], names: dict[str, str]) -> None:
-    """Each target of the issue that this run measured: the number and whether it was met."""
+    """Each target that this run measured: the number and whether it was met."""
     lines = []
     for shape, mode, kind, base, goal in TARGETS:
         if shape not in names:

@@ -12,7 +12,18 @@ import inspect
 
 from lmlib.grading.spec import Exercise
 
-_MODULES = ("lab01", "lab02", "lab03", "lab04", "lab05", "lab06", "lab07", "lab08", "lab10", "lab11")
+_MODULES = (
+    "lab01",
+    "lab02",
+    "lab03",
+    "lab04",
+    "lab05",
+    "lab06",
+    "lab07",
+    "lab08",
+    "lab10",
+    "lab11",
+)
 
 
 def _load() -> dict[str, object]:
