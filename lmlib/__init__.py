@@ -74,6 +74,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   distill_figures  the distillation figures, drawn from its results file
   crossover     a count model, a CNN and a Transformer at growing compute budgets
   price_trend   the price-performance trend fitted, bootstrapped, and the sweep priced by year
+  encdec_ladder encoder-decoder to decoder-only, one difference removed at a time
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

@@ -13,4 +13,5 @@ EXPERIMENTS = {
     "distill": "lmlib.experiments.distill",
     "crossover": "lmlib.experiments.crossover",
     "price_trend": "lmlib.experiments.price_trend",
+    "encdec_ladder": "lmlib.experiments.encdec_ladder",
 }
