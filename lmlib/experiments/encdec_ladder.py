@@ -166,23 +166,42 @@ def summarize(runs: list[dict]) -> dict:
     return out
 
 
+def run_ladder(s: dict, seeds: list[int], device: str = "cpu", verbose: bool = True) -> list[dict]:
+    """Every configuration on every task for every seed, s["jobs"] runs at a time."""
+    jobs = [(name, task, sd, s, device) for task in TASKS for sd in seeds for name in LADDER]
+    start, runs = time.perf_counter(), []
+    if s["jobs"] > 1:
+        with ProcessPoolExecutor(s["jobs"], mp_context=get_context("spawn")) as pool:
+            for r in pool.map(one_run, jobs):
+                runs.append(r)
+                if verbose:
+                    _progress(r, len(runs), len(jobs), start)
+    else:
+        for job in jobs:
+            runs.append(one_run(job))
+            if verbose:
+                _progress(runs[-1], len(runs), len(jobs), start)
+    return runs
+
+
+def planned_flops(s: dict) -> float:
+    """Training FLOPs of a whole ladder at settings s (what the ledger will record)."""
+    total = 0.0
+    for task_name in TASKS:
+        task = make_task(task_name, dict(n_train=1, n_test=1))
+        for name in LADDER:
+            fpe = EncoderDecoder(model_config(name, task, s)).flops_per_example(
+                task.src_len, task.tgt_len
+            )
+            total += s["seeds"] * steps_for(name, task, s) * s["batch_size"] * fpe
+    return total
+
+
 def run(profile: str, seed: int = 0) -> dict:
     s = settings(profile)
     device = "cuda" if profile == "gpu" and torch.cuda.is_available() else "cpu"
     seeds = [seed + i for i in range(s["seeds"])]
-    jobs = [(name, task, sd, s, device) for task in TASKS for sd in seeds for name in LADDER]
-    start = time.perf_counter()
-    if s["jobs"] > 1:
-        with ProcessPoolExecutor(s["jobs"], mp_context=get_context("spawn")) as pool:
-            runs = []
-            for r in pool.map(one_run, jobs):
-                runs.append(r)
-                _progress(r, len(runs), len(jobs), start)
-    else:
-        runs = []
-        for job in jobs:
-            runs.append(one_run(job))
-            _progress(runs[-1], len(runs), len(jobs), start)
+    runs = run_ladder(s, seeds, device)
     return {
         "experiment": "encdec_ladder",
         "profile": profile,
@@ -218,35 +237,40 @@ LABELS = {
 }
 
 
-def figures(r: dict, outdir: Path) -> list[Path]:
+def plot(runs: list[dict], seeds: list[int], title: str):
+    """Held-out loss and exact match by configuration, task and seed, with the seeds' mean."""
     import matplotlib.pyplot as plt
 
-    outdir.mkdir(parents=True, exist_ok=True)
+    summary = summarize(runs)
     fig, axes = plt.subplots(2, 2, figsize=(12, 7), sharex=True)
     names = list(LADDER)
+    metrics = (("loss", "held-out loss (nats per target token)"), ("exact_match", "exact match"))
     for col, task in enumerate(TASKS):
-        for row, (metric, label) in enumerate(
-            (("loss", "held-out loss (nats per target token)"), ("exact_match", "exact match"))
-        ):
+        for row, (metric, label) in enumerate(metrics):
             ax = axes[row, col]
-            for seed in r["seeds"]:
-                ys = [
-                    next(x[metric] for x in r["runs"] if (x["task"], x["config"], x["seed"])
-                         == (task, n, seed))
-                    for n in names
-                ]  # fmt: skip
-                ax.plot(range(len(names)), ys, "o", alpha=0.7, label=f"seed {seed}")
-            means = [r["summary"][task]["configs"][n][metric]["mean"] for n in names]
-            ax.plot(range(len(names)), means, "k-", lw=1, label="mean")
-            ax.set(ylabel=label)
+            for seed in seeds:
+                by_name = {x["config"]: x[metric] for x in runs
+                           if x["task"] == task and x["seed"] == seed}  # fmt: skip
+                ax.plot(range(len(names)), [by_name[n] for n in names], "o", alpha=0.7,
+                        label=f"seed {seed}")  # fmt: skip
+            means = [summary[task]["configs"][n][metric]["mean"] for n in names]
+            ax.plot(range(len(names)), means, "k-", lw=1, label="mean over seeds")
+            ax.set_ylabel(label)
             if row == 0:
                 ax.set_title(task.replace("_", " "))
             ax.set_xticks(range(len(names)), [LABELS[n] for n in names], fontsize=8)
     axes[0, 0].legend()
-    fig.suptitle(
-        f"Encoder-decoder to decoder-only at equal training FLOPs ({r['profile']} profile)"
-    )
+    fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def figures(r: dict, outdir: Path) -> list[Path]:
+    import matplotlib.pyplot as plt
+
+    outdir.mkdir(parents=True, exist_ok=True)
+    title = f"Encoder-decoder to decoder-only at equal training FLOPs ({r['profile']} profile)"
+    fig = plot(r["runs"], r["seeds"], title)
     path = outdir / "encdec_ladder.png"
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -147,6 +147,12 @@ def _lab08(profile: str) -> float:
     return total
 
 
+def _lab09(profile: str) -> float:
+    from lmlib.experiments.encdec_ladder import planned_flops
+
+    return planned_flops(settings("09_encoder_decoder", profile)["ladder"])
+
+
 def _lab10(profile: str) -> float:
     from lmlib.data.multitask import MultitaskCorpus
     from lmlib.experiments.objectives import build, settings
@@ -173,5 +179,6 @@ PLANS: dict[str, Callable[[str], float]] = {
     "06_mlp": _lab06,
     "07_incentives": _lab07,
     "08_driving_force": _lab08,
+    "09_encoder_decoder": _lab09,
     "10_pretraining_objectives": _lab10,
 }

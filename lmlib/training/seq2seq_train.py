@@ -29,11 +29,19 @@ def seq2seq_loss(model: nn.Module, src: Tensor, tgt: Tensor) -> Tensor:
 
 @torch.no_grad()
 def greedy_decode(model: nn.Module, src: Tensor, n_tokens: int) -> Tensor:
-    """src (B, S) -> (B, n_tokens): each next token the argmax given the tokens so far."""
+    """src (B, S) -> (B, n_tokens): each next token the argmax given the tokens so far.
+
+    A model with ``start(src)`` and ``step(tokens, state)`` (lmlib's EncoderDecoder) reads the
+    input once and then one new token per step from its KV cache; others rerun in full.
+    """
     tgt_in = torch.full((src.shape[0], 1), BOS, dtype=torch.long, device=src.device)
+    state = model.start(src) if hasattr(model, "start") else None
     for _ in range(n_tokens):
-        nxt = model(src, tgt_in)[:, -1].argmax(dim=-1)  # (B,)
-        tgt_in = torch.cat([tgt_in, nxt[:, None]], dim=1)
+        if state is None:
+            logits = model(src, tgt_in)[:, -1]
+        else:
+            logits = model.step(tgt_in[:, -1:], state)[:, -1]  # (B, V)
+        tgt_in = torch.cat([tgt_in, logits.argmax(dim=-1, keepdim=True)], dim=1)
     return tgt_in[:, 1:]
 
 

@@ -21,6 +21,7 @@ _MODULES = (
     "lab06",
     "lab07",
     "lab08",
+    "lab09",
     "lab10",
     "lab11",
 )
