@@ -162,6 +162,22 @@ def _lab10(profile: str) -> float:
         per_step = objective.flops_per_token(s.pretrain.context) * s.pretrain.batch_size
         total += steps_for(objective, s.pretrain) * per_step * s.pretrain.context
     return total
+def _lab11(profile: str) -> float:
+    from lmlib.experiments import distill
+    from lmlib.models.transformer import TransformerConfig, TransformerLM
+
+    s = distill.lab_settings(profile)
+    V = distill.build_world(s).corpus.tokenizer.vocab_size
+    tokens = s.batch_size * s.context
+
+    def fpt(size) -> int:
+        cfg = TransformerConfig(V, s.context, size.d_model, size.n_heads, size.n_layers)
+        return TransformerLM(cfg).flops_per_token()
+
+    teacher, student = fpt(s.teacher), fpt(s.students[-1])
+    n_students = len(distill.OBJECTIVES) + len(distill.NOISE_OBJECTIVES)
+    trained = 2 * teacher * s.teacher_steps + n_students * student * s.steps  # two teachers
+    return tokens * (trained + 2 * teacher / 3 * s.steps)  # each teacher's forward per step
 
 
 PLANS: dict[str, Callable[[str], float]] = {
@@ -174,4 +190,5 @@ PLANS: dict[str, Callable[[str], float]] = {
     "07_incentives": _lab07,
     "08_driving_force": _lab08,
     "10_pretraining_objectives": _lab10,
+    "11_distillation": _lab11,
 }
