@@ -162,6 +162,8 @@ def _lab10(profile: str) -> float:
         per_step = objective.flops_per_token(s.pretrain.context) * s.pretrain.batch_size
         total += steps_for(objective, s.pretrain) * per_step * s.pretrain.context
     return total
+
+
 def _lab11(profile: str) -> float:
     from lmlib.experiments import distill
     from lmlib.models.transformer import TransformerConfig, TransformerLM
