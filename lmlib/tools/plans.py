@@ -170,6 +170,24 @@ def _lab10(profile: str) -> float:
     return total
 
 
+def _lab11(profile: str) -> float:
+    from lmlib.experiments import distill
+    from lmlib.models.transformer import TransformerConfig, TransformerLM
+
+    s = distill.lab_settings(profile)
+    V = distill.build_world(s).corpus.tokenizer.vocab_size
+    tokens = s.batch_size * s.context
+
+    def fpt(size) -> int:
+        cfg = TransformerConfig(V, s.context, size.d_model, size.n_heads, size.n_layers)
+        return TransformerLM(cfg).flops_per_token()
+
+    teacher, student = fpt(s.teacher), fpt(s.students[-1])
+    n_students = len(distill.OBJECTIVES) + len(distill.NOISE_OBJECTIVES)
+    trained = 2 * teacher * s.teacher_steps + n_students * student * s.steps  # two teachers
+    return tokens * (trained + 2 * teacher / 3 * s.steps)  # each teacher's forward per step
+
+
 PLANS: dict[str, Callable[[str], float]] = {
     "01_next_token_prediction": _lab01,
     "02_multihead_attention": _lab02,
@@ -181,4 +199,5 @@ PLANS: dict[str, Callable[[str], float]] = {
     "08_driving_force": _lab08,
     "09_encoder_decoder": _lab09,
     "10_pretraining_objectives": _lab10,
+    "11_distillation": _lab11,
 }
