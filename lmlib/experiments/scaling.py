@@ -22,6 +22,7 @@ from lmlib.experiments.results import provenance, read_results, write_results
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.profiles import by_profile
+from lmlib.training import distributed
 from lmlib.training.train import TrainConfig, train
 
 SWEEP = True  # the runner writes one results file per run (see run_sweep)
@@ -120,6 +121,7 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
         pos="rope",
     )
     train_cfg = replace(lr_for(size, s.train), seed=seed, eval_every=s.train.steps, eval_batches=2)
+    train_cfg = replace(train_cfg, data_parallel=False)  # under torchrun, one point per rank
     seed_everything(seed)
     model = TransformerLM(cfg)
     every = max(1, train_cfg.steps // s.snapshots)
@@ -191,6 +193,9 @@ def run_sweep(
     todo = [(size, seed) for size in s.sizes for seed in seeds or s.seeds]
     paths = [run_path(root, profile, size.name, seed) for size, seed in todo]
     missing = [(*job, path) for job, path in zip(todo, paths) if not path.exists()]
+    ranks = distributed.launched()
+    if ranks.parallel:
+        missing, jobs = _share(missing, ranks), 1
     if jobs > 1 and len(missing) > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
@@ -202,10 +207,18 @@ def run_sweep(
     else:
         for job in missing:
             _run_and_write(profile, *job)
-    runs = [read_results(path) for path in paths]
-    summary = summarize_runs(profile, runs)
-    write_results(root / profile / "summary.json", summary)
+    distributed.barrier(ranks)  # every point is written before anyone sums them up
+    summary = summarize_runs(profile, [read_results(path) for path in paths])
+    if ranks.is_main:
+        write_results(root / profile / "summary.json", summary)
     return summary
+
+
+def _share(points: list, ranks: distributed.Ranks) -> list:
+    """Rank r of N (under torchrun) trains points r, r + N, ..., each on its own GPU if any."""
+    distributed.local_device(pick_device(), ranks)  # cuda:LOCAL_RANK becomes "cuda"
+    distributed.join(torch.device("cpu"), ranks)  # gloo, for the barrier at the end
+    return points[ranks.rank :: ranks.world_size]
 
 
 def mean_over_seeds(runs: list[dict], get) -> dict[str, tuple[float, float]]:
