@@ -103,6 +103,34 @@ def test_program_takes_assignments_only_from_the_exercise_own_cell():
     assert program == ["import math", "def a(): return math.pi", "B = 2", "def b(): pass"]
 
 
+def test_program_brings_earlier_helpers_and_constants_in_notebook_order():
+    cells = [
+        nbio.parse_cell(
+            "import torch\nD = 4\nmodel = train()\ndef helper(a):\n    return a * S\nS = 2", "", 1
+        ),
+        nbio.parse_cell("# EXERCISE: f\nWIDTH = 3\ndef f(x):\n    return helper(x) + D", "f", 2),
+        nbio.parse_cell("# EXERCISE: g\ndef g(x):\n    model = 1\n    return x * WIDTH", "g", 3),
+        nbio.parse_cell("LATE = 1\ndef late():\n    pass", "", 4),
+    ]
+    program = [s.source.split("\n")[0] for s in nbio.program_for(cells, "g")]
+    # `model` is g's own local: the training run that binds it at top level is not needed
+    assert program == ["D = 4", "def helper(a):", "S = 2", "WIDTH = 3", "def f(x):", "def g(x):"]
+    # f's own cell runs whole; nothing of the cell after it (LATE, late) is needed
+    assert [s.source.split("\n")[0] for s in nbio.program_for(cells, "f")] == program
+
+
+def test_a_missing_name_is_explained_with_where_it_is_defined():
+    cells = [
+        nbio.parse_cell("import lmlib\nTABLE = lmlib.make_table()", "", 3),
+        nbio.parse_cell("# EXERCISE: f\ndef f(x):\n    return TABLE[x]", "f", 5),
+    ]
+    msg = nbio.explain_missing_name("raised NameError: name 'TABLE' is not defined", cells)
+    assert "`TABLE` is defined in a code cell (cell 3, line 2)" in msg and "lmlib" in msg
+    msg = nbio.explain_missing_name("raised NameError: name 'NOPE' is not defined", cells)
+    assert "`NOPE` is not defined at module level anywhere" in msg
+    assert nbio.explain_missing_name("raised ValueError: x", cells) == ""
+
+
 def test_check_on_the_fixture_solutions_passes(capsys):
     namespace = {}
     for code in FIXTURES["EXERCISES"][LAB2].values():
