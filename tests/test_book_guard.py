@@ -13,6 +13,7 @@ def notebook(*sources: str):
     return nb
 
 
+@pytest.mark.slow
 def test_a_notebook_past_its_budget_fails_naming_the_cell(monkeypatch):
     monkeypatch.setenv("LMLIB_BOOK_NOTEBOOK_S", "3")
     nb = notebook("x = 1", "import time\ntime.sleep(120)")
@@ -20,6 +21,7 @@ def test_a_notebook_past_its_budget_fails_naming_the_cell(monkeypatch):
         GuardedClient(nb, timeout=600, kernel_name="python3").execute()
 
 
+@pytest.mark.slow
 def test_an_idle_kernel_that_never_replies_fails_fast(monkeypatch):
     """The execute_reply is dropped on its way in: the kernel reports idle and never answers."""
     monkeypatch.setenv("LMLIB_BOOK_IDLE_S", "2")

@@ -114,6 +114,7 @@ def attacked():
     return dict(zip(ATTACKS, reports, strict=True)), before, tree_digest()
 
 
+@pytest.mark.slow
 @needs_isolation
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
 def test_isolated_attack_scores_zero_and_changes_nothing(attacked, attack):
@@ -125,6 +126,7 @@ def test_isolated_attack_scores_zero_and_changes_nothing(attacked, attack):
     assert after == before, "a submission changed lmlib's source"
 
 
+@pytest.mark.slow
 @needs_isolation
 def test_setsid_daemon_cannot_outlive_grading_or_forge_the_json(tmp_path):
     forged = tmp_path / "grade.json"
@@ -201,7 +203,9 @@ ANSI = HEADER + (
 )
 
 
-@pytest.mark.parametrize("isolate", [False, pytest.param(True, marks=needs_isolation)])
+@pytest.mark.parametrize(
+    "isolate", [False, pytest.param(True, marks=[pytest.mark.slow, needs_isolation])]
+)
 def test_forged_bomb_and_ansi_escapes_score_zero(isolate):
     batch = [(with_cell(BOMB), "bomb", ["causal_mask"]), (with_cell(ANSI), "ansi", ["causal_mask"])]
     with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
