@@ -48,8 +48,12 @@ def test_an_idle_kernel_that_never_replies_fails_fast(monkeypatch):
 def test_bad_settings_and_the_sphinx_hook(monkeypatch):
     from nbclient import client
 
+    from lmlib.tools.book_guard import _seconds
+
     monkeypatch.setenv("LMLIB_BOOK_IDLE_S", "soon")
-    with pytest.raises(ValueError, match="LMLIB_BOOK_IDLE_S"):
-        GuardedClient(notebook("x = 1"), kernel_name="python3").execute()
+    with pytest.raises(ValueError, match="LMLIB_BOOK_IDLE_S='soon' must be a number"):
+        _seconds("LMLIB_BOOK_IDLE_S", 60)
+    monkeypatch.setenv("LMLIB_BOOK_IDLE_S", "")
+    assert _seconds("LMLIB_BOOK_IDLE_S", 60) == 60
     monkeypatch.setattr(client, "NotebookClient", client.NotebookClient)
     assert setup(None)["parallel_read_safe"] and client.NotebookClient is GuardedClient
