@@ -255,3 +255,13 @@ def test_gradient_checks_catch_a_right_value_with_a_wrong_gradient():
     assert "detach it" in v.message
     v = run_check(floated, lab, "soft_cross_entropy", seed=0)
     assert v.status == "failed" and "gradient with respect to student_logits" in v.message
+
+
+def test_checks_fingerprint_covers_the_grader_and_every_reference_it_uses():
+    from lmlib.grading.labs import checked_sources
+
+    root = Path(__file__).resolve().parents[1] / "lmlib"
+    files = {p.relative_to(root).as_posix() for p in checked_sources("05_three_ways_to_read")}
+    assert {"models/cnn.py", "models/rnn.py", "grading/judge.py", "grading/spec.py"} <= files
+    assert {"grading/worker.py", "grading/labs/lab05.py", "grading/sandbox.py"} <= files
+    assert "models/attention.py" not in files  # lab 5 does not use it

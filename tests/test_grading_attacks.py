@@ -261,3 +261,20 @@ def test_forbidden_route_is_refused_in_the_grader_too():
         (report,) = grade_many([(nb, "routes", ["lstm_cell"])], sandbox)
     (v,) = report.verdicts
     assert v.points == 0 and "is not allowed" in v.message, v
+
+
+def test_without_isolation_the_grade_says_it_is_not_tamper_proof(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LMLIB_GRADE_ISOLATION", "none")
+    isolation.probe.cache_clear()
+    try:
+        path = tmp_path / "lab.ipynb"
+        path.write_text(json.dumps(with_cell(HEADER + "def causal_mask(T):\n" + WRONG)))
+        out = tmp_path / "grade.json"
+        assert grade_cli(path, "--json", out, "--only", "causal_mask") == 1
+        assert grade_cli(path, "--only", "causal_mask", "--isolation", "require") == 2
+    finally:
+        isolation.probe.cache_clear()
+    recorded = json.loads(out.read_text())["isolation"]
+    assert recorded["tamper_proof"] is False and "NOT tamper-proof" in recorded["note"]
+    err = capsys.readouterr().err
+    assert "warning: NOT tamper-proof" in err and "isolation was required" in err
