@@ -79,7 +79,11 @@ grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command
   sandbox       the trusted side: workers started under limits, plain data read back
+  isolation     bubblewrap namespaces per exercise, and whether a grade is tamper-proof
+  cgroup        a pids cgroup per exercise: a cap on its processes
+  outcome       a job's result read back within bounds (size, values visited, time)
   worker        the untrusted side: runs one exercise, decides nothing
+  answers       calling an answer: forbidden routes refused, results made plain data
   judge         inputs and expected answers built, returned answers scored
   spec          what an exercise is, and how answers are compared
   notebook      lab notebooks read as JSON: exercise cells and solution blocks
@@ -94,6 +98,7 @@ tools/        the `lmlib` command
   baselines     the models bench compares against
   budget        how long each lab takes per profile
   plans         each lab's planned training FLOPs, for budget's gpu estimate
+  book_guard    the book build's notebook budget and idle-kernel watchdog
 """
 
 from lmlib.data.shakespeare import CharDataset, DataError, get_batch, tiny_shakespeare
