@@ -26,6 +26,7 @@ data/         what the models read
   shakespeare   tiny Shakespeare, found locally or downloaded once, and its batches
   multitask     the synthetic multitask corpus: one task per sentence
   knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
+  markov_copy   a synthetic task: a local Markov chain, then a copy of it from far back
   compute_prices  computing price-performance, 1944-2025: FLOP/s per constant dollar, sourced
   seq2seq       two input -> target tasks (fact lookup, toy translation) and their metrics
 training/     training and using a model
@@ -48,8 +49,11 @@ analysis/     measuring what a model learned
   skills        next-token losses split by the skill each prediction needs
   probes        held-out probes of the multitask corpus and their metrics
   power_law     scaling fits L = L_inf + a x^-alpha and curve shapes
+  frontier      the compute-efficient frontier of loss curves, its fit and a held-out prediction
   quiz          a small LM reads facts, then takes a quiz on every one
   mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
+  price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
+  crossing      where two loss-against-compute curves cross
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
@@ -59,19 +63,28 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   labs          every lab's sizes per profile, read by its notebook and by budget's plans
   next_token    a character Transformer learns tiny Shakespeare
   scaling       a ladder of Transformer sizes on the multitask corpus
+  scaling_summary  the sweep's summary: per-seed metrics, frontier fit, curve shapes
   scaling_figures  the sweep's figures, drawn from its results files
   objectives    MLM against ELECTRA at equal pretraining FLOPs, on mini-GLUE
   objectives_figures  that experiment's figures, from its summary
   three_families   RNN, CNN and Transformer at equal size
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
   distill       which signal a small student should copy from a large teacher
+  distill_figures  the distillation results read: paired comparisons and figures
   distill_figures  the distillation figures, drawn from its results file
   chat_cache    a ten-turn chat: causal attention with a KV cache vs a re-encoded prefix LM
+  crossover     a count model, a CNN and a Transformer at growing compute budgets
+  price_trend   the price-performance trend fitted, bootstrapped, and the sweep priced by year
+  encdec_ladder encoder-decoder to decoder-only, one difference removed at a time
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command
   sandbox       the trusted side: workers started under limits, plain data read back
+  isolation     bubblewrap namespaces per exercise, and whether a grade is tamper-proof
+  cgroup        a pids cgroup per exercise: a cap on its processes
+  outcome       a job's result read back within bounds (size, values visited, time)
   worker        the untrusted side: runs one exercise, decides nothing
+  answers       calling an answer: forbidden routes refused, results made plain data
   judge         inputs and expected answers built, returned answers scored
   spec          what an exercise is, and how answers are compared
   notebook      lab notebooks read as JSON: exercise cells and solution blocks
@@ -87,6 +100,7 @@ tools/        the `lmlib` command
   baselines     the models bench compares against
   budget        how long each lab takes per profile
   plans         each lab's planned training FLOPs, for budget's gpu estimate
+  book_guard    the book build's notebook budget and idle-kernel watchdog
 """
 
 from lmlib.data.shakespeare import CharDataset, DataError, get_batch, tiny_shakespeare

@@ -79,11 +79,16 @@ def test_bad_cases_are_refused_before_any_timing(tmp_path):
         bench.run(_args(tmp_path, cases=["8-16"]))
 
 
-def test_book_table_is_the_committed_results_rendered():
+def test_book_table_is_the_committed_results_rendered(tmp_path):
     root = Path(__file__).resolve().parents[1]
     committed = json.loads((root / "results/bench/cpu-2core-generate.json").read_text())
     table = (root / "book/bench_generate_table.md").read_text()
     assert bench_generate.markdown(committed) == table  # regenerate with --from-json if this fails
+    out = tmp_path / "table.md"  # `lmlib bench --from-json` renders it too
+    bench.run(
+        _args(tmp_path, from_json=root / "results/bench/cpu-2core-generate.json", markdown=out)
+    )
+    assert out.read_text() == table
     assert "-dirty" not in committed["git_commit"]
     cases = {(r["prompt"], r["new"]) for r in committed["rows"]}
     assert (16, 1024) in cases and all(p + n <= committed["shape"]["context"] for p, n in cases)

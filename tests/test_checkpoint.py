@@ -1,6 +1,9 @@
+from pathlib import Path
+
 import pytest
 import torch
 
+from lmlib.runtime import files
 from lmlib.training import checkpoint
 from lmlib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
@@ -53,3 +56,56 @@ def test_loading_never_runs_code(tmp_path):
     torch.save({"format": checkpoint.FORMAT, "x": Evil()}, path)
     with pytest.raises(CheckpointError):
         load_checkpoint(path)
+
+
+def _saved(tmp_path):
+    path = save_checkpoint({"step": 7, "w": torch.randn(64), "name": "run"}, tmp_path / "c.pt")
+    return path, path.read_bytes()
+
+
+def test_every_truncation_is_refused_naming_the_file(tmp_path):
+    path, data = _saved(tmp_path)
+    for n in sorted({int(i) for i in torch.linspace(0, len(data) - 1, 120)}):
+        path.write_bytes(data[:n])
+        with pytest.raises(CheckpointError, match="corrupt or truncated|not an lmlib") as e:
+            load_checkpoint(path)
+        assert str(path) in str(e.value) and "Delete it" in str(e.value), n
+
+
+def test_every_single_byte_change_is_refused(tmp_path):
+    path, data = _saved(tmp_path)
+    rng = torch.Generator().manual_seed(0)
+    for pos in torch.randint(0, len(data), (200,), generator=rng).tolist():
+        bad = bytearray(data)
+        bad[pos] ^= 1 << int(torch.randint(0, 8, (), generator=rng))
+        path.write_bytes(bytes(bad))
+        with pytest.raises(CheckpointError, match=str(path)):
+            load_checkpoint(path)
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"", b"\0" * 100, b"PK\x03\x04 not a zip", checkpoint._MAGIC + b"0" * 64 + b"\nxx"],
+    ids=["empty", "zeros", "fake-zip", "fake-header"],
+)
+def test_garbage_is_refused_naming_the_file(tmp_path, garbage):
+    path = tmp_path / "c.pt"
+    path.write_bytes(garbage)
+    with pytest.raises(CheckpointError, match=str(path)):
+        load_checkpoint(path)
+
+
+def test_stale_temporaries_are_removed_and_the_directory_is_flushed(tmp_path, monkeypatch):
+    stale = tmp_path / ".c.pt.abc123.tmp"  # what a save killed mid-write leaves
+    stale.write_bytes(b"half")
+    flushed = []
+    monkeypatch.setattr(files, "fsync_directory", lambda d: flushed.append(Path(d)))
+    save_checkpoint({"step": 1}, tmp_path / "c.pt")
+    assert not stale.exists() and [p.name for p in tmp_path.iterdir()] == ["c.pt"]
+    assert flushed == [tmp_path]
+
+
+def test_first_format_files_still_load(tmp_path):
+    path = tmp_path / "old.pt"
+    torch.save({"format": checkpoint.OLD_FORMAT, "step": 4}, path)
+    assert load_checkpoint(path)["step"] == 4

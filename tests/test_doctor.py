@@ -29,3 +29,25 @@ def test_compile_probe_reports_failure():
 
 def test_self_check_on_cpu_is_exact():
     assert doctor.self_check(torch.device("cpu")) == 0.0
+
+
+def test_doctor_places_the_machine_on_the_price_trend(capsys, monkeypatch):
+    from lmlib.analysis.price_performance import fit_trend
+    from lmlib.data.compute_prices import years_and_values
+
+    monkeypatch.setattr(doctor, "matmul_flops", lambda device: 1e12)
+    assert main(["doctor", "--no-compile", "--price", "$1,000"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if "price-perf." in x)
+    assert "1 GFLOP/s per dollar at $1,000" in line
+    year = int(re.search(r"x the (\d{4}) trend line", line).group(1))
+    times = 1e9 / fit_trend(*years_and_values()).at(year)
+    assert f"{times:.2g} x the {year}" in line
+
+
+def test_doctor_refuses_a_price_that_is_not_positive(capsys):
+    import pytest
+
+    for bad in ("0", "-5", "cheap"):
+        with pytest.raises(SystemExit):
+            main(["doctor", "--no-compile", "--price", bad])
+        assert "--price" in capsys.readouterr().err

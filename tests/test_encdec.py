@@ -172,3 +172,28 @@ def test_bad_input_gets_a_clear_error():
         replace(BASE, memory="last")
     with pytest.raises(ValueError, match="n_heads"):
         replace(BASE, n_heads=5)
+
+
+@pytest.mark.parametrize(
+    "cfg", ALL, ids=lambda c: f"{c.cross_attention}-{c.shared}-{c.memory}-{c.bidirectional}"
+)
+def test_cached_decoding_gives_the_full_forward_logits_at_every_step(cfg):
+    cfg = replace(cfg, context=S + 9)
+    m = model(cfg)
+    src, tgt = tokens(2, S), tokens(2, 9, seed=2)  # up to the full context
+    full = m(src, tgt)
+    state = m.start(src)
+    for t in range(9):
+        torch.testing.assert_close(
+            m.step(tgt[:, t : t + 1], state), full[:, t : t + 1], rtol=0, atol=1e-5
+        )
+    with pytest.raises(ValueError, match="context"):
+        m.step(tgt[:, :1], state)
+
+
+def test_cached_decoding_reads_several_tokens_at_once():
+    m = model(BASE)
+    src, tgt = tokens(2, S), tokens(2, T, seed=2)
+    state = m.start(src)
+    first, rest = m.step(tgt[:, :2], state), m.step(tgt[:, 2:], state)
+    torch.testing.assert_close(torch.cat([first, rest], 1), m(src, tgt), rtol=0, atol=1e-5)

@@ -1,4 +1,9 @@
-"""The scaling sweep at the ci profile: per-run files, resume, same seed -> same numbers."""
+"""The scaling sweep at the ci profile: per-point files, resume, parallel = sequential."""
+
+import os
+import socket
+import subprocess
+import sys
 
 import pytest
 
@@ -20,7 +25,7 @@ def numbers(run: dict) -> dict:
     return {k: run[k] for k in keep}
 
 
-def test_one_file_per_run_and_a_summary_with_fits(sweep):
+def test_one_file_per_point_and_a_summary(sweep):
     s = scaling.settings("ci")
     names = {p.name for p in (sweep / "ci").iterdir()}
     assert names == {f"{z.name}-seed{k}.json" for z in s.sizes for k in s.seeds} | {"summary.json"}
@@ -30,26 +35,61 @@ def test_one_file_per_run_and_a_summary_with_fits(sweep):
     assert run["compute"] == run["flops_per_token"] * run["tokens"] and run["wall_time_s"] > 0
     tasks = run["decomposition"]["tasks"]
     assert sum(t["share"] * t["loss"] for t in tasks) == pytest.approx(run["decomposition"]["loss"])
+    steps = [sn["step"] for sn in run["snapshots"]]
+    assert steps == sorted(steps) and steps[-1] == run["train_config"]["steps"]
+    per_step = run["compute"] / run["train_config"]["steps"]
+    assert all(sn["compute"] == pytest.approx(per_step * sn["step"]) for sn in run["snapshots"])
     summary = read_results(sweep / "ci" / "summary.json")
     assert summary["sizes"] == [z.name for z in s.sizes]
-    assert set(summary["fits"]) == {"compute", "params"}
+    assert summary["compute"] == sorted(summary["compute"])
+    m = summary["metrics"]["copying/exact"]["xs"]
+    assert m["min"] <= m["median"] <= m["max"] and set(m["seeds"]) == {str(k) for k in s.seeds}
+    assert summary["shapes"]["copying/exact"]["label"] in scaling_labels()
     assert {p.name for p in (sweep.parent / "fig").iterdir()} >= {
         "scaling_loss_vs_compute.png",
         "emergence_memo_trap.png",
     }
 
 
-def test_same_seed_same_numbers(sweep, tmp_path):
-    scaling.run_sweep("ci", tmp_path)
+def scaling_labels() -> set[str]:
+    return {"flat", "U-shaped", "dip", "jump", "smooth", "seed-dependent"}
+
+
+def test_eval_steps_are_log_spaced_and_end_at_the_last_step():
+    steps = scaling.eval_steps(1500, 3)
+    assert steps[-1] == 1500 and steps[0] >= 8 and steps == sorted(set(steps))
+    ratios = [b / a for a, b in zip(steps, steps[1:])]
+    assert all(1.1 < r < 1.4 for r in ratios[3:])
+    assert scaling.eval_steps(5, 2) == [5]
+
+
+def test_plan_points_largest_first_missing_only_and_sharded(tmp_path):
+    s = scaling.settings("ci")
+    pts = scaling.plan_points("ci", tmp_path)
+    assert [p.size.name for p in pts] == [z.name for z in reversed(s.sizes) for _ in s.seeds]
+    pts[0].path.parent.mkdir(parents=True)
+    pts[0].path.write_text("{}")
+    assert scaling.plan_points("ci", tmp_path) == pts[1:]
+    halves = [scaling.plan_points("ci", tmp_path, shard=(r, 2)) for r in (0, 1)]
+    assert sorted(halves[0] + halves[1], key=pts.index) == pts[1:]
+    with pytest.raises(ValueError, match="rank"):
+        scaling.plan_points("ci", tmp_path, shard=(2, 2))
+    with pytest.raises(ValueError, match="jobs"):
+        scaling.run_points("ci", pts, jobs=0)
+
+
+def test_two_workers_give_the_numbers_of_one(sweep, tmp_path):
+    scaling.run_sweep("ci", tmp_path, jobs=2)
     first, second = (read_results(r / "ci" / "summary.json") for r in (sweep, tmp_path))
     assert first["loss"] == second["loss"] and first["metrics"] == second["metrics"]
-    for name in ("xs-seed0.json", "m-seed0.json"):
+    for z in scaling.settings("ci").sizes:
+        name = f"{z.name}-seed0.json"
         assert numbers(read_results(tmp_path / "ci" / name)) == numbers(
             read_results(sweep / "ci" / name)
         )
 
 
-def test_resume_skips_finished_runs(sweep, tmp_path, monkeypatch):
+def test_resume_reruns_only_missing_points(sweep, tmp_path, monkeypatch):
     done = tmp_path / "ci"
     done.mkdir()
     for p in (sweep / "ci").glob("*-seed*.json"):
@@ -66,6 +106,9 @@ def test_resume_skips_finished_runs(sweep, tmp_path, monkeypatch):
     )
     scaling.run_sweep("ci", tmp_path)
     assert trained == ["m"]
+    assert numbers(read_results(done / "m-seed0.json")) == numbers(
+        read_results(sweep / "ci" / "m-seed0.json")
+    )
 
 
 def test_figures_redraw_from_results_without_training(sweep, tmp_path, monkeypatch):
@@ -73,3 +116,39 @@ def test_figures_redraw_from_results_without_training(sweep, tmp_path, monkeypat
     args = ["run", "scaling", "--profile", "ci", "--results", str(sweep.parent), "--figures"]
     assert main([*args, "--figdir", str(tmp_path)]) == 0
     assert len(list(tmp_path.glob("*.png"))) == 6
+
+
+def _same_runs(a, b):
+    ra, rb = read_results(a / "ci" / "summary.json"), read_results(b / "ci" / "summary.json")
+    assert ra["loss"] == rb["loss"] and ra["metrics"] == rb["metrics"]
+    for z in scaling.settings("ci").sizes:
+        name = f"{z.name}-seed0.json"
+        assert numbers(read_results(a / "ci" / name)) == numbers(read_results(b / "ci" / name))
+
+
+@pytest.mark.slow  # starts worker processes
+def test_parallel_jobs_give_the_sequential_numbers(sweep, tmp_path):
+    args = ["run", "scaling", "--profile", "ci", "--jobs", "2", "--results", str(tmp_path)]
+    assert main([*args, "--figdir", str(tmp_path / "fig")]) == 0
+    _same_runs(sweep, tmp_path / "scaling")
+
+
+@pytest.mark.slow  # starts two ranks under torchrun
+def test_torchrun_ranks_share_the_points_and_give_the_sequential_numbers(sweep, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env.update(OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo", LMLIB_DEVICE="cpu")
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    launcher += ["--master_addr=127.0.0.1", f"--master_port={port}", "-m", "lmlib"]
+    args = ["run", "scaling", "--profile", "ci", "--results", str(tmp_path)]
+    args += ["--figdir", str(tmp_path / "fig")]
+    done = subprocess.run([*launcher, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    wrote = [
+        line for line in done.stdout.splitlines() if line.startswith("wrote ") and ".json" in line
+    ]
+    assert len(wrote) == len(scaling.settings("ci").sizes)  # each point trained once
+    _same_runs(sweep, tmp_path / "scaling")
+    assert (tmp_path / "fig" / "scaling_loss_vs_compute.png").exists()

@@ -1,4 +1,5 @@
-"""Fidelity: the committed cpu sweep (results/scaling/cpu) shows what the chapters claim."""
+"""Fidelity: the committed cpu sweep (results/scaling/cpu) shows what the chapters claim, in every
+seed where they say so. A regression, or a rerun that changes what holds, fails here first."""
 
 import json
 from pathlib import Path
@@ -15,18 +16,33 @@ def sweep():
     return summary, runs
 
 
-def mean(summary: dict, key: str) -> list[float]:
-    return [summary["metrics"][key][n][0] for n in summary["sizes"]]
+def per_seed(summary: dict, key: str) -> dict[str, list[float]]:
+    stats = summary["metrics"][key]
+    return {
+        str(seed): [stats[n]["seeds"][str(seed)] for n in summary["sizes"]]
+        for seed in summary["seeds"]
+    }
 
 
-def test_every_run_is_there_with_two_seeds(sweep):
+def targets_met(summary: dict) -> dict[str, bool]:
+    """The four targets a compute fit must meet before a chapter may say that it predicts."""
+    f, h = summary["frontier"], summary["held_out"]
+    return {
+        "frontier spans >= 2 decades": f["span_decades"] >= 2.0,
+        "R^2 (log-log) >= 0.95": f["r2_log"] >= 0.95,
+        "held-out error <= 3%": h["error"] <= 0.03,
+        "beats the previous size's loss": h["error"] < h["naive_error"],
+    }
+
+
+def test_every_point_is_there(sweep):
     summary, runs = sweep
     assert len(summary["sizes"]) >= 5 and len(summary["seeds"]) >= 2
     assert len(runs) == len(summary["sizes"]) * len(summary["seeds"])
     assert summary["compute"] == sorted(summary["compute"])
 
 
-def test_decomposition_identity_in_every_run(sweep):
+def test_decomposition_identity_in_every_snapshot(sweep):
     for run in sweep[1]:
         for snap in run["snapshots"]:
             parts = [t for t in snap["tasks"] if t["count"]]
@@ -35,31 +51,39 @@ def test_decomposition_identity_in_every_run(sweep):
             assert total == pytest.approx(snap["loss"], abs=1e-9)
 
 
-def test_loss_falls_with_compute_and_the_fit_explains_it(sweep):
+def test_the_frontier_spans_two_decades_with_a_bootstrap_interval(sweep):
+    f = sweep[0]["frontier"]
+    assert f["span_decades"] >= 2.0
+    lo, hi = f["alpha_interval"]
+    assert 0 < lo <= f["fit"]["alpha"] <= hi
+
+
+def test_the_chapter_says_the_fit_does_not_predict_and_it_does_not(sweep):
+    # Chapter 3 reports that the held-out prediction fails; when a rerun meets every target,
+    # this fails so that the chapter is rewritten to say so.
+    met = targets_met(sweep[0])
+    assert not all(met.values()), met
+    h = sweep[0]["held_out"]
+    assert h["naive_error"] < h["error"]
+
+
+def test_copying_jumps_in_every_seed(sweep):
+    """Below 0.1 for the two one-layer sizes, above 0.5 for the two largest, in every seed."""
     summary, _ = sweep
-    loss = [summary["loss"][n][0] for n in summary["sizes"]]
-    assert loss[-1] < loss[0]
-    assert sum(b < a for a, b in zip(loss, loss[1:])) >= len(loss) - 2  # at most one bump
-    assert summary["fits"]["compute"]["r2"] > 0.8
-    assert summary["fits"]["compute"]["alpha"] > 0
+    for seed, exact in per_seed(summary, "copying/exact").items():
+        assert max(exact[:2]) < 0.1 and min(exact[-2:]) > 0.5, (seed, exact)
 
 
-def test_some_task_jumps_from_below_01_to_above_05(sweep):
-    summary, _ = sweep
-    jumps = [
-        key
-        for key in summary["metrics"]
-        if key.endswith("/exact") and min(mean(summary, key)) < 0.1 and mean(summary, key)[-1] > 0.5
-    ]
-    assert "copying/exact" in jumps
+def test_no_seed_shows_a_u_on_the_memo_trap(sweep):
+    shape = sweep[0]["shapes"]["memo_trap/two_way"]
+    assert "U-shaped" not in shape["seeds"].values() and shape["label"] != "U-shaped"
 
 
-def test_memo_trap_dips_below_its_first_point_then_recovers(sweep):
-    summary, _ = sweep
-    trap = mean(summary, "memo_trap/two_way")
-    low = min(range(len(trap)), key=trap.__getitem__)
-    assert 0 < low < len(trap) - 1 and trap[low] < trap[0]
-    assert trap[-1] > 0.9 and trap[low] < 0.5
+def test_shape_labels_come_from_most_seeds(sweep):
+    for key, shape in sweep[0]["shapes"].items():
+        labels = list(shape["seeds"].values())
+        if shape["label"] != "seed-dependent":
+            assert labels.count(shape["label"]) * 2 > len(labels), key
 
 
 def test_tail_facts_are_recalled_better_by_larger_models(sweep):
@@ -77,11 +101,3 @@ def test_tail_facts_are_recalled_better_by_larger_models(sweep):
 
     smallest, largest = summary["sizes"][0], summary["sizes"][-1]
     assert tail_recall(largest) > tail_recall(smallest) + 0.2
-
-
-def test_multi_digit_exact_match_stays_flat_while_per_digit_accuracy_rises(sweep):
-    summary, _ = sweep
-    exact = mean(summary, "arithmetic_3/exact")
-    assert max(exact) < 0.1
-    per_digit = mean(summary, "arithmetic_3/token_acc")
-    assert per_digit[-1] > per_digit[0]

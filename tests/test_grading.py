@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from lmlib.grading import Case, Exercise, check, checker, run_check, worker
+from lmlib.grading import Case, Exercise, answers, check, checker, run_check
 from lmlib.grading import notebook as nbio
 from lmlib.grading.judge import ExerciseScore, Report, assess, prepare
 from lmlib.grading.report import classroom, markdown, table
@@ -56,10 +56,10 @@ def test_spec_format_supports_tuple_scalar_and_module_exercises():
 
     stats = Exercise("stats", cases, lambda x: (x.sum(0), float(x.abs().max())))
     prepared = prepare(stats, torch.Generator().manual_seed(0))
-    good = worker.run_cases(
+    good = answers.run_cases(
         lambda x: (x.sum(0), x.abs().max().item()), [p.payload for p in prepared], False
     )
-    bad = worker.run_cases(lambda x: (x.sum(1), 0.0), [p.payload for p in prepared], False)
+    bad = answers.run_cases(lambda x: (x.sum(1), 0.0), [p.payload for p in prepared], False)
     assert assess(stats, prepared, {"defined": True, "cases": good})[0] == "passed"
     status, msg = assess(stats, prepared, {"defined": True, "cases": bad})
     assert status == "failed" and "[0]" in msg
@@ -69,8 +69,8 @@ def test_spec_format_supports_tuple_scalar_and_module_exercises():
 
     layer = Exercise("Layer", layer_cases, nn.Linear, module=True)
     prepared = prepare(layer, torch.Generator().manual_seed(1))
-    answers = worker.run_cases(nn.Linear, [p.payload for p in prepared], True)
-    assert assess(layer, prepared, {"defined": True, "cases": answers}) == (
+    got = answers.run_cases(nn.Linear, [p.payload for p in prepared], True)
+    assert assess(layer, prepared, {"defined": True, "cases": got}) == (
         "passed",
         "all 1 cases match",
     )
@@ -84,7 +84,8 @@ def test_parse_cell_keeps_imports_defs_classes_and_own_assignments():
     kinds = [s.source.split("\n")[0] for s in cell.statements]
     assert kinds == ["import torch", "X = 3", "@staticmethod", "class C:", "a = 1", "b = 2"]
     assert cell.statements[2].line == 6  # line numbers kept for tracebacks
-    assert [s.source for s in nbio.parse_cell(code, "").statements] == ["import torch"]
+    plain = [s.source.split("\n")[0] for s in nbio.parse_cell(code, "").statements]
+    assert plain == kinds  # a plain cell keeps the same; program_for chooses what runs
     bad = nbio.parse_cell("def f(:\n", "f")
     assert (
         bad.statements == () and "syntax error" in bad.syntax_error and "line 1" in bad.syntax_error
@@ -100,6 +101,34 @@ def test_program_takes_assignments_only_from_the_exercise_own_cell():
     program = [s.source for s in nbio.program_for(cells, "b")]
     # setup imports only when an exercise uses the name; assignments only from b's own cell
     assert program == ["import math", "def a(): return math.pi", "B = 2", "def b(): pass"]
+
+
+def test_program_brings_earlier_helpers_and_constants_in_notebook_order():
+    cells = [
+        nbio.parse_cell(
+            "import torch\nD = 4\nmodel = train()\ndef helper(a):\n    return a * S\nS = 2", "", 1
+        ),
+        nbio.parse_cell("# EXERCISE: f\nWIDTH = 3\ndef f(x):\n    return helper(x) + D", "f", 2),
+        nbio.parse_cell("# EXERCISE: g\ndef g(x):\n    model = 1\n    return x * WIDTH", "g", 3),
+        nbio.parse_cell("LATE = 1\ndef late():\n    pass", "", 4),
+    ]
+    program = [s.source.split("\n")[0] for s in nbio.program_for(cells, "g")]
+    # `model` is g's own local: the training run that binds it at top level is not needed
+    assert program == ["D = 4", "def helper(a):", "S = 2", "WIDTH = 3", "def f(x):", "def g(x):"]
+    # f's own cell runs whole; nothing of the cell after it (LATE, late) is needed
+    assert [s.source.split("\n")[0] for s in nbio.program_for(cells, "f")] == program
+
+
+def test_a_missing_name_is_explained_with_where_it_is_defined():
+    cells = [
+        nbio.parse_cell("import lmlib\nTABLE = lmlib.make_table()", "", 3),
+        nbio.parse_cell("# EXERCISE: f\ndef f(x):\n    return TABLE[x]", "f", 5),
+    ]
+    msg = nbio.explain_missing_name("raised NameError: name 'TABLE' is not defined", cells)
+    assert "`TABLE` is defined in a code cell (cell 3, line 2)" in msg and "lmlib" in msg
+    msg = nbio.explain_missing_name("raised NameError: name 'NOPE' is not defined", cells)
+    assert "`NOPE` is not defined at module level anywhere" in msg
+    assert nbio.explain_missing_name("raised ValueError: x", cells) == ""
 
 
 def test_check_on_the_fixture_solutions_passes(capsys):
@@ -203,3 +232,36 @@ def test_one_pass_mark_for_the_exit_status_and_the_classroom_json():
     assert passes(14, 25, 0.56) and r.passes(0.56)
     assert exit_status(14, 25, 0.56) == 0 and classroom(r, pass_mark=0.56)["status"] == "pass"
     assert exit_status(13.9, 25, 0.56) == 1 and classroom(r, pass_mark=0.57)["status"] == "fail"
+
+
+def test_gradient_checks_catch_a_right_value_with_a_wrong_gradient():
+    """Exercise.grads: a backward pass through the answer is compared with the reference's."""
+
+    def attached(student_logits, teacher_logits, temperature):  # the teacher is not detached
+        p_t = (teacher_logits / temperature).softmax(dim=-1)
+        logp_s = (student_logits / temperature).log_softmax(dim=-1)
+        return -(p_t * logp_s).sum(dim=-1).mean() * temperature**2
+
+    def detached(student_logits, teacher_logits, temperature):
+        return attached(student_logits, teacher_logits.detach(), temperature)
+
+    def floated(student_logits, teacher_logits, temperature):  # the graph is lost
+        return torch.tensor(detached(student_logits, teacher_logits, temperature).item())
+
+    lab = "11_distillation"
+    assert run_check(detached, lab, "soft_cross_entropy", seed=0).passed
+    v = run_check(attached, lab, "soft_cross_entropy", seed=0)
+    assert v.status == "failed" and "gradient with respect to teacher_logits" in v.message
+    assert "detach it" in v.message
+    v = run_check(floated, lab, "soft_cross_entropy", seed=0)
+    assert v.status == "failed" and "gradient with respect to student_logits" in v.message
+
+
+def test_checks_fingerprint_covers_the_grader_and_every_reference_it_uses():
+    from lmlib.grading.labs import checked_sources
+
+    root = Path(__file__).resolve().parents[1] / "lmlib"
+    files = {p.relative_to(root).as_posix() for p in checked_sources("05_three_ways_to_read")}
+    assert {"models/cnn.py", "models/rnn.py", "grading/judge.py", "grading/spec.py"} <= files
+    assert {"grading/worker.py", "grading/labs/lab05.py", "grading/sandbox.py"} <= files
+    assert "models/attention.py" not in files  # lab 5 does not use it

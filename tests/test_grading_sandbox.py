@@ -25,7 +25,7 @@ REAL = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))
 
 @pytest.fixture(scope="module")
 def sandbox():
-    with Sandbox(Limits(timeout=6.0, memory_mb=2048)) as sb:
+    with Sandbox(Limits(timeout=6.0, memory_mb=2048), isolate=False) as sb:
         yield sb
 
 
@@ -186,7 +186,7 @@ def test_spawned_workers_kill_the_whole_process_group(tmp_path):
         "# EXERCISE: split_heads\ndef split_heads(x, n_heads):\n    return bytearray(1 << 32)\n"
     )
     nb = with_cell(with_cell(solution(LAB2), "causal_mask", hang), "split_heads", memory)
-    with Sandbox(Limits(timeout=10.0, memory_mb=2048), fork=False) as sb:
+    with Sandbox(Limits(timeout=10.0, memory_mb=2048), fork=False, isolate=False) as sb:
         report = grade_notebook(nb, "hostile.ipynb", sb, only=["split_heads", "causal_mask"])
     status = {v.name: (v.status, v.message) for v in report.verdicts}
     assert status["split_heads"][0] == "error" and "MemoryError" in status["split_heads"][1]
@@ -238,6 +238,62 @@ def test_cli_outputs_and_exit_codes(tmp_path, monkeypatch, capsys):
     nb["metadata"]["lmlib"]["lab"] = "99_unknown"
     path.write_text(json.dumps(nb))
     assert main(["grade", str(path)]) == 2
+
+
+def test_helpers_and_constants_of_earlier_cells_reach_the_grader(sandbox):
+    nb = solution(LAB2)
+    setup = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None}
+    nb["cells"].insert(
+        1,
+        dict(setup, source="AXIS = 1\ndef heads_first(x):\n    return x.transpose(AXIS, 2)\n"),
+    )
+    nb["cells"].insert(2, dict(setup, source="import lmlib\nOFFSET = lmlib.no_such_helper()\n"))
+    nb = with_cell(
+        nb,
+        "split_heads",
+        "# EXERCISE: split_heads\nimport torch\ndef split_heads(x, n_heads):\n"
+        "    B, T, D = x.shape\n"
+        "    return heads_first(x.reshape(B, T, n_heads, D // n_heads))\n",
+    )
+    nb = with_cell(
+        nb,
+        "merge_heads",
+        "# EXERCISE: merge_heads\ndef merge_heads(x):\n    return x + OFFSET\n",
+    )
+    (report,) = grade_many([(nb, "layout", ["split_heads", "merge_heads"])], sandbox)
+    split, merge = report.verdicts
+    assert split.status == "passed", split
+    assert merge.points == 0 and "`OFFSET` is defined in a code cell (cell 3" in merge.message
+
+
+@pytest.mark.parametrize(
+    "options, words",
+    [
+        (["--only", "typo"], "--only typo: no such exercise; this lab has split_heads"),
+        (["--timeout", "0"], "--timeout 0.0 is out of range"),
+        (["--timeout", "1e9"], "--timeout"),
+        (["--memory-mb", "-1"], "--memory-mb -1 is out of range"),
+        (["--memory-mb", "10"], "--memory-mb 10 is out of range"),
+        (["--pass-mark", "1.5"], "--pass-mark must be between 0 and 1"),
+        (["--jobs", "0"], "--jobs"),
+    ],
+)
+def test_cli_refuses_bad_options_with_exit_2(tmp_path, capsys, options, words):
+    path = tmp_path / "lab.ipynb"
+    path.write_text(json.dumps(solution(LAB2)))
+    assert main(["grade", str(path), "--json", str(tmp_path / "g.json"), *options]) == 2
+    assert words in capsys.readouterr().err
+    assert not (tmp_path / "g.json").exists()
+
+
+@pytest.mark.parametrize("metadata", [[], "lab", 3])
+def test_malformed_metadata_exits_2_with_a_message(tmp_path, capsys, metadata):
+    nb = solution(LAB2)
+    nb["metadata"] = metadata
+    path = tmp_path / "lab.ipynb"
+    path.write_text(json.dumps(nb))
+    assert main(["grade", str(path)]) == 2
+    assert "metadata" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not REAL, reason="no labs/solutions/*.ipynb yet")

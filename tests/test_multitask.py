@@ -38,8 +38,8 @@ def test_mix_sums_to_one():
 def test_answers_are_right():
     rng = random.Random(0)
     c = MultitaskCorpus(n_entities=20, n_quotes=4)
-    s = arithmetic_sentence(57, 68)
-    assert " ".join(s.words) == "5 7 + 6 8 = 1 2 5 ." and sum(s.answer) == 3
+    s = arithmetic_sentence(57, 68)  # least significant digit first: 57 + 68 = 125
+    assert " ".join(s.words) == "7 5 + 8 6 = 5 2 1 ." and sum(s.answer) == 3
     for _ in range(50):
         a = c.agreement(rng, mismatch=True)
         plural_subject = a.words[1].endswith("s")
@@ -56,13 +56,30 @@ def test_answers_are_right():
         assert cp.words[4 : 4 + k] == cp.words[5 + k : 5 + 2 * k]
 
 
-def test_quote_endings_need_more_than_the_previous_word(corpus):
+def test_memo_trap_chance_is_one_half_for_frequency_and_bigram_models(corpus):
+    """The altered ending is the partner quote's ending: after the same previous word, and as
+    frequent, so counting words or word pairs cannot tell the altered ending from the true one."""
     by_prev = {}
     for q in corpus.quotes:
-        by_prev.setdefault(q[-2], set()).add(q[-1])
-    assert all(len(endings) == 2 for endings in by_prev.values())
-    for q, swapped in zip(corpus.quotes, corpus.swapped):
-        assert swapped not in q
+        by_prev.setdefault(q[-2], []).append(q[-1])
+    assert all(len(set(endings)) == 2 for endings in by_prev.values())
+    endings = [q[-1] for q in corpus.quotes]
+    assert sorted(corpus.swapped) == sorted(endings)  # each ending is altered exactly once
+    for q, altered in zip(corpus.quotes, corpus.swapped):
+        assert altered not in q and altered in by_prev[q[-2]]
+        assert all(altered not in other[:-1] for other in corpus.quotes)  # endings only as endings
+    s = corpus.stream(20000, seed=3)
+    ids = s.ids.tolist()
+    tok = corpus.tokenizer
+    counts = {w: ids.count(tok.encode([w])[0]) for w in endings}
+    pairs = list(zip(ids, ids[1:]))
+    for q, altered in zip(corpus.quotes, corpus.swapped):
+        true_n, alt_n = counts[q[-1]], counts[altered]
+        assert abs(true_n - alt_n) < 0.35 * max(true_n, alt_n)  # sampling noise only
+        prev = tok.encode([q[-2]])[0]
+        after = [b for a, b in pairs if a == prev]
+        t, a = after.count(tok.encode([q[-1]])[0]), after.count(tok.encode([altered])[0])
+        assert abs(t - a) < 0.5 * max(t, a) + 3
     trap = corpus.memo_trap(0)
     assert trap.words[-1] == corpus.swapped[0] and sum(trap.answer) == 1
 
@@ -70,3 +87,5 @@ def test_quote_endings_need_more_than_the_previous_word(corpus):
 def test_bad_arguments():
     with pytest.raises(ValueError):
         MultitaskCorpus(n_quotes=3)
+    with pytest.raises(ValueError, match="pool words"):
+        MultitaskCorpus(n_quotes=60)

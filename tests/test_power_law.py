@@ -61,5 +61,20 @@ def test_curve_shapes():
     assert curve_shape([0.0, 0.02, 0.9, 0.95]) == "jump"
     assert curve_shape([0.1, 0.3, 0.5, 0.7, 0.9]) == "smooth"
     assert curve_shape([0.4, 0.1, 0.9, 1.0]) == "U-shaped"
+    # a dip from chance is inverse scaling then recovery, not a U: there is no left arm
+    assert curve_shape([0.5, 0.2, 0.9, 1.0], chance=0.5) == "dip"
+    assert curve_shape([0.9, 0.2, 0.9, 1.0], chance=0.5) == "U-shaped"
+    assert curve_shape([0.45, 0.3, 0.9, 1.0]) == "dip"  # the fall is too small for an arm
     with pytest.raises(ValueError):
         curve_shape([0.5])
+
+
+def test_shape_across_seeds_needs_a_majority():
+    from lmlib.analysis.power_law import shape_across_seeds
+
+    jump, smooth = [0.0, 0.02, 0.9, 0.95], [0.1, 0.3, 0.5, 0.7]
+    assert shape_across_seeds([jump, jump, smooth]) == ("jump", ["jump", "jump", "smooth"])
+    label, labels = shape_across_seeds([jump, smooth])
+    assert label == "seed-dependent" and labels == ["jump", "smooth"]
+    flat = [0.0, 0.0, 0.01, 0.0]
+    assert shape_across_seeds([jump, smooth, flat])[0] == "seed-dependent"

@@ -28,6 +28,7 @@ def test_loss_falls_and_history_is_recorded():
     r = run()
     h = r["history"]
     assert h["eval_step"] == [10, 20, 30] and len(h["train_loss"]) == 30
+    assert h["val_loss"][-1] == r["loss"]  # the last entry scores the whole held-out set
     assert h["val_loss"][-1] < h["val_loss"][0] < 3.0
     assert 0 <= r["exact_match"] <= r["token_accuracy"] <= 1
     assert r["train_flops"] == 30 * 16 * model().flops_per_example(3, 7)

@@ -131,3 +131,13 @@ def test_bad_config():
 def test_config_errors_name_the_field_and_its_value(field, value):
     with pytest.raises(ValueError, match=rf"TrainConfig\.{field} must be .*got {value}"):
         TrainConfig(**{field: value})
+
+
+@pytest.mark.parametrize("cut", [60, -1])
+def test_resume_refuses_any_damage_naming_the_file(tmp_path, cut):
+    ckpt = tmp_path / "run.pt"
+    train(fresh_model(), corpus(), corpus(500, 1), cfg(steps=5, checkpoint_path=str(ckpt)))
+    data = ckpt.read_bytes()
+    ckpt.write_bytes(data[:cut])
+    with pytest.raises(CheckpointError, match=str(ckpt)):
+        train(fresh_model(), corpus(), corpus(500, 1), cfg(checkpoint_path=str(ckpt)), resume=True)

@@ -66,13 +66,20 @@ def fit_power_law(
         raise ValueError("x must take at least two different values")
     best = (math.inf, 0.0, 0.0, 0.0)
 
+    lx = x.log()
+
     def search(floors: list[float]) -> None:
+        """Every floor at once: (G, n) lines in log-log space, the best by SSE in loss space."""
         nonlocal best
-        for l_inf in floors:
-            a, alpha = fit_given_floor(x, y, l_inf)
-            sse = ((power_law(x, l_inf, a, alpha) - y) ** 2).sum().item()
-            if sse < best[0]:
-                best = (sse, l_inf, a, alpha)
+        f = torch.tensor(floors, dtype=torch.float64)[:, None]  # (G, 1)
+        ly = (y - f).log()  # (G, n)
+        xm, ym = lx.mean(), ly.mean(dim=1, keepdim=True)
+        slope = ((lx - xm) * (ly - ym)).sum(dim=1, keepdim=True) / ((lx - xm) ** 2).sum()
+        log_a = ym - slope * xm
+        sse = ((f + (log_a + slope * lx).exp() - y) ** 2).sum(dim=1)  # (G,)
+        i = int(sse.argmin())
+        if sse[i].item() < best[0]:
+            best = (sse[i].item(), floors[i], math.exp(log_a[i, 0].item()), -slope[i, 0].item())
 
     if not floor:
         search([0.0])
@@ -105,12 +112,16 @@ def _standard_errors(
     return (err[0], err[1], err[2]) if floor else (0.0, err[0], err[1])
 
 
-def curve_shape(values: list[float], tol: float = 0.1) -> str:
+def curve_shape(values: list[float], tol: float = 0.1, chance: float | None = None) -> str:
     """Name the shape of a metric along a ladder of sizes (higher = better), smallest first.
 
     - "flat": it never moves by more than tol;
-    - "U-shaped": it dips below its first value at an intermediate size, then ends more than
-      2 * tol above that dip;
+    - "U-shaped": it starts well (above chance + tol, when a chance level is given), falls more
+      than 2 * tol at an intermediate size, then ends more than 2 * tol above that dip: both
+      arms of the U are successes;
+    - "dip": it falls below its first value at an intermediate size and recovers, but has no
+      left arm (it starts at or below chance + tol, or the fall is small): inverse scaling
+      followed by a recovery, not a U;
     - "jump": one step between neighbouring sizes carries at least half of the total rise and
       at least 3 * tol;
     - "smooth": it rises without one dominant step.
@@ -121,9 +132,20 @@ def curve_shape(values: list[float], tol: float = 0.1) -> str:
     if hi - lo <= tol:
         return "flat"
     i_min = values.index(lo)
-    if 0 < i_min < len(values) - 1 and values[0] - lo > 0.01 and values[-1] - lo > 2 * tol:
-        return "U-shaped"
+    if 0 < i_min < len(values) - 1 and values[0] - lo > tol and values[-1] - lo > 2 * tol:
+        left_arm = values[0] - lo > 2 * tol and (chance is None or values[0] > chance + tol)
+        return "U-shaped" if left_arm else "dip"
     steps = [b - a for a, b in zip(values[:-1], values[1:])]
     if max(steps) >= max(0.5 * (values[-1] - values[0]), 3 * tol):
         return "jump"
     return "smooth"
+
+
+def shape_across_seeds(
+    curves: list[list[float]], tol: float = 0.1, chance: float | None = None
+) -> tuple[str, list[str]]:
+    """(label, per-seed labels): a seed curve's label wins when most seeds (more than half)
+    share it; otherwise the task is "seed-dependent"."""
+    labels = [curve_shape(c, tol, chance) for c in curves]
+    best = max(set(labels), key=labels.count)
+    return (best if labels.count(best) * 2 > len(labels) else "seed-dependent"), labels

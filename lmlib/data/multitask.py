@@ -8,10 +8,10 @@ Families (one sentence each, words separated by spaces):
 - agreement   ``the key near the cabinets is lost .``       (answer: is / are, was / were)
 - sentiment   ``review dull lovely awful verdict bad .``   (answer: majority polarity)
 - facts       ``Bodaki works as a baker .``                (lmlib.data.knowledge, Zipf law)
-- arithmetic  ``4 7 + 5 = 5 2 .``                          (1 to 3 digits, digit tokens)
+- arithmetic  ``7 4 + 5 = 2 5 .``                          (47 + 5 = 52, digits reversed)
 - quotes      ``quote : stone river ... ember .``          (a few fixed quotes, seen often)
 - copying     ``repeat after me : w1 .. wk | w1 .. wk .``  (random words, copied)
-Never trained: the memo trap, "repeat after me" on a quote whose ending was swapped.
+Never trained: the memo trap, "repeat after me" on a quote given its partner quote's ending.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from lmlib.data.knowledge import END, KnowledgeBase
 from lmlib.data.tokenizer import WordTokenizer
 
 TASKS = ("agreement", "sentiment", "facts", "arithmetic", "quotes", "copying")
-MIX = {"agreement": 0.16, "sentiment": 0.1, "facts": 0.34, "arithmetic": 0.14, "quotes": 0.06}
+MIX = {"agreement": 0.12, "sentiment": 0.08, "facts": 0.28, "arithmetic": 0.36, "quotes": 0.06}
 MIX["copying"] = round(1 - sum(MIX.values()), 10)  # fractions of sentences
 
 NOUNS = (("key", "keys"), ("dog", "dogs"), ("door", "doors"), ("lamp", "lamps"), ("bird", "birds"),
@@ -41,7 +41,10 @@ POOL = ("time", "river", "light", "stone", "dream", "fire", "silver", "morning",
         "wind", "garden", "winter", "honey", "iron", "cloud", "ember", "salt", "candle", "valley",
         "thunder", "mirror", "forest", "glass", "ocean", "sand", "feather", "lantern", "meadow",
         "copper", "harbor", "storm", "velvet", "willow", "ash", "marble", "echo", "frost", "lily",
-        "anchor", "bell", "moss", "quartz", "rain", "spark", "tide", "amber", "crow")  # fmt: skip
+        "anchor", "bell", "moss", "quartz", "rain", "spark", "tide", "amber", "crow", "pebble",
+        "canyon", "ivory", "maple", "orchid", "raven", "summit", "thistle", "violet", "walnut",
+        "zephyr", "basalt", "cedar", "delta", "fern", "garnet", "hazel", "jasper", "kelp",
+        "lagoon", "nectar", "opal", "prairie", "quill")  # fmt: skip
 DIGITS = tuple("0123456789")
 COPY = ("repeat", "after", "me", ":", "|")
 
@@ -59,9 +62,12 @@ def _sentence(family: str, words: list[str], answer: list[bool], key: int = -1) 
 
 
 def arithmetic_sentence(a: int, b: int) -> Sentence:
-    """``a + b = c .`` with each number written digit by digit; the digits of c are answers."""
-    left = [*str(a), "+", *str(b), "="]
-    c = list(str(a + b))
+    """``a + b = c .`` with every number written digit by digit, least significant digit first
+    (47 + 5 = 52 reads ``7 4 + 5 = 2 5 .``): the order in which a sum is computed, each digit of
+    c following from the digits of a and b at its place and the carry from the places before.
+    The digits of c are the answers."""
+    left = [*str(a)[::-1], "+", *str(b)[::-1], "="]
+    c = list(str(a + b)[::-1])
     return _sentence(
         "arithmetic", [*left, *c, END], [False] * len(left) + [True] * len(c) + [False]
     )
@@ -83,18 +89,20 @@ class MultitaskCorpus:
 
     @staticmethod
     def _make_quotes(n: int, rng: random.Random) -> tuple[list[tuple[str, ...]], list[str]]:
-        """Quotes come in pairs sharing their next-to-last word but not their ending, so the
-        ending cannot be guessed from the previous word alone; each gets a swapped ending."""
-        quotes, swapped = [], []
-        for _ in range(n // 2):
-            words = rng.sample(POOL, 2 * 8 + 1)
-            shared, endings = words[0], words[1:3]
-            for j, ending in enumerate(endings):
-                body = [w for w in words[3 + 7 * j : 10 + 7 * j]][: rng.randint(4, 6)]
-                quotes.append((*body, shared, ending))
-                taken = {*body, shared, *endings}
-                swapped.append(rng.choice([w for w in POOL if w not in taken]))
-        return quotes, swapped
+        """Quotes come in pairs that share their next-to-last word and end differently, and no
+        ending occurs anywhere else in a quote. A quote's altered ending is its partner's: as
+        frequent as the true one and as likely after the previous word, so a model that knows
+        only word frequencies or word pairs is at chance (0.5) on the memo trap."""
+        if n + n // 2 + 4 > len(POOL):
+            raise ValueError(
+                f"n_quotes={n} needs {n + n // 2 + 4} pool words, the pool has {len(POOL)}"
+            )
+        words = rng.sample(POOL, len(POOL))
+        endings, shared, body = words[:n], words[n : n + n // 2], words[n + n // 2 :]
+        quotes = [
+            (*rng.sample(body, rng.randint(4, 6)), shared[i // 2], endings[i]) for i in range(n)
+        ]
+        return quotes, [endings[i ^ 1] for i in range(n)]
 
     def vocabulary(self) -> list[str]:
         nouns = [n for pair in NOUNS for n in pair]
@@ -142,14 +150,14 @@ class MultitaskCorpus:
         return _sentence("quotes", words, [j == len(q) + 1 for j in range(len(words))], i)
 
     def copying(self, rng: random.Random, words: list[str] | None = None) -> Sentence:
-        words = words or rng.sample(POOL, rng.randint(3, 8))
+        words = words or rng.sample(POOL, rng.randint(3, 6))
         prompt = ["repeat", "after", "me", ":", *words, "|"]
         return _sentence(
             "copying", [*prompt, *words, END], [False] * len(prompt) + [True] * len(words) + [False]
         )
 
     def memo_trap(self, index: int) -> Sentence:
-        """Never trained: repeat a quote whose ending was swapped; answer = the swapped word."""
+        """Never trained: repeat a quote with its partner's ending; answer = that altered word."""
         q = self.quotes[index]
         altered = [*q[:-1], self.swapped[index]]
         words = ["repeat", "after", "me", ":", *altered, "|", *altered]

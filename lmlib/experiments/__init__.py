@@ -10,5 +10,9 @@ EXPERIMENTS = {
     "three_families": "lmlib.experiments.three_families",
     "scaling": "lmlib.experiments.scaling",
     "objectives": "lmlib.experiments.objectives",
+    "distill": "lmlib.experiments.distill",
+    "crossover": "lmlib.experiments.crossover",
+    "price_trend": "lmlib.experiments.price_trend",
+    "encdec_ladder": "lmlib.experiments.encdec_ladder",
     "chat_cache": "lmlib.experiments.chat_cache",
 }

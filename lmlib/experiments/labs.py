@@ -88,6 +88,23 @@ _LABS: dict[str, dict[str, dict]] = {
             probe_steps=300, toy_steps=300, eval_batches=20,
         ),
     },
+    "09_encoder_decoder": {  # the ladder of lmlib.experiments.encdec_ladder, smaller
+        "ci": dict(
+            ladder=dict(model=dict(d_model=16, n_heads=2, n_layers=1), batch_size=8,
+                        base_steps={"fact_lookup": 4, "lexicon_translation": 4},
+                        tasks=dict(n_train=64, n_test=8), seeds=2, jobs=1),
+        ),
+        "cpu": dict(
+            ladder=dict(model=dict(d_model=32, n_heads=4, n_layers=2), batch_size=32,
+                        base_steps={"fact_lookup": 300, "lexicon_translation": 150},
+                        tasks=dict(n_train=5_000, n_test=256), seeds=2, jobs=1),
+        ),
+        "gpu": dict(
+            ladder=dict(model=dict(d_model=64, n_heads=4, n_layers=2), batch_size=64,
+                        base_steps={"fact_lookup": 1500, "lexicon_translation": 600},
+                        tasks=dict(n_train=20_000, n_test=512), seeds=2, jobs=1),
+        ),
+    },
 }  # fmt: skip
 
 LAYERS_05 = {"rnn": 2, "cnn": 4, "transformer": 2}  # lab 5: the CNN needs depth to widen its window

@@ -67,6 +67,7 @@ def generator_sizes(summary: dict, outdir: Path) -> Path:
         ax.set(xscale="log", xlabel="generator width / discriminator width",
                title=key if key != "score" else "mean of the three")  # fmt: skip
         ax.set_xticks([w for w, _ in widths], [f"{w:g}" for w, _ in widths])
+        ax.minorticks_off()  # the log axis's minor labels would overlap the widths
     axes[0].set_ylabel("held-out accuracy at the full budget")
     axes[0].legend(fontsize=7)
     fig.tight_layout()

@@ -1,30 +1,35 @@
 """Experiment: a ladder of Transformer sizes trained on the multitask corpus (lmlib.data.multitask).
 
-Each (size, seed) run writes results/scaling/<profile>/<size>-seed<seed>.json with its held-out
-loss split by task family, every probe's metrics (loss, token accuracy, exact match, two-way),
-fact recall by how often the fact was seen, FLOPs and provenance; a run whose file exists is
-skipped, so an interrupted sweep resumes where it stopped. summary.json gathers the runs and the
-power-law fits. Figures: lmlib.experiments.scaling_figures.
+Each (size, seed) point writes results/scaling/<profile>/<size>-seed<seed>.json with its held-out
+loss at log-spaced steps of training (its loss curve, against compute), the loss split by task
+family, every probe's metrics (loss, token accuracy, exact match, two-way), fact recall by how often
+the fact was seen, FLOPs and provenance. A point whose file exists is skipped, so an interrupted
+sweep reruns only its missing points; `--jobs N` runs N points at once, one thread each, with the
+same numbers as one at a time. summary.json gathers the points, fits the compute-efficient frontier
+(lmlib.analysis.frontier) and names each task's curve per seed. Figures:
+lmlib.experiments.scaling_figures.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from lmlib.analysis.power_law import fit_power_law
 from lmlib.analysis.probes import facts_by_count, run_probe, standard_probes, summarize, task_losses
 from lmlib.data.multitask import MultitaskCorpus
 from lmlib.experiments.results import provenance, read_results, write_results
+from lmlib.experiments.scaling_summary import summarize_runs
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.profiles import by_profile
+from lmlib.training import distributed
 from lmlib.training.train import TrainConfig, train
 
-SWEEP = True  # the runner writes one results file per run (see run_sweep)
+SWEEP = True  # the runner writes one results file per point (see run_sweep)
 
 
 @dataclass(frozen=True)
@@ -37,24 +42,23 @@ class Size:
 
 @dataclass(frozen=True)
 class Settings:
-    sizes: tuple[Size, ...]
+    sizes: tuple[Size, ...]  # smallest compute first
     seeds: tuple[int, ...]
     train: TrainConfig  # lr is scaled per size by lr_for
     context: int
     n_entities: int
     n_quotes: int
     probe_items: int
-    snapshots: int  # how many times during training the loss decomposition is recorded
+    evals_per_octave: int  # held-out evaluations per doubling of the step count (the loss curve)
 
 
 def settings(profile: str) -> Settings:
-    cpu_sizes = (
-        Size("xs", 1, 16, 2),
-        Size("s", 1, 32, 2),
+    cpu_sizes = (  # two-layer sizes copy but cannot yet add; three-layer ones learn to
+        Size("xs", 2, 16, 2),
+        Size("s", 2, 24, 2),
         Size("m", 2, 32, 2),
-        Size("l", 2, 64, 4),
+        Size("l", 3, 64, 4),
         Size("xl", 3, 96, 4),
-        Size("xxl", 4, 128, 4),
     )
     return by_profile(
         ci=Settings(
@@ -65,27 +69,27 @@ def settings(profile: str) -> Settings:
             n_entities=40,
             n_quotes=8,
             probe_items=20,
-            snapshots=2,
+            evals_per_octave=2,
         ),
         cpu=Settings(
             sizes=cpu_sizes,
-            seeds=(0, 1),
-            train=TrainConfig(steps=1100, batch_size=16, lr=3e-3, warmup_steps=50, progress=False),
+            seeds=(0, 1, 2),
+            train=TrainConfig(steps=2000, batch_size=16, lr=3e-3, warmup_steps=50, progress=False),
             context=64,
             n_entities=400,
             n_quotes=32,
             probe_items=200,
-            snapshots=6,
+            evals_per_octave=3,
         ),
         gpu=Settings(
-            sizes=(*cpu_sizes, Size("xxxl", 6, 192, 6)),
+            sizes=(*cpu_sizes, Size("xxl", 4, 128, 4)),
             seeds=(0, 1, 2),
-            train=TrainConfig(steps=3000, batch_size=16, lr=3e-3, warmup_steps=100, progress=False),
+            train=TrainConfig(steps=4000, batch_size=16, lr=3e-3, warmup_steps=100, progress=False),
             context=64,
             n_entities=400,
             n_quotes=32,
             probe_items=400,
-            snapshots=8,
+            evals_per_octave=3,
         ),
         profile=profile,
     )
@@ -94,6 +98,15 @@ def settings(profile: str) -> Settings:
 def lr_for(size: Size, base: TrainConfig) -> TrainConfig:
     """Smaller models take larger steps: lr ~ d_model^-1/2, anchored at d_model = 128."""
     return replace(base, lr=min(1e-2, base.lr * (128 / size.d_model) ** 0.5))
+
+
+def eval_steps(steps: int, per_octave: int) -> list[int]:
+    """Log-spaced steps at which the loss curve is measured: steps, steps / 2^(1/k), ... >= 8."""
+    out, k = set(), 0
+    while (s := round(steps * 2 ** (-k / per_octave))) >= min(8, steps):
+        out.add(s)
+        k += 1
+    return sorted(out)
 
 
 def build_world(s: Settings, data_seed: int = 0) -> tuple[MultitaskCorpus, object, object]:
@@ -120,22 +133,27 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
         pos="rope",
     )
     train_cfg = replace(lr_for(size, s.train), seed=seed, eval_every=s.train.steps, eval_batches=2)
+    train_cfg = replace(train_cfg, data_parallel=False)  # under torchrun, one point per rank
     seed_everything(seed)
     model = TransformerLM(cfg)
-    every = max(1, train_cfg.steps // s.snapshots)
-    snapshots = [{"step": 0, **task_losses(model, held_out, s.context)}]
+    flops_per_token = model.flops_per_token()
+    per_step = train_cfg.batch_size * s.context
+    evals = set(eval_steps(train_cfg.steps, s.evals_per_octave))
+    curve = [{"step": 0, "compute": 0.0, **task_losses(model, held_out, s.context)}]
 
     def on_step(step: int, loss: float) -> None:
-        if step % every == 0 or step == train_cfg.steps:
-            snapshots.append({"step": step, **task_losses(model, held_out, s.context)})
+        if step in evals:
+            snap = task_losses(model, held_out, s.context)
+            curve.append(
+                {"step": step, "compute": float(flops_per_token * per_step * step), **snap}
+            )
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     history = train(model, stream.ids, held_out.ids, train_cfg, on_step=on_step)
     train_wall = time.perf_counter() - start
     probes = standard_probes(corpus, s.probe_items)
     scores = {name: run_probe(model, p) for name, p in probes.items()}
-    tokens = train_cfg.steps * train_cfg.batch_size * s.context
-    flops_per_token = model.flops_per_token()
+    tokens = train_cfg.steps * per_step
     return {
         "experiment": "scaling",
         "profile": profile,
@@ -144,16 +162,17 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
         "model_config": cfg,
         "train_config": train_cfg,
         "params": model.num_params(),
-        "params_non_embedding": model.num_params(non_embedding=True),
+        "params_non_embedding": model.num_params() - cfg.vocab_size * cfg.d_model,
         "flops_per_token": flops_per_token,
         "tokens": tokens,
         "compute": flops_per_token * tokens,
         "final_train_loss": sum(history.train_loss[-50:]) / len(history.train_loss[-50:]),
-        "decomposition": snapshots[-1],
-        "snapshots": snapshots,
+        "decomposition": curve[-1],
+        "snapshots": curve,
         "probes": {name: summarize(v) for name, v in scores.items()},
         "facts_by_count": facts_by_count(scores["facts"], stream.fact_counts),
         "train_wall_s": round(train_wall, 2),
+        "cpu_time_s": round(time.process_time() - cpu_start, 2),
         **provenance(pick_device(None if train_cfg.device == "auto" else train_cfg.device)),
     }
 
@@ -162,91 +181,97 @@ def run_path(root: Path, profile: str, size: str, seed: int) -> Path:
     return root / profile / f"{size}-seed{seed}.json"
 
 
+@dataclass(frozen=True)
+class Point:
+    """One (size, seed) of a sweep and the file its results go to."""
+
+    size: Size
+    seed: int
+    path: Path
+
+
+def plan_points(
+    profile: str, root: Path, seeds: tuple[int, ...] | None = None, shard: tuple[int, int] = (0, 1)
+) -> list[Point]:
+    """The points still to run (no results file yet), largest compute first so that parallel
+    workers finish together; shard=(rank, world) keeps every world-th point from rank on."""
+    s = settings(profile)
+    rank, world = shard
+    if not 0 <= rank < world:
+        raise ValueError(f"shard must be (rank, world) with 0 <= rank < world, got {shard}")
+    todo = [
+        Point(size, seed, run_path(root, profile, size.name, seed))
+        for size in reversed(s.sizes)
+        for seed in seeds or s.seeds
+    ]
+    return [p for p in todo if not p.path.exists()][rank::world]
+
+
 _WORLD: dict = {}  # one corpus and stream per process and profile
 
 
-def _run_and_write(profile: str, size: Size, seed: int, path: Path) -> dict:
-    """One run on one thread (so its numbers do not depend on the machine's core count)."""
+def run_point(profile: str, point: Point) -> dict:
+    """Run one point on one thread (its numbers do not depend on the core count) and write it."""
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
         if profile not in _WORLD:
             _WORLD[profile] = build_world(settings(profile))
         start = time.perf_counter()
-        record = run_one(profile, size, seed, _WORLD[profile])
+        record = run_one(profile, point.size, point.seed, _WORLD[profile])
     finally:
         torch.set_num_threads(threads)
     record["wall_time_s"] = round(time.perf_counter() - start, 2)
-    write_results(path, record)
-    print(f"wrote {path} ({record['wall_time_s']:.1f} s)", flush=True)
+    record["started"] = started
+    write_results(point.path, record)
+    print(f"wrote {point.path} ({record['wall_time_s']:.1f} s)", flush=True)
     return record
+
+
+def run_points(profile: str, points: list[Point], jobs: int = 1) -> None:
+    """Run the points, `jobs` at a time in worker processes (spawned: nothing shared)."""
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if jobs == 1 or len(points) < 2:
+        for p in points:
+            run_point(profile, p)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(min(jobs, len(points)), mp_context=ctx) as pool:
+        for f in [pool.submit(run_point, profile, p) for p in points]:
+            f.result()
 
 
 def run_sweep(
     profile: str, root: Path, seeds: tuple[int, ...] | None = None, jobs: int = 1
 ) -> dict:
-    """Every (size, seed) of the profile, `jobs` runs at a time (one thread each); runs whose
-    file exists are read, not retrained."""
+    """Every (size, seed) of the profile; points whose file exists are read, not retrained.
+    Under torchrun each rank trains its share of the points (one process, one GPU each)."""
+    ranks = distributed.launched()
+    shard = (0, 1)
+    if ranks.parallel:
+        shard, jobs = _join(ranks), 1
+    points = plan_points(profile, root, seeds, shard)
+    distributed.barrier(ranks)  # every rank has planned before any writes a point
+    run_points(profile, points, jobs)
+    distributed.barrier(ranks)  # every point is written before anyone sums them up
     s = settings(profile)
-    todo = [(size, seed) for size in s.sizes for seed in seeds or s.seeds]
-    paths = [run_path(root, profile, size.name, seed) for size, seed in todo]
-    missing = [(*job, path) for job, path in zip(todo, paths) if not path.exists()]
-    if jobs > 1 and len(missing) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        ctx = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            for f in [pool.submit(_run_and_write, profile, *job) for job in missing]:
-                f.result()
-    else:
-        for job in missing:
-            _run_and_write(profile, *job)
-    runs = [read_results(path) for path in paths]
-    summary = summarize_runs(profile, runs)
-    write_results(root / profile / "summary.json", summary)
+    paths = [run_path(root, profile, z.name, seed) for z in s.sizes for seed in seeds or s.seeds]
+    summary = summarize_runs(profile, [read_results(p) for p in paths])
+    if ranks.is_main:
+        write_results(root / profile / "summary.json", summary)
     return summary
 
 
-def mean_over_seeds(runs: list[dict], get) -> dict[str, tuple[float, float]]:
-    """size -> (mean, std over seeds) of get(run)."""
-    out = {}
-    for size in dict.fromkeys(r["size"] for r in runs):
-        vals = torch.tensor([float(get(r)) for r in runs if r["size"] == size], dtype=torch.float64)
-        out[size] = (vals.mean().item(), vals.std().item() if len(vals) > 1 else 0.0)
-    return out
-
-
-def summarize_runs(profile: str, runs: list[dict]) -> dict:
-    """Per-size means over seeds of every metric, and the power-law fits of loss."""
-    runs = sorted(runs, key=lambda r: (r["params"], r["seed"]))
-    loss = mean_over_seeds(runs, lambda r: r["decomposition"]["loss"])
-    first = {r["size"]: r for r in runs}
-    sizes = list(loss)
-    compute = [first[n]["compute"] for n in sizes]
-    params = [first[n]["params_non_embedding"] for n in sizes]
-    fits = {}
-    if len(sizes) >= 3:
-        y = [loss[n][0] for n in sizes]
-        fits = {"compute": fit_power_law(compute, y), "params": fit_power_law(params, y)}
-    metrics = {}
-    for probe, scores in runs[0]["probes"].items():
-        for metric in scores:
-            stats = mean_over_seeds(runs, lambda r, p=probe, m=metric: r["probes"][p][m])
-            metrics[f"{probe}/{metric}"] = {n: stats[n] for n in sizes}
-    return {
-        "experiment": "scaling",
-        "profile": profile,
-        "sizes": sizes,
-        "seeds": sorted({r["seed"] for r in runs}),
-        "params": params,
-        "compute": compute,
-        "loss": {n: loss[n] for n in sizes},
-        "metrics": metrics,
-        "fits": {k: asdict(v) for k, v in fits.items()},
-        "total_wall_time_s": round(sum(r.get("wall_time_s", 0.0) for r in runs), 1),
-        "runs": [f"{r['size']}-seed{r['seed']}.json" for r in runs],
-    }
+def _join(ranks: distributed.Ranks) -> tuple[int, int]:
+    """Under torchrun: this rank's GPU if any, a gloo group for the barriers, its shard."""
+    distributed.local_device(pick_device(), ranks)  # cuda:LOCAL_RANK becomes "cuda"
+    distributed.join(torch.device("cpu"), ranks)
+    return ranks.rank, ranks.world_size
 
 
 def load_runs(root: Path, profile: str) -> list[dict]:
@@ -260,4 +285,7 @@ def load_runs(root: Path, profile: str) -> list[dict]:
 def figures(root: Path, profile: str, outdir: Path) -> list[Path]:
     from lmlib.experiments.scaling_figures import draw_all
 
-    return draw_all(load_runs(root, profile), read_results(root / profile / "summary.json"), outdir)
+    runs = load_runs(root, profile)
+    summary = summarize_runs(profile, runs)
+    write_results(root / profile / "summary.json", summary)
+    return draw_all(runs, summary, outdir)

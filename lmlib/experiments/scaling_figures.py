@@ -2,6 +2,8 @@
 
 `lmlib run scaling --figures` writes scaling_*.png (chapter "Scaling: compute predicts loss") and
 emergence_*.png (chapter "Emergence, inverse and U-shaped scaling") into lectures/figures/.
+Sizes are ordered by compute and coloured by it (dark = little compute); curves show the median
+over seeds with min-max bars, or one line per seed where the seeds disagree on the shape.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import torch
 
 from lmlib.analysis.power_law import PowerLawFit
 from lmlib.data.multitask import TASKS
+from lmlib.experiments.scaling_summary import snapshot_compute
 from lmlib.runtime.files import save_figure
 
 # task -> (probe, metric, label): the headline metric of each probe
@@ -21,11 +24,19 @@ HEADLINE = {
     "facts": ("facts", "exact", "facts (exact match)"),
     "quotes": ("quotes", "exact", "quote endings (exact match)"),
     "copying": ("copying", "exact", "copying (exact match)"),
-    "arithmetic_1": ("arithmetic_1", "exact", "1-digit addition (exact)"),
-    "arithmetic_2": ("arithmetic_2", "exact", "2-digit addition (exact)"),
-    "arithmetic_3": ("arithmetic_3", "exact", "3-digit addition (exact)"),
+    "arithmetic_1": ("arithmetic_1", "exact", "1-digit sums (exact)"),
+    "arithmetic_2": ("arithmetic_2", "exact", "2-digit sums (exact)"),
+    "arithmetic_3": ("arithmetic_3", "exact", "3-digit sums (exact)"),
     "memo_trap": ("memo_trap", "two_way", "memo trap (prefers the altered word)"),
 }
+SEED_STYLES = ("-", "--", ":", "-.")
+
+
+def size_colour(i: int, n: int):
+    """Colour of the i-th size of n by compute (viridis: dark = least compute)."""
+    import matplotlib.pyplot as plt
+
+    return plt.cm.viridis(0.85 * i / max(1, n - 1))
 
 
 def _save(fig, outdir: Path, name: str) -> Path:
@@ -39,86 +50,139 @@ def _save(fig, outdir: Path, name: str) -> Path:
     return path
 
 
-def _curve(ax, s: dict, key: str, label: str | None = None, **kw) -> None:
-    """Mean over seeds against compute, with one standard deviation as error bars."""
+def _curve(ax, s: dict, key: str, label: str | None = None, lo=None, hi=None, **kw) -> None:
+    """The median over seeds against compute with min-max bars (clipped to [lo, hi]); when the
+    seeds disagree on the curve's shape, one line per seed instead."""
     stats = s["metrics"][key]
-    ys = [stats[n][0] for n in s["sizes"]]
-    err = [stats[n][1] for n in s["sizes"]]
-    ax.errorbar(s["compute"], ys, yerr=err, marker="o", capsize=3, label=label, **kw)
-    ax.set_xscale("log")
-
-
-def _size_labels(ax, s: dict) -> None:
-    for c, n, p in zip(s["compute"], s["sizes"], s["params"]):
-        ax.annotate(
-            f"{n}\n{p / 1e3:.0f}K",
-            (c, 0),
-            xycoords=("data", "axes fraction"),
-            xytext=(0, 3),
-            textcoords="offset points",
-            ha="center",
-            fontsize=7,
+    shape = s.get("shapes", {}).get(key, {}).get("label")
+    if shape == "seed-dependent":
+        for j, seed in enumerate(s["seeds"]):
+            ys = [stats[n]["seeds"][str(seed)] for n in s["sizes"]]
+            ax.plot(
+                s["compute"],
+                ys,
+                marker="o",
+                ls=SEED_STYLES[j % 4],
+                lw=1,
+                label=f"{label or key}, seed {seed}" if label else None,
+                color=kw.get("color"),
+            )
+    else:
+        med = torch.tensor([stats[n]["median"] for n in s["sizes"]])
+        low = torch.tensor([stats[n]["min"] for n in s["sizes"]])
+        high = torch.tensor([stats[n]["max"] for n in s["sizes"]])
+        if lo is not None or hi is not None:
+            low, high = low.clamp(lo, hi), high.clamp(lo, hi)
+        ax.errorbar(
+            s["compute"],
+            med,
+            yerr=torch.stack([med - low, high - med]),
+            marker="o",
+            capsize=3,
+            label=label,
+            **kw,
         )
+    ax.set_xscale("log")
 
 
 def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
+    sizes, n = s["sizes"], len(s["sizes"])
+    order = {name: i for i, name in enumerate(sizes)}
+    runs = sorted(runs, key=lambda r: (order[r["size"]], r["seed"]))
     paths = []
-    # 1. loss against compute and against parameters, with the power-law fits
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, xlabel in (
-        (axes[0], "compute", "training compute C (FLOPs)"),
-        (axes[1], "params", "non-embedding parameters N"),
-    ):
-        x_of = {
-            r["size"]: r["compute" if key == "compute" else "params_non_embedding"] for r in runs
-        }
-        ax.scatter(
-            [x_of[r["size"]] for r in runs],
-            [r["decomposition"]["loss"] for r in runs],
-            s=14,
-            color="C0",
+
+    # 1. the loss curves, their frontier and its fit; the held-out prediction of the largest size
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    ax = axes[0]
+    for r in runs:
+        pts = [(snapshot_compute(r, sn), sn["loss"]) for sn in r["snapshots"] if sn["step"] > 0]
+        ax.plot(
+            *zip(*pts),
+            "-",
+            lw=0.8,
             alpha=0.6,
-            label="one run (seed)",
+            color=size_colour(order[r["size"]], n),
+            label=r["size"] if r["seed"] == s["seeds"][0] else None,
         )
-        fit = PowerLawFit(**s["fits"][key])
-        xs = torch.logspace(
-            torch.tensor(min(s[key])).log10(), torch.tensor(max(s[key])).log10(), 50
-        )
+    if "frontier" in s:
+        f, h = s["frontier"], s["held_out"]
+        fit = PowerLawFit(**f["fit"])
+        cs, ls_ = zip(*f["points"])
+        ax.plot(cs, ls_, "k.", ms=5, label="frontier (seed medians)")
+        xs = torch.logspace(torch.tensor(cs[0]).log10(), torch.tensor(cs[-1]).log10(), 60)
+        lo, hi = f["alpha_interval"]
         ax.plot(
             xs,
             fit.predict(xs),
-            "C1-",
-            label=f"fit: {fit.l_inf:.2f} + {fit.a:.3g} x^-{fit.alpha:.2f} (R²={fit.r2:.3f})",
+            "r-",
+            lw=1.5,
+            label=f"fit: {fit.l_inf:.2f} + a C^-{fit.alpha:.2f} [{lo:.2f}, {hi:.2f}]",
         )
-        ax.axhline(fit.l_inf, color="C1", ls=":", lw=1)
-        ax.set(xscale="log", xlabel=xlabel, ylabel="held-out loss (nats per word)")
-        ax.legend(fontsize=8)
-    axes[0].set_title("Loss falls as a power law of compute")
-    axes[1].set_title("... and of model size (same tokens for every size)")
+        ax2 = axes[1]
+        for r in runs:
+            ax2.plot(
+                r["compute"],
+                r["decomposition"]["loss"],
+                "o",
+                ms=4,
+                alpha=0.7,
+                color=size_colour(order[r["size"]], n),
+            )
+        ax2.plot(h["compute"], h["predicted"], "r*", ms=14, label=f"predicted {h['predicted']:.3f}")
+        ax2.plot(
+            h["compute"],
+            h["measured"],
+            "kx",
+            ms=10,
+            mew=2,
+            label=f"measured (median) {h['measured']:.3f}",
+        )
+        ax2.plot(
+            h["compute"],
+            h["naive"],
+            "s",
+            mfc="none",
+            color="gray",
+            label=f"previous size's loss {h['naive']:.3f}",
+        )
+        ax2.set(
+            xscale="log",
+            xlabel="training compute C (FLOPs)",
+            ylabel="final held-out loss",
+            title=f"Held out: {h['size']} predicted from the smaller sizes",
+        )
+        ax2.legend(fontsize=8)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="training compute C (FLOPs)",
+        ylabel="held-out loss (nats per word)",
+        title="Loss curves and their frontier",
+    )
+    ax.legend(fontsize=7, ncol=2)
     paths.append(_save(fig, outdir, "scaling_loss_vs_compute.png"))
 
-    # 2. the loss decomposition: each family's contribution share * loss, by size
+    # 2. the loss decomposition: each family's contribution share * loss, by size (first seed)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    seed0 = [r for r in runs if r["seed"] == min(s["seeds"])]
+    seed0 = [r for r in runs if r["seed"] == s["seeds"][0]]
     bottom = torch.zeros(len(seed0))
     for i, fam in enumerate(TASKS):
-        part = torch.tensor(
-            [
-                t["share"] * t["loss"]
-                for r in seed0
-                for t in r["decomposition"]["tasks"]
-                if t["task"] == fam
-            ]
-        )
+        tasks = [{t["task"]: t for t in r["decomposition"]["tasks"]}[fam] for r in seed0]
+        part = torch.tensor([t["share"] * t["loss"] for t in tasks])
         axes[0].bar(range(len(seed0)), part, bottom=bottom, color=f"C{i}", label=fam)
         bottom += part
-        losses = [t["loss"] for r in seed0 for t in r["decomposition"]["tasks"] if t["task"] == fam]
-        axes[1].plot([r["compute"] for r in seed0], losses, "o-", color=f"C{i}", label=fam)
+        axes[1].plot(
+            [r["compute"] for r in seed0],
+            [t["loss"] for t in tasks],
+            "o-",
+            color=f"C{i}",
+            label=fam,
+        )
     axes[0].set_xticks(range(len(seed0)), [r["size"] for r in seed0])
     axes[0].set(
-        xlabel="model size",
+        xlabel="model size (by compute)",
         ylabel="share x mean loss (nats per word)",
         title="Overall loss = sum of the families' parts",
     )
@@ -131,66 +195,93 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
     axes[0].legend(fontsize=7)
     paths.append(_save(fig, outdir, "scaling_decomposition.png"))
 
-    # 3. tail knowledge: recall against how often a fact was seen, per size
+    # 3. tail knowledge: recall against how often a fact was seen, per size (median over seeds)
     fig, ax = plt.subplots(figsize=(7, 4))
-    for i, r in enumerate(seed0):
-        rows = r["facts_by_count"]
+    for i, name in enumerate(sizes):
+        rows = [r["facts_by_count"] for r in runs if r["size"] == name]
+        med = torch.tensor([[row["exact"] for row in rs] for rs in rows]).median(dim=0).values
         ax.plot(
-            range(len(rows)),
-            [row["exact"] for row in rows],
+            range(len(med)),
+            med,
             "o-",
-            color=plt.cm.viridis(i / len(seed0)),
-            label=f"{r['size']} ({r['params'] / 1e3:.0f}K)",
+            color=size_colour(i, n),
+            label=f"{name} ({s['params'][i] / 1e3:.0f}K)",
         )
-    ax.set_xticks(range(len(rows)), [_bin_label(rows, j) for j in range(len(rows))])
+    ax.set_xticks(range(len(rows[0])), [_bin_label(rows[0], j) for j in range(len(rows[0]))])
     ax.set(
         xlabel="times the fact occurred in training",
-        ylabel="recall (exact match)",
+        ylabel="recall (exact match, median)",
         title="Tail knowledge needs scale",
         ylim=(-0.02, 1.02),
     )
     ax.legend(fontsize=8)
     paths.append(_save(fig, outdir, "scaling_tail_knowledge.png"))
 
-    # 4. every task's headline metric against compute
+    # 4. every task's headline metric against compute, with its shape label
     fig, axes = plt.subplots(3, 3, figsize=(11, 8.5), sharex=True)
     for ax, (probe, metric, label) in zip(axes.flat, HEADLINE.values()):
-        _curve(ax, s, f"{probe}/{metric}")
+        key = f"{probe}/{metric}"
+        _curve(ax, s, key, None, 0.0, 1.0, color="C0")
         if metric == "two_way":
             ax.axhline(0.5, color="gray", ls=":", lw=1)
-        ax.set(title=label, ylim=(-0.03, 1.03))
+        ax.set(title=f"{label}: {s['shapes'][key]['label']}", ylim=(-0.03, 1.03))
     for ax in axes[-1]:
         ax.set_xlabel("training compute (FLOPs)")
-    fig.suptitle("Same models, same corpus: smooth, sudden, flat and U-shaped tasks")
+    fig.suptitle("Same models, same corpus: each task's curve (median, min-max over seeds)")
     paths.append(_save(fig, outdir, "emergence_tasks.png"))
 
-    # 5. one task, three metrics
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+    # 5. one task, three metrics, every seed
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    probes = ("arithmetic_1", "arithmetic_2", "arithmetic_3", "copying")
     for ax, metric, ylabel in zip(
         axes,
         ("exact", "token_acc", "loss"),
-        ("exact match", "per-token accuracy", "answer log-loss (nats)"),
+        ("exact match", "per-digit / per-token accuracy", "answer log-loss (nats per token)"),
     ):
-        for i, probe in enumerate(("copying", "arithmetic_1", "arithmetic_2", "arithmetic_3")):
-            _curve(ax, s, f"{probe}/{metric}", probe, color=f"C{i}")
-        ax.set(xlabel="training compute (FLOPs)", ylabel=ylabel)
+        for i, probe in enumerate(probes):
+            for j, seed in enumerate(s["seeds"]):
+                ys = [s["metrics"][f"{probe}/{metric}"][n_]["seeds"][str(seed)] for n_ in sizes]
+                ax.plot(
+                    s["compute"],
+                    ys,
+                    marker="o",
+                    ms=3,
+                    lw=1,
+                    ls=SEED_STYLES[j % 4],
+                    color=f"C{i}",
+                    label=probe if j == 0 else None,
+                )
+        ax.set(xscale="log", xlabel="training compute (FLOPs)", ylabel=ylabel)
     axes[0].legend(fontsize=8)
-    fig.suptitle("The metric decides how sudden a jump looks")
+    fig.suptitle("The metric decides how sudden a jump looks (one line per seed)")
     paths.append(_save(fig, outdir, "emergence_metrics.png"))
 
-    # 6. the memo trap and its subtasks
+    # 6. the memo trap and its subtasks, every seed
     fig, ax = plt.subplots(figsize=(7, 4))
-    _curve(ax, s, "memo_trap/two_way", "memo trap: prefers the altered ending", color="C3", lw=2)
-    _curve(ax, s, "quotes/exact", "subtask: knows the quote", color="C0", ls="--")
-    _curve(ax, s, "copying/exact", "subtask: copies a random list", color="C2", ls="--")
+    for key, label, colour in (
+        ("memo_trap/two_way", "memo trap: prefers the altered ending", "C3"),
+        ("quotes/exact", "subtask: knows the quote", "C0"),
+        ("copying/exact", "subtask: copies a random list", "C2"),
+    ):
+        for j, seed in enumerate(s["seeds"]):
+            ys = [s["metrics"][key][n_]["seeds"][str(seed)] for n_ in sizes]
+            ax.plot(
+                s["compute"],
+                ys,
+                marker="o",
+                ms=3,
+                ls=SEED_STYLES[j % 4],
+                color=colour,
+                label=label if j == 0 else None,
+            )
     ax.axhline(0.5, color="gray", ls=":", lw=1)
     ax.set(
+        xscale="log",
         xlabel="training compute (FLOPs)",
         ylabel="fraction of items",
         ylim=(-0.03, 1.03),
-        title="U-shaped scaling: a prompt that is two tasks at once",
+        title=f"The memo trap ({s['shapes']['memo_trap/two_way']['label']}), one line per seed",
     )
-    _size_labels(ax, s)
     ax.legend(fontsize=8, loc="center left")
     paths.append(_save(fig, outdir, "emergence_memo_trap.png"))
     return paths

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from lmlib.grading import worker
+from lmlib.grading import answers
 from lmlib.grading.judge import assess, prepare
 from lmlib.grading.labs import get_lab
 
@@ -68,15 +68,15 @@ def run_check(fn: Any, lab: str, name: str | None = None, seed: int | None = Non
             exercise, "error", f"the checks could not start: {type(e).__name__}: {e}"
         )
     saved = _torch_state()
-    undo = worker.forbid(ex.forbidden)
+    undo = answers.forbid(ex.forbidden, ex.forbidden_ops)
     try:
         payloads = [_fresh(p.payload) for p in prepared]
-        answers = worker.run_cases(fn, payloads, ex.module)
+        got = answers.run_cases(fn, payloads, ex.module)
     finally:
         undo()
         _restore(saved)
     try:
-        status, message = assess(ex, prepared, {"defined": True, "cases": answers})
+        status, message = assess(ex, prepared, {"defined": True, "cases": got})
     except Exception as e:  # e.g. an answer too strange to compare
         status, message = "error", f"could not compare the answer: {type(e).__name__}: {e}"
     return CheckResult(exercise, status, message)

@@ -12,6 +12,8 @@ import os
 import sys
 from pathlib import Path
 
+import torch
+
 from lmlib.grading import notebook, report
 from lmlib.grading.labs import get_lab
 from lmlib.grading.sandbox import Limits, Sandbox
@@ -38,6 +40,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--memory-mb", type=int, default=3072, help="address space per exercise")
     parser.add_argument("--jobs", type=int, default=2, help="exercises graded at once")
     parser.add_argument(
+        "--isolation",
+        choices=("auto", "require", "none"),
+        default="auto",
+        help="bubblewrap namespaces per exercise: where available (auto, the default), always "
+        "(require: fail where bwrap does not work), or never (none: not tamper-proof)",
+    )
+    parser.add_argument(
         "--spawn",
         action="store_true",
         help="a fresh interpreter per exercise instead of the fork server",
@@ -46,13 +55,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, help="fix the random inputs (to reproduce a grade)")
 
 
-def run(args: argparse.Namespace) -> int:
+def _checked(args: argparse.Namespace) -> tuple[dict, Limits]:
+    """The notebook and the limits, or ValueError saying which option to fix."""
     if not 0 <= args.pass_mark <= 1:
-        print(f"error: --pass-mark must be between 0 and 1, got {args.pass_mark}", file=sys.stderr)
-        return 2
+        raise ValueError(f"--pass-mark must be between 0 and 1, got {args.pass_mark}")
+    if not 1 <= args.jobs <= 64:
+        raise ValueError(f"--jobs must be between 1 and 64, got {args.jobs}")
     try:
-        nb = notebook.read(args.notebook)
-        get_lab(notebook.lab_id(nb, args.notebook))
+        limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb)
+    except ValueError as e:  # "timeout=0 is out of range: use 0.5 to 3600"
+        raise ValueError("--" + str(e).replace("_", "-").replace("=", " ", 1)) from e
+    nb = notebook.read(args.notebook)
+    exercises = get_lab(notebook.lab_id(nb, args.notebook))
+    unknown = sorted(set(args.only or ()) - set(exercises))
+    if unknown:
+        raise ValueError(
+            f"--only {', '.join(unknown)}: no such exercise; this lab has {', '.join(exercises)}"
+        )
+    return nb, limits
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        nb, limits = _checked(args)
     except ValueError as e:  # NotebookError is a ValueError, as is an unknown lab
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -60,17 +85,23 @@ def run(args: argparse.Namespace) -> int:
         grade_notebook,  # imports lmlib's references, so only once needed
     )
 
-    limits = Limits(timeout=args.timeout, memory_mb=args.memory_mb)
+    torch.set_num_threads(1)  # the references run on tiny inputs; the workers need the cores
+    isolate = {"auto": None, "require": True, "none": False}[args.isolation]
     try:
-        with Sandbox(limits, jobs=args.jobs, fork=not args.spawn) as sandbox:
+        with Sandbox(limits, jobs=args.jobs, fork=not args.spawn, isolate=isolate) as sandbox:
             result = grade_notebook(nb, str(args.notebook), sandbox, args.only, args.seed)
     except Exception as e:  # the grader's own failure, never the submission's
         print(f"error: grading failed: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
+    # every job's processes are gone by now (Sandbox.run returns only then)
     print(report.table(result))
+    if not result.isolation.get("tamper_proof"):
+        print(f"warning: {result.isolation.get('note')}", file=sys.stderr)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+        tmp = args.json.with_name(args.json.name + ".tmp")
+        tmp.write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+        os.replace(tmp, args.json)
     encoded = report.classroom_b64(result, args.pass_mark)
     if args.classroom:
         args.classroom.parent.mkdir(parents=True, exist_ok=True)

@@ -15,8 +15,10 @@ import torch
 from torch import Tensor
 
 from lmlib.grading import notebook
+from lmlib.grading.answers import call_with_grads
 from lmlib.grading.labs import checks_sha256, get_lab
-from lmlib.grading.sandbox import Outcome, Sandbox
+from lmlib.grading.outcome import CHECK_SECONDS, Outcome, deadline
+from lmlib.grading.sandbox import Sandbox
 from lmlib.grading.spec import (
     Case,
     Exercise,
@@ -35,6 +37,7 @@ class Prepared:
     case: Case
     expected: Any
     payload: dict
+    grads: list | None = None  # expected gradients, for an exercise with ``grads``
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Report:
     lab: str
     seed: int
     verdicts: list[ExerciseScore] = field(default_factory=list)
+    isolation: dict = field(default_factory=dict)  # isolation.Isolation.as_dict()
 
     @property
     def points(self) -> float:
@@ -74,6 +78,7 @@ class Report:
             "seed": self.seed,
             "points": self.points,
             "max_points": self.max_points,
+            "isolation": self.isolation,
             "exercises": [asdict(v) for v in self.verdicts],
         }
 
@@ -90,6 +95,7 @@ def prepare(ex: Exercise, rng: torch.Generator) -> list[Prepared]:
     """Inputs from ``rng``, expected answers from lmlib's reference."""
     out = []
     for case in ex.cases(rng):
+        grads = None
         if ex.module:
             ref = randomize_(ex.reference(*case.init), rng).eval()
             state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
@@ -97,9 +103,10 @@ def prepare(ex: Exercise, rng: torch.Generator) -> list[Prepared]:
                 expected = ref(*clone_args(case.args))
             payload = {"init": list(case.init), "args": list(case.args), "state": state}
         else:
-            expected = ex.reference(*clone_args(case.args))
-            payload = {"args": list(case.args)}
-        out.append(Prepared(case, _detached(expected), payload))
+            wrt = list(ex.grads)
+            expected, grads = call_with_grads(ex.reference, clone_args(case.args), wrt)
+            payload = {"args": list(case.args), **({"grads": wrt} if wrt else {})}
+        out.append(Prepared(case, _detached(expected), payload, _detached(grads)))
     return out
 
 
@@ -125,7 +132,29 @@ def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, s
             return "failed", f"{where}: {msg}"
         if msg := ex.compare(p.expected, answer.get("value")):
             return "failed", f"{where}: {msg}"
+        if p.grads is not None and (msg := _grad_problem(ex, p.grads, answer.get("grads"), names)):
+            return "failed", f"{where}: {msg}"
     return "passed", f"all {len(prepared)} cases match"
+
+
+def _grad_problem(ex: Exercise, expected: list, got: Any, names: tuple) -> str | None:
+    """Why the answer's gradients (from a backward pass through it) differ, or None."""
+    if type(got) is not list or len(got) != len(expected):
+        return "its gradients could not be computed"
+    for i, e, g in zip(ex.grads, expected, got, strict=True):
+        if msg := ex.compare(e, g):
+            what = names[i] if i < len(names) else f"argument {i}"
+            if e is None:
+                hint = " (it should receive none: detach it)"
+            elif g is None:
+                hint = (
+                    " (none reached it: is the answer computed from it by torch ops, not under "
+                    "no_grad, .detach() or .item()?)"
+                )
+            else:
+                hint = ""
+            return f"the gradient with respect to {what} is wrong{hint}: {msg}"
+    return None
 
 
 def _state_problem(sent: dict, got: Any) -> str | None:
@@ -167,12 +196,26 @@ def grade_many(
         reports.append(report)
         pending += todo
     requests = [_request(ex, prepared, cells) for _, ex, prepared, cells in pending]
-    for (v, ex, prepared, _), outcome in zip(pending, sandbox.run(requests), strict=True):
+    for (v, ex, prepared, cells), outcome in zip(pending, sandbox.run(requests), strict=True):
         try:
-            _settle(v, ex, prepared, outcome)
+            with deadline(CHECK_SECONDS, "checking the answer"):
+                _settle(v, ex, prepared, outcome)
+            v.message += notebook.explain_missing_name(v.message, cells)
+        except TimeoutError as e:  # an answer built to be slow to compare
+            v.status, v.points, v.message = "error", 0.0, f"{e}; the answer is refused"
         except Exception as e:  # a bug in a spec must not sink the other exercises
             v.status, v.points, v.message = "error", 0.0, f"grader error: {type(e).__name__}: {e}"
+    for report in reports:
+        report.isolation = sandbox.isolation.as_dict()
+        for v in report.verdicts:
+            v.message = printable(v.message)
     return reports
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (ANSI escapes, carriage returns, bells) shown as
+    ``\\x1b``-style escapes, so a message cannot redraw the terminal or fake a table row."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def _plan(nb: dict, path: str, only: list[str] | None, seed: int | None) -> tuple[Report, list]:
@@ -217,6 +260,7 @@ def _request(ex: Exercise, prepared: list[Prepared], cells: list[notebook.Cell])
             for s in program
         ],
         "forbidden": dict(ex.forbidden),
+        "forbidden_ops": dict(ex.forbidden_ops),
         "cases": [p.payload for p in prepared],
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import symtable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,7 +59,13 @@ def exercise_name(cell: dict) -> str | None:
 
 def lab_id(nb: dict, path: str | Path) -> str:
     """``metadata.lmlib.lab``, falling back to the file name's stem."""
-    meta = nb.get("metadata", {}).get("lmlib", {})
+    meta = nb.get("metadata", {})
+    if not isinstance(meta, dict):
+        raise NotebookError(
+            f"{path}: the notebook's metadata is a {type(meta).__name__}, not an object; "
+            "restore it from the lab's original notebook"
+        )
+    meta = meta.get("lmlib", {})
     lab = meta.get("lab") if isinstance(meta, dict) else None
     return lab if isinstance(lab, str) and lab else Path(path).stem
 
@@ -69,7 +76,8 @@ class Statement:
     line: int  # first line in its cell, so tracebacks point at the student's own line numbers
     cell: str  # exercise name, or "" for a cell that is not an exercise
     assignment: bool
-    binds: tuple[str, ...] = ()  # names an import statement defines
+    binds: tuple[str, ...] = ()  # names the statement defines
+    uses: frozenset[str] = frozenset()  # names its code mentions
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class Cell:
     statements: tuple[Statement, ...]
     syntax_error: str | None
     uses: frozenset[str] = frozenset()  # every name the cell's code mentions
+    index: int = 0  # 1-based position among the notebook's cells
 
 
 def _strip_magics(code: str) -> str:
@@ -86,8 +95,36 @@ def _strip_magics(code: str) -> str:
     return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in code.split("\n"))
 
 
-def parse_cell(code: str, name: str) -> Cell:
-    """Keep imports, defs and classes (and, for exercise cells, plain assignments)."""
+def global_names(code: str) -> frozenset[str]:
+    """The module-level names ``code`` reads (a function's own locals and parameters excluded)."""
+    try:
+        stack = [symtable.symtable(code, "<cell>", "exec")]
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return frozenset()
+    names = set()
+    while stack:
+        table = stack.pop()
+        module = table.get_type() == "module"
+        names.update(
+            s.get_name()
+            for s in table.get_symbols()
+            if s.is_referenced() and (module or s.is_global())
+        )
+        stack.extend(table.get_children())
+    return frozenset(names)
+
+
+def _binds(node: ast.stmt) -> tuple[str, ...]:
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return tuple((a.asname or a.name.split(".")[0]) for a in node.names if a.name != "*")
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return (node.name,)
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return tuple(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+
+
+def parse_cell(code: str, name: str, index: int = 0) -> Cell:
+    """Keep module-level imports, defs, classes and assignments, as the grader may run them."""
     try:
         tree = ast.parse(_strip_magics(code))
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
@@ -95,7 +132,7 @@ def parse_cell(code: str, name: str) -> Cell:
         msg = e.msg if isinstance(e, SyntaxError) else type(e).__name__
         return Cell(name, code, (), f"syntax error in the {name or 'setup'} cell, {where}{msg}")
     lines = _strip_magics(code).split("\n")
-    keep = _KEEP_ALWAYS + _KEEP_OWN if name else (ast.Import, ast.ImportFrom)
+    keep = _KEEP_ALWAYS + _KEEP_OWN
     body = tree.body
     kept = []
     for i, node in enumerate(body):
@@ -110,35 +147,70 @@ def parse_cell(code: str, name: str) -> Cell:
             text, start = ast.unparse(node), node.lineno
         else:
             text = "\n".join(lines[start - 1 : end])
-        binds = tuple(
-            (a.asname or a.name.split(".")[0]) for a in getattr(node, "names", []) if a.name != "*"
-        )
-        kept.append(Statement(text, start, name, isinstance(node, _KEEP_OWN), binds))
+        uses = global_names(text)
+        kept.append(Statement(text, start, name, isinstance(node, _KEEP_OWN), _binds(node), uses))
     uses = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-    return Cell(name, code, tuple(kept), None, uses)
+    return Cell(name, code, tuple(kept), None, uses, index)
 
 
 def code_cells(nb: dict) -> list[Cell]:
     """Every code cell, parsed. Cells that are not exercises contribute only their imports."""
     return [
-        parse_cell(source(c), exercise_name(c) or "")
-        for c in nb["cells"]
-        if c.get("cell_type") == "code"
+        parse_cell(source(c), exercise_name(c) or "", i)
+        for i, c in enumerate(nb["cells"], 1)
+        if isinstance(c, dict) and c.get("cell_type") == "code"
     ]
 
 
 def program_for(cells: list[Cell], exercise: str) -> list[Statement]:
-    """What the worker runs for one exercise: imports, defs and classes of every exercise cell in
-    order, assignments only from the exercise's own cell, and those imports of other cells
-    (setup) that bind a name the exercise cells use (so ``import matplotlib`` costs nothing)."""
-    used = frozenset().union(*(c.uses for c in cells if c.name))
-    return [
+    """What the worker runs for one exercise, in notebook order: everything the exercise's own
+    cell keeps; the imports, defs and classes of every exercise cell; and, from the cells up to
+    the exercise's, each module-level import, def, class or assignment that binds a name the kept
+    code needs (found transitively), so helpers and constants of earlier cells are there as in
+    Jupyter, while a plot or a training run that nothing needs costs nothing."""
+    own = max((c.index for c in cells if c.name == exercise), default=0)
+    always = [
         st
-        for cell in cells
-        for st in cell.statements
-        if (cell.name and (not st.assignment or cell.name == exercise))
-        or (not cell.name and used.intersection(st.binds))
+        for c in cells
+        for st in c.statements
+        if c.name == exercise or (c.name and not st.assignment)
     ]
+    first = {id(st) for st in always}
+    optional = [st for c in cells if c.index <= own for st in c.statements if id(st) not in first]
+    needed = set().union(*(st.uses for st in always))
+    chosen: set[int] = set()
+    grew = True
+    while grew:
+        grew = False
+        for k, st in enumerate(optional):
+            if k not in chosen and needed.intersection(st.binds):
+                chosen.add(k)
+                needed |= st.uses
+                grew = True
+    keep = first | {id(optional[k]) for k in chosen}
+    return [st for c in cells for st in c.statements if id(st) in keep]
+
+
+def explain_missing_name(message: str, cells: list[Cell]) -> str:
+    """For a NameError in ``message``: where the notebook defines that name, or that it does not."""
+    match = re.search(r"NameError: name '(\w+)' is not defined", message)
+    if not match:
+        return ""
+    name = match.group(1)
+    for cell in cells:
+        for st in cell.statements:
+            if name in st.binds:
+                label = f"exercise cell {cell.name}" if cell.name else "a code cell"
+                return (
+                    f". `{name}` is defined in {label} (cell {cell.index}, line {st.line}), but "
+                    "it failed in the grader or comes after this exercise: the grader runs only "
+                    "imports, functions, classes and assignments, without lmlib; define it in "
+                    "this exercise's cell"
+                )
+    return (
+        f". `{name}` is not defined at module level anywhere in the notebook (only a cell's "
+        "imports, functions, classes and assignments reach the grader)"
+    )
 
 
 def solution_blocks(code: str) -> list[tuple[int, int]]:

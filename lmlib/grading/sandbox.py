@@ -1,9 +1,11 @@
 """The trusted side of sandboxing: start workers, enforce limits, read back only plain data.
 
-Each request runs in its own process (forked by ``worker.py serve``, or spawned afresh with
-``fork=False``): own session, rlimits on address space, CPU and file size, an empty temp cwd, a
-wall-clock timeout that kills the whole process group. What comes back is loaded with
-``torch.load(weights_only=True)`` and accepted only if it is plain data.
+Each request runs in its own process. Where bubblewrap works (``isolation.py``) that process is
+a fresh interpreter in its own namespaces, and the grade is tamper-proof. Elsewhere it is forked
+by ``worker.py serve`` (or spawned afresh with ``fork=False``): own session, an empty temp cwd,
+and the grade records that it is not tamper-proof. Either way: rlimits on address space, CPU and
+file size, and a wall-clock timeout that kills everything the job started. What comes back is
+read by ``outcome.py``, which accepts only plain data.
 """
 
 from __future__ import annotations
@@ -17,19 +19,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import torch
-from torch import Tensor
 
+from lmlib.grading import isolation
+from lmlib.grading.outcome import Outcome, finish
 from lmlib.grading.worker import set_limits
 
 WORKER = Path(__file__).with_name("worker.py")
-MAX_RESULT_BYTES = 64 << 20
 STARTUP_ALLOWANCE = 60.0  # seconds a spawned worker may take to import torch on a busy machine
 
 
@@ -38,81 +38,18 @@ class Limits:
     timeout: float = 10.0  # wall-clock seconds per exercise
     memory_mb: int = 3072  # address space, torch included (about 650 MB)
     fsize_mb: int = 16  # largest file the submission may write, its printed output included
+    processes: int = 32  # at once, per exercise (a pids cgroup, where there is one)
 
-
-@dataclass
-class Outcome:
-    result: dict | None  # the worker's plain-data answer, None when there is none
-    problem: str | None  # why there is no result
-    output: str  # the tail of what the process wrote to its stdout/stderr
-    seconds: float = 0.0
-
-
-def check_plain(x: Any, depth: int = 0) -> None:
-    """TypeError unless x is exact tensors, numbers, strings, None, and containers of those."""
-    if depth > 8:
-        raise TypeError("nested too deeply")
-    if type(x) is Tensor:
-        if x.layout != torch.strided or x.device.type != "cpu" or x.requires_grad:
-            raise TypeError("a tensor that is not a plain dense CPU tensor")
-    elif type(x) in (list, tuple):
-        for item in x:
-            check_plain(item, depth + 1)
-    elif type(x) is dict:
-        for key, value in x.items():
-            if type(key) is not str:
-                raise TypeError("a dict key that is not a str")
-            check_plain(value, depth + 1)
-    elif type(x) not in (int, float, bool, str, type(None)):
-        raise TypeError(f"a value of type {type(x).__name__}")
-
-
-def _load_result(job: Path) -> dict:
-    path = job / "result.pt"
-    if path.stat().st_size > MAX_RESULT_BYTES:
-        raise ValueError(f"result is larger than {MAX_RESULT_BYTES >> 20} MB")
-    with warnings.catch_warnings():  # a forged file may warn; it is rejected or checked anyway
-        warnings.simplefilter("ignore")
-        result = torch.load(path, weights_only=True)
-    check_plain(result)
-    if type(result) is not dict or type(result.get("cases")) is not list:
-        raise TypeError("the result is not a dict with a list of cases")
-    return result
-
-
-def _exit_reason(code: int | None, limits: Limits) -> str:
-    if code is not None and code < 0:
-        sig = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-        hint = {
-            "SIGXCPU": " (CPU time limit)",
-            "SIGXFSZ": " (file size limit)",
-            "SIGKILL": " (killed: memory or time limit?)",
-            "SIGSEGV": " (crashed)",
-        }
-        return f"killed by {sig}{hint.get(sig, '')}"
-    return f"exit code {code}; did the code call os._exit or kill its own process?"
-
-
-def _finish(job: Path, code: int | None, timed_out: bool, limits: Limits, t0: float) -> Outcome:
-    try:
-        out = job / "output.txt"
-        with open(out, "rb") as f:
-            f.seek(max(0, out.stat().st_size - 2000))
-            output = f.read().decode("utf-8", "replace")
-    except OSError:
-        output = ""
-    result, problem = None, None
-    if timed_out:
-        problem = f"timed out after {limits.timeout:g} s (an infinite loop, or far too slow)"
-    elif (job / "result.pt").exists():
-        try:
-            result = _load_result(job)
-        except Exception as e:  # a forged or damaged result is the submission's problem
-            problem = f"unreadable result from the worker ({type(e).__name__}: {e})"[:300]
-    else:
-        problem = "the process ended before returning a result: " + _exit_reason(code, limits)
-    shutil.rmtree(job, ignore_errors=True)
-    return Outcome(result, problem, output, time.monotonic() - t0)
+    def __post_init__(self) -> None:
+        for name, low, high in [
+            ("timeout", 0.5, 3600),
+            ("memory_mb", 256, 1 << 20),
+            ("fsize_mb", 1, 1 << 14),
+            ("processes", 1, 4096),
+        ]:
+            value = getattr(self, name)
+            if not low <= value <= high:
+                raise ValueError(f"{name}={value} is out of range: use {low} to {high}")
 
 
 def _new_job(request: dict) -> Path:
@@ -125,13 +62,25 @@ def _new_job(request: dict) -> Path:
 class Sandbox:
     """Runs worker requests, ``jobs`` at a time. Use as a context manager; reusable across calls."""
 
-    def __init__(self, limits: Limits = Limits(), jobs: int = 2, fork: bool = True):
+    def __init__(
+        self,
+        limits: Limits = Limits(),
+        jobs: int = 2,
+        fork: bool = True,
+        isolate: bool | None = None,
+    ):
+        """``isolate``: None uses bubblewrap where it works, True insists on it (RuntimeError
+        where it does not), False never uses it (fast, for testing the checks themselves)."""
         self.limits, self.jobs, self.fork = limits, max(1, jobs), fork
+        probed = isolation.probe() if isolate is not False else isolation.NONE
+        if isolate and not probed.tamper_proof:
+            raise RuntimeError(f"isolation was required but is unavailable: {probed.note}")
+        self.isolation = probed
         self._server: subprocess.Popen | None = None
         self._buffer = b""
 
     def __enter__(self) -> Sandbox:
-        if self.fork:
+        if self.fork and not self.isolation.tamper_proof:
             self._start()
         return self
 
@@ -149,8 +98,44 @@ class Sandbox:
                 server.wait()
 
     def run(self, requests: list[dict]) -> list[Outcome]:
-        """One Outcome per request, in order. Never raises for anything a submission does."""
+        """One Outcome per request, in order. Never raises for anything a submission does, and
+        returns only once every process of every job is gone."""
+        if self.isolation.tamper_proof:
+            return self._run_isolated(requests)
         return self._run_forked(requests) if self.fork else self._run_spawned(requests)
+
+    def _run_isolated(self, requests: list[dict]) -> list[Outcome]:
+        outcomes: list[Outcome | None] = [None] * len(requests)
+        queue = deque(range(len(requests)))
+        running: dict[int, list] = {}  # i -> [Job, job dir, t0, started at]
+        preexec = _preexec(self._job_limits())
+        try:
+            while queue or running:
+                while queue and len(running) < self.jobs:
+                    i = queue.popleft()
+                    job = _new_job(requests[i])
+                    running[i] = [isolation.Job(job, self.limits.processes, preexec), job, 0, 0]
+                    running[i][2] = time.monotonic()
+                time.sleep(0.02)
+                now = time.monotonic()
+                for i, (bj, job, t0, started) in list(running.items()):
+                    if not started and bj.started():
+                        running[i][3] = started = now  # the clock starts once torch is imported
+                    late = now - (started or t0 + STARTUP_ALLOWANCE) > self.limits.timeout
+                    alive = bj.running()
+                    if alive and not late:
+                        continue
+                    if alive:
+                        bj.kill()
+                    code = bj.wait()
+                    outcomes[i] = finish(job, code, alive, self.limits.timeout, t0)
+                    del running[i]
+        finally:  # interrupted: nothing may outlive the grader
+            for bj, job, *_ in running.values():
+                bj.kill()
+                bj.wait()
+                shutil.rmtree(job, ignore_errors=True)
+        return outcomes
 
     def _job_limits(self) -> dict:
         lim = self.limits
@@ -160,6 +145,7 @@ class Sandbox:
             "memory_mb": lim.memory_mb,
             "cpu_s": cpu,
             "fsize_mb": lim.fsize_mb,
+            "processes": lim.processes,
         }
 
     # fork server
@@ -214,14 +200,16 @@ class Sandbox:
                 self._server = None
                 culprit = len(running) == 1
                 for i, (job, t0) in running.items():
-                    outcomes[i] = _finish(job, None, False, self.limits, t0)
+                    outcomes[i] = finish(job, None, False, self.limits.timeout, t0)
                     outcomes[i].problem = "the grading process was killed (by the submission?)"
                     if not culprit:
                         alone.append(i)
                 running.clear()
                 continue
             job, t0 = running.pop(msg["id"])
-            outcomes[msg["id"]] = out = _finish(job, msg["code"], msg["timeout"], self.limits, t0)
+            outcomes[msg["id"]] = out = finish(
+                job, msg["code"], msg["timeout"], self.limits.timeout, t0
+            )
             if msg.get("lost") and out.result is None:
                 out.problem = "the grading process was killed (by the submission?)"
         return outcomes
@@ -260,7 +248,7 @@ class Sandbox:
                     _killpg(proc.pid)
                 code = proc.wait()
                 _killpg(proc.pid)  # whatever it started goes too
-                outcomes[i] = _finish(job, code, late and code < 0, self.limits, t0)
+                outcomes[i] = finish(job, code, late and code < 0, self.limits.timeout, t0)
                 del running[i]
         return outcomes
 

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from lmlib.grading.worker import UNSUPPORTED
+from lmlib.grading.answers import UNSUPPORTED
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,11 @@ class Exercise:
     it random parameters, loads the same state_dict into the submission's module
     (``strict=False``, so extra buffers are fine) and expects the same output on ``case.args``.
     ``forbidden`` maps dotted names (``torch.nn.functional.cross_entropy``) to a hint; they raise
-    while the answer runs.
+    while the answer runs, whichever route reaches them, as do the aten ops named in
+    ``forbidden_ops``. ``grads`` lists argument positions of a function exercise whose
+    gradient is checked too: those float tensors require grad, the answer's sum is
+    backpropagated, and each gradient must match the reference's (None where the reference
+    gives none, e.g. a detached teacher): a loss that does not backpropagate is wrong.
     """
 
     name: str
@@ -51,7 +55,9 @@ class Exercise:
     atol: float = 1e-5
     rtol: float = 1e-4
     forbidden: dict[str, str] = field(default_factory=dict)
+    forbidden_ops: dict[str, str] = field(default_factory=dict)  # aten op name -> hint
     rules: str = ""
+    grads: tuple[int, ...] = ()
 
     def compare(self, expected: Any, got: Any) -> str | None:
         """None when ``got`` matches ``expected``, else a one-line reason."""

@@ -1,8 +1,12 @@
 """The grading worker: runs one exercise of a student notebook, returns plain data, decides nothing.
 
 Run as a standalone script with ``python -I worker.py`` so lmlib is never imported next to student
-code (the reference answers live there). Two modes:
+code (the reference answers live there). It imports nothing from lmlib but ``answers.py`` beside
+it; under bubblewrap the two are copied alone into the job's read-only ``/grader``, where no lmlib
+source exists. Three modes:
 
+- ``sandboxed RESULT_FD STARTED_FD``: inside bwrap (``isolation.py``), run ``/grader/request.pt``
+  and write the result to an inherited fd; nothing the job writes outlives its tmpfs;
 - ``run JOB_DIR``: run the job in JOB_DIR once (the parent set the limits in ``preexec_fn``);
 - ``serve``: a fork server. It imports torch once, then reads ``{"id", "dir", ...}`` lines on stdin
   and forks a monitor per job, which forks the job (own session, rlimits, empty cwd), kills its
@@ -18,7 +22,6 @@ here (patch torch, rig ``__eq__``, write a fake result) changes nothing but its 
 from __future__ import annotations
 
 import builtins
-import importlib
 import io
 import json
 import os
@@ -31,109 +34,13 @@ import traceback
 
 import torch
 
-UNSUPPORTED = "__unsupported__"  # the stand-in for an answer that is not plain data
-MAX_LIST = 10_000
-MAX_TEXT = 2_000
-# taken before any submission runs, which may patch torch
-_Tensor, _save = torch.Tensor, torch.save
-_detach, _clone, _cpu = torch.Tensor.detach, torch.Tensor.clone, torch.Tensor.cpu
+if __package__:  # imported as lmlib.grading.worker by the trusted side, for set_limits
+    from lmlib.grading.answers import Refuse, describe_error, forbid, run_cases, torch_save
+else:  # run as a script, alone with answers.py (in /grader under bubblewrap)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from answers import Refuse, describe_error, forbid, run_cases, torch_save
 
-
-class NotAllowed(RuntimeError):
-    """Raised by a forbidden library function while an exercise runs."""
-
-
-class _Refuse:
-    """Meta-path finder: lmlib holds the reference solutions, so it cannot be imported here."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "lmlib" or name.startswith("lmlib."):
-            raise ImportError(
-                "lmlib is not available while grading: the exercise is yours to write"
-            )
-        return None
-
-
-def forbid(forbidden: dict[str, str]):
-    """Replace each dotted name with a function that raises; returns an undo function."""
-    saved = []
-    for dotted, hint in forbidden.items():
-        parts = dotted.split(".")
-        try:
-            owner = importlib.import_module(parts[0])
-            for p in parts[1:-1]:
-                owner = getattr(owner, p)
-            saved.append((owner, parts[-1], getattr(owner, parts[-1])))
-        except (ImportError, AttributeError):
-            continue
-
-        def refuse(*args, _name=dotted, _hint=hint, **kwargs):
-            raise NotAllowed(f"{_name} is not allowed in this exercise: {_hint}")
-
-        setattr(owner, parts[-1], refuse)
-
-    def undo():
-        for owner, attr, original in reversed(saved):
-            setattr(owner, attr, original)
-
-    return undo
-
-
-def type_name(x) -> str:
-    try:
-        cls = type(x)
-        name = f"{cls.__module__}.{cls.__qualname__}".removeprefix("builtins.")
-        return f"{name} (a torch.Tensor subclass)" if isinstance(x, _Tensor) else name
-    except BaseException:
-        return "an unnamed type"
-
-
-def plain(x, depth: int = 0):
-    """The answer as plain data; anything else becomes ``{UNSUPPORTED: type name}``."""
-    t = type(x)
-    if t is _Tensor:
-        if x.layout != torch.strided:
-            return {UNSUPPORTED: f"a {x.layout} tensor"}
-        return _clone(_cpu(_detach(x)))
-    if t in (int, float, bool, type(None)):
-        return x
-    if t is str:
-        return x[:MAX_TEXT]
-    if t in (list, tuple) and depth < 4 and len(x) <= MAX_LIST:
-        return t(plain(i, depth + 1) for i in x)
-    if isinstance(x, dict) and depth < 4 and all(type(k) is str for k in x):
-        return {k: plain(v, depth + 1) for k, v in x.items()}
-    return {UNSUPPORTED: type_name(x)}
-
-
-def describe_error(e: BaseException) -> str:
-    try:
-        text = f"{type(e).__name__}: {e}"
-    except BaseException:
-        text = type_name(e)
-    frames = [f for f in traceback.extract_tb(e.__traceback__) if f.filename.startswith("<cell ")]
-    if frames:
-        text += f" ({frames[-1].filename[6:-1]} cell, line {frames[-1].lineno})"
-    return text[:MAX_TEXT]
-
-
-def run_cases(target, cases: list[dict], module: bool) -> list[dict]:
-    """Call the answer on every case; never raises. Shared with the in-notebook check."""
-    out = []
-    for case in cases:
-        try:
-            if module:
-                m = target(*case["init"])
-                m.load_state_dict(case["state"], strict=False)  # the grader's random parameters
-                m.eval()
-                value = m(*case["args"])
-                out.append({"state": plain(dict(m.state_dict())), "value": plain(value)})
-            else:
-                out.append({"value": plain(target(*case["args"]))})
-        except BaseException as e:  # SystemExit and KeyboardInterrupt are answers too
-            nie = isinstance(e, NotImplementedError)
-            out.append({"error": describe_error(e), "not_implemented": nie})
-    return out
+    del sys.path[0]
 
 
 class _Capped(io.TextIOBase):
@@ -153,18 +60,16 @@ class _Capped(io.TextIOBase):
         return len(s)
 
 
-def run_job(job: str) -> None:
-    """Execute the request in `job` and write `result.pt`: the whole life of one graded exercise."""
-    open(os.path.join(job, "started"), "w").close()  # noqa: SIM115  (the timeout starts now)
-    req = torch.load(os.path.join(job, "request.pt"), weights_only=True)
+def execute(req: dict) -> dict:
+    """Run the request's statements, then its cases: the whole life of one graded exercise."""
     here = os.path.realpath(os.path.dirname(__file__))
     sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != here]
-    sys.meta_path.insert(0, _Refuse())
+    sys.meta_path.insert(0, Refuse())
     for name in [m for m in sys.modules if m == "lmlib" or m.startswith("lmlib.")]:
         del sys.modules[name]
     torch.set_num_threads(1)
     sys.stdout = sys.stderr = captured = _Capped()
-    forbid(req["forbidden"])
+    forbid(req["forbidden"], req.get("forbidden_ops"))
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
     errors = []
     for st in req["statements"]:
@@ -179,9 +84,31 @@ def run_job(job: str) -> None:
     if target is not None:
         result["cases"] = run_cases(target, req["cases"], req["module"])
     result["output"] = "".join(captured.kept)
+    return result
+
+
+def run_job(job: str) -> None:
+    """Execute the request in `job` and write `result.pt` (the unisolated paths)."""
+    open(os.path.join(job, "started"), "w").close()  # noqa: SIM115  (the timeout starts now)
+    result = execute(torch.load(os.path.join(job, "request.pt"), weights_only=True))
     tmp = os.path.join(job, "result.tmp")
-    _save(result, tmp)
+    torch_save(result, tmp)
     os.replace(tmp, os.path.join(job, "result.pt"))
+
+
+def run_sandboxed(result_fd: int, started_fd: int) -> None:
+    """Inside bwrap: the request is read-only in /grader, the result goes to an inherited fd."""
+    os.write(started_fd, b"s")
+    os.close(started_fd)
+    req = torch.load("/grader/request.pt", weights_only=True)
+    os.chdir("/job")
+    result = execute(req)
+    buffer = io.BytesIO()
+    torch_save(result, buffer)
+    data = memoryview(buffer.getvalue())
+    while data:
+        data = data[os.write(result_fd, data) :]
+    os.close(result_fd)
 
 
 def set_limits(memory_mb: int, cpu_s: int, fsize_mb: int) -> None:
@@ -301,10 +228,13 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:
         serve()
         os._exit(0)  # no interpreter teardown: torch's takes seconds
+    if len(argv) == 3 and argv[0] == "sandboxed":
+        run_sandboxed(int(argv[1]), int(argv[2]))
+        os._exit(0)
     if len(argv) == 2 and argv[0] == "run":
         run_job(argv[1])
         os._exit(0)  # skip atexit hooks a submission may have registered
-    print("usage: python -I worker.py serve | run JOB_DIR", file=sys.stderr)
+    print("usage: python -I worker.py serve | run JOB_DIR | sandboxed FD FD", file=sys.stderr)
     return 2
 
 

@@ -30,6 +30,7 @@ from einops import rearrange
 from torch import Tensor, nn
 
 from lmlib.models.attention import MultiHeadAttention, causal_mask, merge_heads, split_heads
+from lmlib.models.kv_cache import KVCache, new_cache
 from lmlib.models.params import num_params
 from lmlib.models.transformer import Block, TransformerConfig, TransformerLM
 
@@ -69,6 +70,17 @@ class EncDecConfig:
     def concatenated(self) -> bool:
         """True when input and target run as one sequence (shared stack, same-layer attention)."""
         return self.shared and self.memory == "same" and not self.cross_attention
+
+
+@dataclass
+class DecodingState:
+    """What incremental decoding keeps between steps: the input's length, the memory each
+    decoder layer reads (none when input and target are one sequence), one KV cache per layer."""
+
+    src_len: int
+    memory: list[Tensor]
+    cache: list[KVCache]
+    written: int = 0  # target tokens read so far
 
 
 def prefix_lm_mask(S: int, T: int, device: torch.device | str | None = None) -> Tensor:
@@ -204,6 +216,55 @@ class EncoderDecoder(nn.Module):
         for block in self.blocks:
             x = block(x, mask)
         return self.head(self.norm(x[:, S:]))  # (B, T, V)
+
+    @torch.no_grad()
+    def start(self, src: Tensor) -> DecodingState:
+        """Read src (B, S) once, for decoding with `step`: the encoder runs here and only here.
+
+        With cross-attention the cache will hold the target's keys and values; with one
+        attention over input and target it starts with the input's, as a decoder-only model's
+        KV cache holds its prompt.
+        """
+        self._check(src, src[:, :1])
+        cfg, S, L = self.config, src.shape[1], len(self.blocks)
+        cache = new_cache(L, self.context)
+        if cfg.concatenated:
+            x = self.embed(src, 0)
+            mask = causal_mask(S, src.device)
+            mask = torch.ones_like(mask) if cfg.bidirectional else mask
+            for block, layer_cache in zip(self.blocks, cache):
+                x = block(x, mask, layer_cache)
+            return DecodingState(S, [], cache)
+        states = self.encode(src)
+        memory = [states[-1] if cfg.memory == "final" else states[i] for i in range(L)]
+        if not cfg.cross_attention:  # the memory's keys and values open each layer's cache
+            for block, m, layer_cache in zip(self.blocks, memory, cache):
+                w, b, D = block.attn.qkv.weight, block.attn.qkv.bias, cfg.d_model
+                kv = F.linear(block.norm1(m), w[D:], None if b is None else b[D:])  # (B, S, 2D)
+                k, v = rearrange(kv, "b s (two h k) -> two b h s k", two=2, h=cfg.n_heads)
+                layer_cache.append(k, v)
+        return DecodingState(S, memory, cache)
+
+    @torch.no_grad()
+    def step(self, tgt_new: Tensor, state: DecodingState) -> Tensor:
+        """The next target tokens (B, T) -> their logits (B, T, V), reading only them: earlier
+        tokens' keys and values come from state's cache, which grows by T."""
+        T = tgt_new.shape[1]
+        if state.src_len + state.written + T > self.context:
+            raise ValueError(
+                f"input ({state.src_len}) + target ({state.written + T}) tokens would exceed "
+                f"context={self.context}; decode at most {self.context - state.src_len} tokens"
+            )
+        y = self.embed(tgt_new, state.src_len + state.written)
+        for layer, (block, layer_cache) in enumerate(zip(self.blocks, state.cache)):
+            y = y + block.attn(block.norm1(y), cache=layer_cache)  # causal over what is cached
+            if self.config.cross_attention:
+                norm_q, norm_kv = self.cross_norms[layer]
+                y = y + self.cross[layer](norm_q(y), norm_kv(state.memory[layer]))
+            if block.mlp is not None:
+                y = y + block.mlp(block.norm2(y))
+        state.written += T
+        return self.head(self.norm(y))  # (B, T, V)
 
     def flops_per_example(self, S: int, T: int) -> int:
         """Training FLOPs (3 x forward) of one example with S input and T target tokens.

@@ -22,6 +22,24 @@ def ngram_log_probs(train: Tensor, vocab_size: int, n: int, k: float = 0.1) -> T
     return (counts / counts.sum(-1, keepdim=True)).log()
 
 
+def next_token_distribution(
+    train: Tensor, context: Tensor, vocab_size: int, k: float = 0.1
+) -> Tensor:
+    """(V,) add-k estimate of p(next | context) from counts in `train`:
+    (count(context then w) + k) / (count(context) + k V). An empty context counts every token
+    (a unigram); a context never seen gets the uniform distribution."""
+    if k <= 0:
+        raise ValueError(f"k must be > 0 so that every token keeps some probability, got {k}")
+    n1 = len(context)
+    if n1 == 0:
+        followers = train
+    else:
+        windows = train.unfold(0, n1 + 1, 1)  # (N - n1, n1 + 1): context, then the next token
+        followers = windows[(windows[:, :-1] == context).all(-1), -1]
+    counts = torch.bincount(followers, minlength=vocab_size).double() + k
+    return counts / counts.sum()
+
+
 def ngram_loss(train: Tensor, val: Tensor, vocab_size: int, n: int, k: float = 0.1) -> float:
     """Mean next-token loss on `val` of the order-n count model fitted to `train`."""
     table = ngram_log_probs(train, vocab_size, n, k)

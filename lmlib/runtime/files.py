@@ -1,5 +1,6 @@
 """Writing files so that a crash never leaves half of one: write a temporary file beside the
-target, flush it to disk, then rename it over the target in one atomic step."""
+target, flush it to disk, rename it over the target in one atomic step, then flush the directory
+so the rename itself survives a power cut."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+
+def _temporaries(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(f".{path.name}.*.tmp"))
 
 
 @contextmanager
@@ -23,9 +28,36 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)  # atomic on POSIX and Windows: readers see old or new, never half
+        fsync_directory(path.parent)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def fsync_directory(directory: str | os.PathLike) -> None:
+    """Flush a directory's entries (a rename into it) to disk; a no-op where unsupported."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some filesystems (and Windows) cannot fsync a directory
+        pass
+    finally:
+        os.close(fd)
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files a killed ``atomic_write(path)`` left behind; returns them."""
+    removed = []
+    for tmp in _temporaries(Path(path)):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:
+            pass
+    return removed
 
 
 def save_figure(fig, path: str | os.PathLike, dpi: int = 110, **options) -> Path:

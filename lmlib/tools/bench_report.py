@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
-# The issue's targets on a 2-core CPU, printed (never asserted: benchmarks are not tests).
+import torch
+
+# Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's datasheets, FLOP/s, by a name fragment
+# of torch.cuda.get_device_name; T4 has no bf16, its fp16 peak stands in.
+BF16_PEAKS = (
+    ("H200", 989e12),
+    ("H100", 989e12),  # SXM; the PCIe card is lower
+    ("A100", 312e12),
+    ("L4", 121e12),
+    ("A10", 125e12),
+    ("T4", 65e12),
+)
+
+
+def bf16_peak(device: torch.device) -> float | None:
+    """The GPU's rated bf16 FLOP/s if its name is in BF16_PEAKS, else None (CPUs too)."""
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((peak for key, peak in BF16_PEAKS if key in name), None)
+
+
+# Speed targets on a 2-core CPU, printed (never asserted: benchmarks are not tests).
 TARGETS = (
     ("course", "eager", "ratio", "hf-gpt2", 1.2),
     ("course", "compiled", "ratio", "hf-gpt2", 1.2),
@@ -49,7 +71,7 @@ def print_breakdown(rows: list[dict]) -> None:
 
 
 def print_targets(rows: list[dict], names: dict[str, str]) -> None:
-    """Each target of the issue that this run measured: the number and whether it was met."""
+    """Each target that this run measured: the number and whether it was met."""
     lines = []
     for shape, mode, kind, base, goal in TARGETS:
         if shape not in names:
@@ -83,6 +105,10 @@ LABELS = {"lmlib": "lmlib", "hf-gpt2": "HF GPT-2", "torch-encoder": "`nn.Transfo
 
 def markdown(result: dict) -> str:
     """The book's table of a results file: tokens/s per model, lmlib's ratio to HF GPT-2 and MFU."""
+    if result.get("benchmark") == "generation":  # a `bench --generate` results file
+        from lmlib.tools.bench_generate import markdown as generation_table
+
+        return generation_table(result)
     rows = result["rows"]
     commit = (result.get("git_commit") or "unknown")[:7]
     lines = [

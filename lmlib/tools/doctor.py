@@ -8,6 +8,7 @@ forward and backward on the CPU and on the chosen device and compares them.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import platform
 import shutil
@@ -23,6 +24,41 @@ from lmlib.runtime.profiles import current_profile
 def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default=None, help="device to check (default: automatic)")
     p.add_argument("--no-compile", action="store_true", help="skip the torch.compile probe")
+    p.add_argument(
+        "--price",
+        type=_price,
+        default=None,
+        metavar="USD",
+        help="what this machine cost, in dollars: places its measured fp32 matmul rate on the "
+        "1944-2025 price-performance trend",
+    )
+
+
+def _price(text: str) -> float:
+    try:
+        value = float(text.replace(",", "").lstrip("$"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--price needs a number of dollars, got {text!r}"
+        ) from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"--price must be more than 0 dollars, got {text!r}")
+    return value
+
+
+def price_line(flops: float, price: float, year: int) -> str:
+    """Where a machine of `flops` FLOP/s bought for `price` dollars in `year` sits on the trend
+    fitted to lmlib's price-performance table (prices there are in 2025 dollars)."""
+    from lmlib.analysis.price_performance import fit_trend, place_machine
+    from lmlib.data.compute_prices import years_and_values
+
+    trend = fit_trend(*years_and_values())
+    p = place_machine(flops, price, year, trend)
+    return (
+        f"{p['flops_per_usd'] / 1e9:.3g} GFLOP/s per dollar at ${price:,.0f}: "
+        f"{p['times_line']:.2g} x the {year} trend line (x2 every {trend.doubling_years:.2f} "
+        f"years since 1944), which reaches it in {p['year_line_reaches']:.0f}"
+    )
 
 
 def compile_works() -> tuple[bool, str]:
@@ -87,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         )
     rate = matmul_flops(device) / 1e9  # the yardstick of `lmlib bench`'s model FLOP utilization
     rows.append(("fp32 matmul", f"{rate:,.0f} GFLOP/s (measured, 1024 x 1024)"))
+    if args.price is not None:
+        rows.append(("price-perf.", price_line(rate * 1e9, args.price, datetime.date.today().year)))
     rows.append(("profile", current_profile()))
     local = os.environ.get(DATA_ENV)
     cached = cache_dir() / TINY_SHAKESPEARE.name

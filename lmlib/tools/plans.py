@@ -129,6 +129,65 @@ def _lab07(profile: str) -> float:
     return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
 
 
+def _lab08(profile: str) -> float:
+    import dataclasses
+
+    from lmlib.experiments import crossover
+    from lmlib.training.train import TrainConfig
+
+    s = dataclasses.replace(crossover.settings(profile), n_seeds=2)  # the notebook's S
+    P, total = s.task.period, 0.0
+    for model in crossover.MODELS[1:]:  # the race; the count model trains nothing
+        fpt = crossover.build(model, s).flops_per_token(P)
+        for budget in s.budgets:
+            steps = max(1, round(budget / (s.batch_size * P * fpt)))
+            run = TrainConfig(steps=steps, batch_size=s.batch_size, eval_every=steps,
+                              eval_batches=1)  # fmt: skip
+            total += s.n_seeds * run_flops(fpt, P, run)
+    return total
+
+
+def _lab09(profile: str) -> float:
+    from lmlib.experiments.encdec_ladder import planned_flops
+
+    return planned_flops(settings("09_encoder_decoder", profile)["ladder"])
+
+
+def _lab10(profile: str) -> float:
+    from lmlib.data.multitask import MultitaskCorpus
+    from lmlib.experiments.objectives import build, settings
+    from lmlib.models.transformer import TransformerConfig
+    from lmlib.training.pretrain import steps_for
+
+    s = settings(profile)  # the lab runs every objective of s.runs once, each to the budget
+    mask_id = MultitaskCorpus(s.n_entities).tokenizer.vocab_size
+    cfg = TransformerConfig(mask_id + 1, causal=False, **s.model)
+    total = 0.0
+    for run in s.runs:
+        objective = build(run, cfg, mask_id)
+        per_step = objective.flops_per_token(s.pretrain.context) * s.pretrain.batch_size
+        total += steps_for(objective, s.pretrain) * per_step * s.pretrain.context
+    return total
+
+
+def _lab11(profile: str) -> float:
+    from lmlib.experiments import distill
+    from lmlib.models.transformer import TransformerConfig, TransformerLM
+
+    s = distill.lab_settings(profile)
+    V = distill.build_world(s).corpus.tokenizer.vocab_size
+    tokens = s.batch_size * s.context
+
+    def fpt(size) -> int:
+        cfg = TransformerConfig(V, s.context, size.d_model, size.n_heads, size.n_layers)
+        return TransformerLM(cfg).flops_per_token()
+
+    teacher, student = fpt(s.teacher), fpt(s.students[-1])
+    n_students = len(distill.OBJECTIVES) + len(distill.NOISE_OBJECTIVES)
+    trained = 2 * teacher * s.teacher_steps + n_students * student * s.steps  # two teachers
+    return tokens * (trained + 2 * teacher / 3 * s.steps)  # each teacher's forward per step
+
+
 PLANS: dict[str, Callable[[str], float]] = {
     "01_next_token_prediction": _lab01,
     "02_multihead_attention": _lab02,
@@ -137,4 +196,8 @@ PLANS: dict[str, Callable[[str], float]] = {
     "05_three_ways_to_read": _lab05,
     "06_mlp": _lab06,
     "07_incentives": _lab07,
+    "08_driving_force": _lab08,
+    "09_encoder_decoder": _lab09,
+    "10_pretraining_objectives": _lab10,
+    "11_distillation": _lab11,
 }

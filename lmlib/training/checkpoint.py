@@ -1,22 +1,28 @@
-"""Checkpoints that survive crashes: written atomically, read back with a clear error if damaged.
+"""Checkpoints that survive crashes: written atomically, verified on load, refused if damaged.
 
-A checkpoint is a dict of tensors and plain data saved with torch.save and loaded with
-``weights_only=True``, so loading never executes code from the file.
+A checkpoint file is a one-line header (``lmlib-checkpoint-2``, then the SHA-256 of the rest)
+followed by a dict of tensors and plain data saved with torch.save. Loading checks the hash
+before anything else, so a truncated file or a single flipped bit is refused with an error that
+names the file, and is loaded with ``weights_only=True``, so it never executes code from the
+file. Files of the first format (a bare torch.save zip, without a hash) still load.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
-import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from lmlib.runtime.files import atomic_write
+from lmlib.runtime.files import atomic_write, remove_stale_temporaries
 
-FORMAT = "lmlib-checkpoint-1"
+FORMAT = "lmlib-checkpoint-2"
+OLD_FORMAT = "lmlib-checkpoint-1"
+_MAGIC = FORMAT.encode() + b" sha256="
+_HEADER = len(_MAGIC) + 64 + 1  # magic, hex digest, newline
 
 
 class CheckpointError(RuntimeError):
@@ -24,25 +30,52 @@ class CheckpointError(RuntimeError):
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write `state` to `path` so that a crash at any moment leaves the previous file intact."""
+    """Write `state` to `path` so that a crash at any moment leaves the previous file intact.
+
+    Temporary files that an earlier, killed save left beside `path` are removed first."""
+    path = Path(path)
+    remove_stale_temporaries(path)
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, **state}, buffer)
+    payload = buffer.getvalue()
     with atomic_write(path) as f:
-        torch.save({"format": FORMAT, **state}, f)
-    return Path(path)
+        f.write(_MAGIC + hashlib.sha256(payload).hexdigest().encode() + b"\n")
+        f.write(payload)
+    return path
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a checkpoint written by save_checkpoint; CheckpointError says what is wrong."""
+    """Read a checkpoint written by save_checkpoint; CheckpointError says what is wrong and what
+    to do, for any damage: missing, truncated, garbage, or a single changed byte."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint at {path}")
+    advice = "Delete it to start over, or point to another checkpoint."
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as e:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"no checkpoint at {path}") from None
+    except OSError as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}. {advice}") from e
+    if data.startswith(_MAGIC):
+        digest, payload = data[len(_MAGIC) : _HEADER - 1], data[_HEADER:]
+        if len(data) < _HEADER or hashlib.sha256(payload).hexdigest().encode() != digest:
+            raise CheckpointError(
+                f"checkpoint {path} is corrupt or truncated: its content does not match the "
+                f"SHA-256 stored with it ({len(data)} bytes). {advice}"
+            )
+        expected = FORMAT
+    elif data.startswith(b"PK"):  # the first format: a torch.save zip with no hash
+        payload, expected = data, OLD_FORMAT
+    else:
         raise CheckpointError(
-            f"checkpoint {path} is corrupt or truncated ({type(e).__name__}: {e}). "
-            f"Delete it to start over, or point to another checkpoint."
+            f"{path} is not an lmlib checkpoint (it starts with {data[:16]!r}). {advice}"
+        )
+    try:
+        state = torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
+    except Exception as e:  # torch raises many kinds for a damaged zip: all mean the same here
+        raise CheckpointError(
+            f"checkpoint {path} is corrupt or truncated ({type(e).__name__}: {e}). {advice}"
         ) from e
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
+    if not isinstance(state, dict) or state.get("format") != expected:
         raise CheckpointError(f"{path} is not an lmlib checkpoint (format {FORMAT!r} expected)")
     return state
 

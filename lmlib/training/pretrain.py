@@ -18,6 +18,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from lmlib.training.flops import record
+
 
 @dataclass(frozen=True)
 class PretrainConfig:
@@ -95,6 +97,7 @@ def pretrain(
         if step in at:
             scores = evaluate(objective.encoder)
             points.append({"step": step, "flops": step * per_step, "train_s": train_s, **scores})
+    record(steps * per_step, steps * cfg.batch_size * cfg.context)  # for `lmlib budget`
     tenth = max(1, steps // 10)
     curve = [
         sum(losses[i : i + tenth]) / len(losses[i : i + tenth]) for i in range(0, steps, tenth)

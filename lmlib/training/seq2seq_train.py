@@ -29,11 +29,19 @@ def seq2seq_loss(model: nn.Module, src: Tensor, tgt: Tensor) -> Tensor:
 
 @torch.no_grad()
 def greedy_decode(model: nn.Module, src: Tensor, n_tokens: int) -> Tensor:
-    """src (B, S) -> (B, n_tokens): each next token the argmax given the tokens so far."""
+    """src (B, S) -> (B, n_tokens): each next token the argmax given the tokens so far.
+
+    A model with ``start(src)`` and ``step(tokens, state)`` (lmlib's EncoderDecoder) reads the
+    input once and then one new token per step from its KV cache; others rerun in full.
+    """
     tgt_in = torch.full((src.shape[0], 1), BOS, dtype=torch.long, device=src.device)
+    state = model.start(src) if hasattr(model, "start") else None
     for _ in range(n_tokens):
-        nxt = model(src, tgt_in)[:, -1].argmax(dim=-1)  # (B,)
-        tgt_in = torch.cat([tgt_in, nxt[:, None]], dim=1)
+        if state is None:
+            logits = model(src, tgt_in)[:, -1]
+        else:
+            logits = model.step(tgt_in[:, -1:], state)[:, -1]  # (B, V)
+        tgt_in = torch.cat([tgt_in, logits.argmax(dim=-1, keepdim=True)], dim=1)
     return tgt_in[:, 1:]
 
 
@@ -59,8 +67,9 @@ def score(model: nn.Module, src: Tensor, tgt: Tensor, batch_size: int = 256) -> 
 def train_seq2seq(
     model: nn.Module, task: Seq2SeqTask, cfg: TrainConfig, eval_examples: int = 256
 ) -> dict:
-    """Train on random batches of task's training set; score on its held-out set every
-    cfg.eval_every steps and at the end. Returns the history and the final scores."""
+    """Train on random batches of task's training set; score on the first eval_examples of its
+    held-out set every cfg.eval_every steps, and on all of it at the end. Returns the history,
+    the training time and FLOPs, and the final scores."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -84,13 +93,13 @@ def train_seq2seq(
         opt.step()
         history["step"].append(step)
         history["train_loss"].append(loss.item())
-        if (step + 1) % cfg.eval_every == 0 or step + 1 == cfg.steps:
+        if (step + 1) % cfg.eval_every == 0 and step + 1 < cfg.steps:
             train_time += time.perf_counter() - start
-            s = score(model, test_src, test_tgt)
-            history["eval_step"].append(step + 1)
-            history["val_loss"].append(s["loss"])
-            history["exact_match"].append(s["exact_match"])
+            _log_eval(history, step + 1, score(model, test_src, test_tgt))
             start = time.perf_counter()
+    train_time += time.perf_counter() - start
+    final = score(model, task.test_src, task.test_tgt)  # the whole held-out set
+    _log_eval(history, cfg.steps, final)
     per_example = model.flops_per_example(task.src_len, task.tgt_len)
     flops = per_example * cfg.steps * cfg.batch_size
     record(flops, cfg.steps * cfg.batch_size * (task.src_len + task.tgt_len))
@@ -98,5 +107,11 @@ def train_seq2seq(
         "history": history,
         "train_s": train_time,
         "train_flops": flops,
-        **{k: v for k, v in score(model, task.test_src, task.test_tgt).items()},
+        **final,
     }
+
+
+def _log_eval(history: dict, step: int, scores: dict) -> None:
+    history["eval_step"].append(step)
+    history["val_loss"].append(scores["loss"])
+    history["exact_match"].append(scores["exact_match"])

@@ -30,7 +30,7 @@ from lmlib.runtime.device import (
     pick_device,
 )
 from lmlib.training import distributed
-from lmlib.training.checkpoint import check_same, load_checkpoint, save_checkpoint
+from lmlib.training.checkpoint import CheckpointError, check_same, load_checkpoint, save_checkpoint
 from lmlib.training.flops import record, work_flops
 from lmlib.training.loss import next_token_loss
 from lmlib.training.stopping import StopRequest
@@ -190,15 +190,18 @@ def _resume(run: _Run, ckpt: Path) -> None:
     """Load model, optimizer, scaler, random streams and history from `ckpt`, after checking that
     it was written by the same model and the same training settings."""
     state = load_checkpoint(ckpt)
-    check_same(state["model_settings"], _model_settings(run.model), "model", ckpt)
-    check_same(state["train_settings"], math_settings(run.cfg), "training configuration", ckpt)
-    run.model.load_state_dict(state["model"])
-    run.opt.load_state_dict(state["optimizer"])
-    run.scaler.load_state_dict(state["scaler"])
-    run.batch_gen.set_state(state["batch_rng"])
-    torch.set_rng_state(state["torch_rng"])
-    run.history = History(**{**state["history"], "interrupted": False})
-    run.step = state["step"]
+    try:
+        check_same(state["model_settings"], _model_settings(run.model), "model", ckpt)
+        check_same(state["train_settings"], math_settings(run.cfg), "training configuration", ckpt)
+        run.model.load_state_dict(state["model"])
+        run.opt.load_state_dict(state["optimizer"])
+        run.scaler.load_state_dict(state["scaler"])
+        run.batch_gen.set_state(state["batch_rng"])
+        torch.set_rng_state(state["torch_rng"])
+        run.history = History(**{**state["history"], "interrupted": False})
+        run.step = state["step"]
+    except KeyError as e:  # a valid file that train() did not write
+        raise CheckpointError(f"checkpoint {ckpt} has no {e}; use another checkpoint_path") from e
 
 
 def _compiled(model: nn.Module, cfg: TrainConfig) -> nn.Module:

@@ -91,3 +91,36 @@ MUTANTS = {
 """,
     },
 }
+
+# Answers that are right in value but do not backpropagate, or overflow on large logits.
+MUTANTS["next_token_loss"] |= {
+    "computed_under_no_grad": LOSS
+    + """\
+    with torch.no_grad():
+        return -logits.log_softmax(-1).gather(-1, targets[..., None]).mean()
+""",
+    "rebuilt_from_item": LOSS
+    + """\
+    loss = -logits.log_softmax(-1).gather(-1, targets[..., None]).mean()
+    return torch.tensor(loss.item())
+""",
+    "unstable_log_softmax": LOSS
+    + """\
+    e = logits.exp()
+    logp = (e / e.sum(-1, keepdim=True)).log()
+    return -logp.gather(-1, targets[..., None]).mean()
+""",
+    "via_torch_ops_aten": LOSS
+    + """\
+    return torch.ops.aten.cross_entropy_loss(logits.flatten(0, 1), targets.flatten())
+""",
+}
+MUTANTS["sampling_probs"] |= {
+    "unstable_softmax": PROBS
+    + "    logits = logits / temperature\n"
+    + _TOPK
+    + """\
+    e = logits.exp()
+    return e / e.sum(-1, keepdim=True)
+""",
+}

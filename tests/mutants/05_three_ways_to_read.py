@@ -91,3 +91,18 @@ MUTANTS = {
         + "    return 1 + (kernel_size - 1) * (dilations[-1] if dilations else 0)\n",
     },
 }
+
+# Forbidden routes through torch internals, and a lookup table of the fixed cases.
+MUTANTS["lstm_cell"] |= {
+    "via_torch_ops_aten": LSTM
+    + "    return tuple(torch.ops.aten.lstm_cell(x, [h, c], w_ih, w_hh, b_ih, b_hh))\n",
+    "via_variable_functions": LSTM
+    + "    vf = torch._C._VariableFunctions\n"
+    + "    return tuple(vf.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh))\n",
+}
+MUTANTS["receptive_field"] |= {
+    "lookup_table": FIELD
+    + "    known = {(3, (1, 2, 4, 8)): 31, (2, (1,)): 2, (5, (1, 1, 1)): 13, (4, ()): 1,\n"
+    + "             (3, (1, 3, 9)): 27}\n"
+    + "    return known.get((kernel_size, tuple(dilations)), 1)\n",
+}

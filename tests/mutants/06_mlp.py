@@ -35,3 +35,9 @@ MUTANTS = {
         + "        return self.down(F.gelu(self.up(x)))\n",
     },
 }
+
+# int() truncates a fractional width (6 * 1.3 = 7.8) where the spec rounds.
+MUTANTS["MLP"] |= {
+    "int_not_round": _HEAD.replace("int(round(expansion * d_model))", "int(expansion * d_model)")
+    + "        return self.down(F.gelu(self.up(x)))\n",
+}

@@ -73,3 +73,8 @@ MUTANTS = {
         + "    return -((rewards - baseline) * logp).mean()\n",
     },
 }
+
+# The right value with a detached log-prob: no gradient reaches the policy.
+MUTANTS["policy_gradient_loss"] |= {
+    "detached_log_prob": PG + _LOGP + "    return -((rewards - baseline) * logp.detach()).mean()\n",
+}

@@ -6,13 +6,28 @@ one line in ``_MODULES``. Nothing else in the grader changes.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import inspect
+from pathlib import Path
 
 from lmlib.grading.spec import Exercise
 
-_MODULES = ("lab01", "lab02", "lab03", "lab04", "lab05", "lab06", "lab07")
+_LMLIB = Path(__file__).resolve().parents[2]
+_MODULES = (
+    "lab01",
+    "lab02",
+    "lab03",
+    "lab04",
+    "lab05",
+    "lab06",
+    "lab07",
+    "lab08",
+    "lab09",
+    "lab10",
+    "lab11",
+)
 
 
 def _load() -> dict[str, object]:
@@ -33,8 +48,52 @@ def get_lab(lab: str) -> dict[str, Exercise]:
 
 
 def checks_sha256(lab: str) -> str:
-    """Fingerprint of the checks' source (the lab's spec module and the comparison code)."""
-    from lmlib.grading import spec
+    """Fingerprint of everything that decides a grade: the source of every grading module, the
+    lab's spec, and every lmlib module the spec imports, followed transitively (the reference
+    answers and what they build on). A change to any of them changes the fingerprint."""
+    digest = hashlib.sha256()
+    for path in checked_sources(lab):
+        digest.update(f"{path.relative_to(_LMLIB.parent).as_posix()}\n".encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
 
-    source = inspect.getsource(_load()[lab]) + inspect.getsource(spec)
-    return hashlib.sha256(source.encode()).hexdigest()
+
+def checked_sources(lab: str) -> list[Path]:
+    """The files ``checks_sha256`` covers, sorted."""
+    grading = sorted(p for p in (_LMLIB / "grading").rglob("*.py"))
+    todo, seen = [Path(inspect.getfile(_load()[lab]))], set()
+    while todo:
+        path = todo.pop().resolve()
+        if path in seen:
+            continue
+        seen.add(path)
+        todo += _lmlib_imports(path)
+    return sorted(set(grading) | seen)
+
+
+def _lmlib_imports(path: Path) -> list[Path]:
+    """Files of the lmlib modules that ``path`` imports, absolutely or relatively."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules = [a.name.split(".") for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the file's package, up level - 1 packages
+                base = path.parent.parents[node.level - 2] if node.level > 1 else path.parent
+                prefix = ["lmlib", *base.relative_to(_LMLIB).parts]
+            else:
+                prefix = []
+            module = prefix + (node.module.split(".") if node.module else [])
+            modules = [module] + [module + [a.name] for a in node.names]
+        else:
+            continue
+        for parts in modules:
+            if parts[:1] != ["lmlib"]:
+                continue
+            for candidate in (
+                _LMLIB.joinpath(*parts[1:]).with_suffix(".py"),
+                _LMLIB.joinpath(*parts[1:], "__init__.py"),
+            ):
+                if candidate.is_file():
+                    found.append(candidate)
+    return found

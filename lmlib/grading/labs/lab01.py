@@ -20,9 +20,15 @@ def _randn(rng: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tenso
 
 def _loss_cases(rng: torch.Generator) -> list[Case]:
     cases = []
-    for B, T, V, scale in [(2, 5, 7, 1.0), (3, 4, 11, 4.0), (1, 1, 3, 0.5)]:
+    for B, T, V, scale, shift in [
+        (2, 5, 7, 1.0, 0.0),
+        (3, 4, 11, 4.0, 0.0),
+        (1, 1, 3, 0.5, 0.0),
+        (2, 3, 6, 30.0, 0.0),  # large logits: a naive log(sum(exp)) overflows
+        (1, 4, 5, 2.0, 100.0),
+    ]:
         targets = torch.randint(0, V, (B, T), generator=rng)
-        cases.append(Case((_randn(rng, B, T, V, scale=scale), targets)))
+        cases.append(Case((_randn(rng, B, T, V, scale=scale) + shift, targets)))
     return cases
 
 
@@ -32,6 +38,8 @@ def _probs_cases(rng: torch.Generator) -> list[Case]:
         Case((_randn(rng, 2, 6), 1.5, None)),
         Case((_randn(rng, 4, 5), 1.0, 1)),
         Case((_randn(rng, 2, 8, scale=3.0), 2.0, 8)),
+        Case((_randn(rng, 2, 7, scale=5.0) + 120.0, 0.7, None)),  # exp overflows unless shifted
+        Case((_randn(rng, 3, 6, scale=40.0), 1.0, 4)),
     ]
 
 
@@ -50,9 +58,14 @@ EXERCISES = [
             "torch._C._nn.cross_entropy_loss": _NO_CE,
             "torch._C._nn.nll_loss_nd": _NO_CE,
             "torch._C._nn.nll_loss": _NO_CE,
+            "torch._C._nn.nll_loss2d": _NO_CE,
+            "torch.ops.aten.cross_entropy_loss": _NO_CE,
         },
-        rules="Return a 0-dim tensor. F.cross_entropy and F.nll_loss (and their nn classes) are "
-        "not allowed; log_softmax, softmax, log and gather are.",
+        forbidden_ops={"nll_loss_forward": _NO_CE, "nll_loss2d_forward": _NO_CE},
+        grads=(0,),
+        rules="Return a 0-dim tensor that backpropagates to the logits (its gradient is checked "
+        "too). F.cross_entropy and F.nll_loss (and their nn classes) are not allowed; "
+        "log_softmax, softmax, log and gather are.",
     ),
     Exercise(
         name="sampling_probs",

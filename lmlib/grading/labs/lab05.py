@@ -48,7 +48,14 @@ def _field_cases(rng: torch.Generator) -> list[Case]:
         Case((5, [1, 1, 1])),
         Case((4, [])),
         Case((3, [1, 3, 9])),
+        *(_random_field_case(rng) for _ in range(4)),  # fresh each time: no lookup table passes
     ]
+
+
+def _random_field_case(rng: torch.Generator) -> Case:
+    k = int(torch.randint(2, 7, (), generator=rng))
+    n = int(torch.randint(0, 5, (), generator=rng))
+    return Case((k, torch.randint(1, 10, (n,), generator=rng).tolist()))
 
 
 _NO_LSTM = "write the four gates with @, sigmoid and tanh yourself"
@@ -66,7 +73,11 @@ EXERCISES = [
             "torch.nn.modules.rnn.LSTMCell": _NO_LSTM,
             "torch.nn.LSTM": _NO_LSTM,
             "torch.nn.modules.rnn.LSTM": _NO_LSTM,
+            "torch.lstm": _NO_LSTM,
+            "torch.ops.aten.lstm_cell": _NO_LSTM,
+            "torch._C._VariableFunctions.lstm_cell": _NO_LSTM,  # refused by name (read-only)
         },
+        forbidden_ops={"_thnn_fused_lstm_cell": _NO_LSTM},
         rules="Gate order i, f, g, o (torch's); return the tuple (h, c). "
         "torch.nn.LSTMCell / torch.lstm_cell are not allowed.",
     ),

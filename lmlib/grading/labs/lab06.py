@@ -16,7 +16,14 @@ LAB = "06_mlp"
 def _mlp_cases(rng: torch.Generator) -> list[Case]:
     return [
         Case((torch.randn(B, T, D, generator=rng) * 2,), init=(D, e))
-        for B, T, D, e in [(2, 5, 8, 4), (1, 3, 6, 2), (2, 4, 4, 1.5)]
+        # fractional widths: 6 * 1.3 = 7.8 and 5 * 1.5 = 7.5 round up to 8, int() gives 7
+        for B, T, D, e in [
+            (2, 5, 8, 4),
+            (1, 3, 6, 2),
+            (2, 4, 4, 1.5),
+            (1, 3, 6, 1.3),
+            (2, 2, 5, 1.5),
+        ]
     ]
 
 

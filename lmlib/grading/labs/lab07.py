@@ -35,6 +35,7 @@ def _tables(rng: torch.Generator) -> list[dict[str, float]]:
 def _expected_cases(rng: torch.Generator) -> list[Case]:
     cases = [Case((torch.tensor([0.0, 0.25, 0.5, 0.8, 1.0]), PENALTY))]
     cases += [Case((torch.rand(n, generator=rng), t)) for n, t in zip((7, 5, 9, 6), _tables(rng))]
+    cases += [Case((torch.rand(8, generator=rng), _random_table(rng))) for _ in range(2)]
     return cases
 
 
@@ -83,6 +84,8 @@ EXERCISES = [
         name="policy_gradient_loss",
         cases=_pg_cases,
         reference=policy_gradient_loss,
-        rules="Return a 0-dim tensor: the mean over the batch of -(reward - baseline) log pi(a).",
+        grads=(0,),
+        rules="Return a 0-dim tensor: the mean over the batch of -(reward - baseline) log pi(a), "
+        "which backpropagates to the logits (its gradient is checked too).",
     ),
 ]

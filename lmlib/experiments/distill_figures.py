@@ -1,0 +1,135 @@
+"""Reading the distillation experiment's results: paired comparisons and figures.
+
+Every comparison pairs students of the same size and seed, which saw the same batches from the
+same initial weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmlib.runtime.files import save_figure
+
+MARKERS = "os^Dv"
+
+
+def losses(record: dict, variant: str, size: str, objective: str) -> list[float]:
+    """Held-out loss of each seed's student (in seed order)."""
+    rows = [
+        r
+        for r in record["students"]
+        if (r["variant"], r["size"], r["objective"]) == (variant, size, objective)
+    ]
+    return [r["held_out_loss"] for r in sorted(rows, key=lambda r: r["seed"])]
+
+
+def comparisons(record: dict) -> dict:
+    """Per size and objective: mean loss and recall, and the change in loss against gold-only
+    students of the same size and seed (negative: the objective helps), with its seed count."""
+    out = {}
+    for variant in ("ladder", "noise", "self"):
+        for size in dict.fromkeys(r["size"] for r in record["students"] if r["variant"] == variant):
+            gold_variant = "noise" if variant == "noise" else "ladder"
+            gold = losses(record, gold_variant, size, "gold")
+            objs = dict.fromkeys(
+                r["objective"]
+                for r in record["students"]
+                if r["variant"] == variant and r["size"] == size
+            )
+            for obj in objs:
+                rows = [
+                    r
+                    for r in record["students"]
+                    if (r["variant"], r["size"], r["objective"]) == (variant, size, obj)
+                ]
+                vals = losses(record, variant, size, obj)
+                deltas = [v - g for v, g in zip(vals, gold)]
+                out[f"{variant}/{size}/{obj}"] = {
+                    "loss": sum(vals) / len(vals),
+                    "tail_recall": sum(r["tail_recall"] for r in rows) / len(rows),
+                    "fact_recall": sum(r["fact_recall"] for r in rows) / len(rows),
+                    "delta_vs_gold": sum(deltas) / len(deltas),
+                    "seeds_better": sum(d < 0 for d in deltas),
+                    "n_seeds": len(deltas),
+                }
+    return out
+
+
+def _rows(record: dict, variant: str, size: str | None = None) -> list[dict]:
+    return [r for r in record["students"] if r["variant"] == variant and size in (None, r["size"])]
+
+
+def _dots(ax, record: dict, groups: list[tuple[str, str, str]], key: str, paired: bool, top=None):
+    """One column per (variant, size, objective) group, coloured by size: a dot per seed and a
+    bar at the mean. paired: the change against the gold-only student of the same size and seed
+    (its own variant's for the noisy students). Values above `top` are drawn at it, labelled."""
+    sizes = list(dict.fromkeys(g[1] for g in groups))
+    for i, (variant, size, obj) in enumerate(groups):
+        rows = sorted(_rows(record, variant, size), key=lambda r: r["seed"])
+        vals = [r[key] for r in rows if r["objective"] == obj]
+        if paired:
+            base = "noise" if variant == "noise" else "ladder"
+            gold = [r[key] for r in sorted(_rows(record, base, size), key=lambda r: r["seed"])
+                    if r["objective"] == "gold"]  # fmt: skip
+            vals = [v - g for v, g in zip(vals, gold)]
+        mean, c = sum(vals) / len(vals), f"C{sizes.index(size)}"
+        shown = min(mean, top) if top is not None else mean
+        ax.bar(i, shown, 0.7, color=c, alpha=0.35)
+        if top is not None and mean > top:
+            ax.annotate(f"{mean:+.2f}", (i, top), ha="center", va="top", fontsize=8)
+        for k, v in enumerate(vals):
+            y = min(v, top) if top is not None else v
+            ax.plot(i + (k - (len(vals) - 1) / 2) * 0.15, y, MARKERS[k % 5], color=c, ms=4,
+                    label=f"seed {record['seeds'][k]}" if i == 0 else None)  # fmt: skip
+    ax.set_xticks(range(len(groups)), [f"{g[2]}\n{g[1]}" for g in groups], fontsize=7, rotation=30)
+    if paired:
+        ax.axhline(0, color="k", lw=0.8)
+
+
+def draw_ladder(record: dict, outdir: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    sizes = [sz["name"] for sz in record["settings"]["students"]]
+    groups = [("ladder", size, obj) for size in sizes for obj in record["ladder"]]
+    fig, axes = plt.subplots(1, 2, figsize=(14, 4.2))
+    _dots(axes[0], record, groups, "held_out_loss", True, top=0.35)
+    axes[0].set(ylabel="held-out loss minus gold-only's (nats)",
+                title="Change in held-out loss (below 0: better than gold-only)")  # fmt: skip
+    _dots(axes[1], record, groups, "tail_recall", False)
+    teacher = record["teachers"]["teacher"]["tail_recall"]
+    axes[1].axhline(teacher, color="k", ls=":", label=f"teacher ({teacher:.0%})")
+    axes[1].set(ylabel="tail-fact recall (exact match)", title="Facts seen 1 to 15 times")
+    axes[1].legend(fontsize=8, loc="center left")
+    fig.suptitle("The objective ladder: equal steps, batches and initial weights per size and seed")
+    fig.tight_layout()
+    path = save_figure(fig, outdir / "distill_ladder.png")
+    plt.close(fig)
+    return path
+
+
+def draw_variants(record: dict, outdir: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    big = record["settings"]["students"][-1]["name"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    noisy = [("noise", big, obj) for obj in record["noise_objectives"]]
+    _dots(axes[0], record, noisy, "held_out_loss", True, top=0.35)
+    noise = record["settings"]["noise"]
+    axes[0].set(ylabel="clean held-out loss minus gold-only's (nats)",
+                title=f"{noise:.0%} of training targets replaced (teacher too)")  # fmt: skip
+    axes[0].legend(fontsize=8)
+    pairs = [("self", big, "soft+gold"), ("ladder", big, "soft+gold"), ("ladder", big, "soft_T1")]
+    _dots(axes[1], record, pairs, "held_out_loss", True)
+    axes[1].set_xticks(range(3), ["soft+gold\nself-teacher", "soft+gold\nlarge teacher",
+                                  "soft_T1\nlarge teacher"], fontsize=8)  # fmt: skip
+    axes[1].set(ylabel="held-out loss minus gold-only's (nats)",
+                title=f"Self-distillation, student {big}")  # fmt: skip
+    fig.tight_layout()
+    path = save_figure(fig, outdir / "distill_variants.png")
+    plt.close(fig)
+    return path
+
+
+def draw_all(record: dict, outdir: Path) -> list[Path]:
+    outdir.mkdir(parents=True, exist_ok=True)
+    return [draw_ladder(record, outdir), draw_variants(record, outdir)]

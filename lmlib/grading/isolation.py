@@ -1,0 +1,283 @@
+"""Real isolation for one graded job: bubblewrap (``bwrap``) namespaces and a pids cgroup.
+
+Each job runs as ``bwrap ... python -I /grader/worker.py sandboxed``, in its own user, PID,
+mount, network, IPC, UTS and cgroup namespaces. Its filesystem is the system's libraries, the
+interpreter and site-packages, all read-only; ``/grader`` (the worker script and the request,
+read-only); and two empty tmpfs, ``/job`` (the cwd) and ``/tmp``. lmlib's source is not mounted,
+and a copy of lmlib inside site-packages is covered by an empty directory, so the reference
+answers cannot be read, imported or exec'd. The job's processes live in their own PID namespace:
+when its first process ends, the kernel kills every process the job started (a ``setsid``
+daemon included), and it cannot see, signal or stop the grader. Where ``/sys/fs/cgroup`` is
+writable, a pids cgroup per job caps how many processes it may have at once.
+
+``probe()`` says once per process whether this works here; without it the grader still grades,
+and records that the grade is not tamper-proof.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from lmlib.grading.cgroup import PidsCgroup
+
+HERE = Path(__file__).resolve().parent
+GRADER_FILES = ("worker.py", "answers.py")  # all of lmlib a job gets: no reference answers
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache")
+SYSTEM += ("/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
+TMPFS_BYTES = 64 << 20  # each of /job and /tmp
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What protects a grade: ``tamper_proof`` only when every job runs under bwrap."""
+
+    tamper_proof: bool
+    tool: str  # "bwrap 0.8.0", or "" when none is used
+    process_limit: str  # "pids cgroup", or why there is none
+    note: str  # one line for people
+
+    def as_dict(self) -> dict:
+        return {
+            "tamper_proof": self.tamper_proof,
+            "tool": self.tool,
+            "process_limit": self.process_limit,
+            "note": self.note,
+        }
+
+
+NONE = Isolation(
+    False,
+    "",
+    "none",
+    "NOT tamper-proof: exercises ran in plain processes (rlimits and a timeout only), so a "
+    "submission could change this grade or later ones; install bubblewrap (apt-get install "
+    "bubblewrap) to grade in isolation",
+)
+
+
+def lmlib_dirs() -> list[str]:
+    """Every directory holding an importable lmlib: this one, and any copy in site-packages."""
+    here = Path(__file__).resolve().parents[1]  # .../lmlib
+    found = {str(here)}
+    for entry in sys.path:
+        candidate = Path(entry or ".") / "lmlib"
+        if candidate.is_dir():
+            found.add(str(candidate.resolve()))
+    return sorted(found)
+
+
+def _python_roots() -> list[str]:
+    """The interpreter's prefixes and its site-packages (never a directory holding lmlib)."""
+    import site
+
+    roots = {os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}
+    for p in site.getsitepackages():
+        if os.path.isdir(p) and not any(p.startswith(r + os.sep) for r in roots):
+            roots.add(os.path.realpath(p))
+    exe = os.path.realpath(sys.executable)
+    if not any(exe.startswith(r + os.sep) for r in roots):
+        roots.add(os.path.dirname(exe))
+    return sorted(roots)
+
+
+def mounts(grader_dir: str) -> list[str]:
+    """bwrap arguments for the job's filesystem: read-only system and Python, no lmlib."""
+    args: list[str] = []
+    for p in SYSTEM:
+        if os.path.islink(p):
+            args += ["--symlink", os.readlink(p), p]
+        elif os.path.exists(p):
+            args += ["--ro-bind", p, p]
+    roots = _python_roots()
+    for root in roots:
+        args += ["--ro-bind", root, root]
+    for hidden in lmlib_dirs():  # under a mounted root: cover it with an empty read-only dir
+        if any(hidden.startswith(r + os.sep) for r in roots + list(SYSTEM)):
+            args += ["--tmpfs", hidden, "--remount-ro", hidden]
+    args += ["--ro-bind", grader_dir, "/grader", "--proc", "/proc", "--dev", "/dev"]
+    for place in ("/tmp", "/job"):
+        args += ["--size", str(TMPFS_BYTES), "--tmpfs", place]
+    return args
+
+
+def command(bwrap: str, grader_dir: str, info_fd: int, argv: list[str]) -> list[str]:
+    """The full bwrap command line for one job running ``argv`` in ``/job``."""
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/job",
+        "TMPDIR": "/tmp",
+        "OMP_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "LANG": "C.UTF-8",
+    }
+    setenv = [a for k, v in env.items() for a in ("--setenv", k, v)]
+    return [
+        bwrap,
+        "--unshare-all",  # user, pid, mount, network, ipc, uts, cgroup
+        "--die-with-parent",
+        "--new-session",
+        "--cap-drop",
+        "ALL",
+        "--uid",
+        "65534",
+        "--gid",
+        "65534",
+        "--hostname",
+        "grader",
+        "--clearenv",
+        *setenv,
+        *mounts(grader_dir),
+        "--chdir",
+        "/job",
+        "--info-fd",
+        str(info_fd),
+        *argv,
+    ]
+
+
+@functools.cache
+def probe() -> Isolation:
+    """Whether jobs can run under bwrap here (tried once, with the real mounts)."""
+    if os.environ.get("LMLIB_GRADE_ISOLATION", "").lower() == "none":
+        return NONE
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return NONE
+    try:
+        version = subprocess.run(
+            [bwrap, "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        with tempfile.TemporaryDirectory(prefix="lmlib-probe-") as grader:
+            r, w = os.pipe()
+            argv = [sys.executable, "-I", "-S", "-c", "import os; os.listdir('/job')"]
+            try:
+                done = subprocess.run(
+                    command(bwrap, grader, w, argv),
+                    pass_fds=(w,),
+                    capture_output=True,
+                    timeout=30,
+                )
+            finally:
+                os.close(w)
+                os.close(r)
+        if done.returncode != 0:
+            why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
+            return Isolation(False, "", "none", f"{NONE.note} (bwrap fails here: {why[0]})")
+    except (OSError, subprocess.SubprocessError) as e:
+        return Isolation(False, "", "none", f"{NONE.note} (bwrap fails here: {e})")
+    group = PidsCgroup.create(8)
+    limit = "pids cgroup" if group and group.close() else "none (no writable pids cgroup)"
+    note = "tamper-proof: every exercise ran under " + version + " in its own namespaces"
+    return Isolation(True, version, limit, note)
+
+
+class Job:
+    """One exercise under bwrap, from its start until every process it started is gone.
+
+    ``job`` is the trusted side's private directory: the request and the worker go into
+    ``job/grader`` (mounted read-only), the job's output and result come back through two files
+    opened here and inherited as fds; nothing else of the host is writable from inside."""
+
+    def __init__(self, job: Path, processes: int, preexec) -> None:
+        grader = job / "grader"
+        grader.mkdir()
+        for name in GRADER_FILES:
+            shutil.copyfile(HERE / name, grader / name)
+        os.replace(job / "request.pt", grader / "request.pt")
+        self.group = PidsCgroup.create(processes)
+        self.child: int | None = None
+        started_r, started_w = os.pipe()
+        self.info_r, info_w = os.pipe()
+        out = open(job / "output.txt", "wb")  # noqa: SIM115
+        result = open(job / "result.pt", "wb")  # noqa: SIM115
+        fd = result.fileno()
+        argv = [sys.executable, "-I", "/grader/worker.py", "sandboxed", str(fd), str(started_w)]
+
+        def setup() -> None:  # in the child, before exec
+            preexec()
+            if self.group is not None:
+                self.group.enter()
+
+        try:
+            self.proc = subprocess.Popen(
+                command(shutil.which("bwrap") or "bwrap", str(grader), info_w, argv),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                pass_fds=(fd, started_w, info_w),
+                preexec_fn=setup,
+                start_new_session=True,
+            )
+        finally:
+            out.close()
+            result.close()
+            os.close(started_w)
+            os.close(info_w)
+        os.set_blocking(started_r, False)
+        self.started_r = started_r
+
+    def started(self) -> bool:
+        """True once the worker inside has imported torch (the exercise's clock starts then)."""
+        try:
+            return bool(os.read(self.started_r, 1))
+        except BlockingIOError:
+            return False
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def _init_pid(self) -> int | None:
+        """The host pid of the job's PID-namespace init, which bwrap reports on --info-fd."""
+        if self.child is None:
+            data = b""
+            while select.select([self.info_r], [], [], 1.0)[0]:
+                chunk = os.read(self.info_r, 4096)
+                if not chunk:
+                    break
+                data += chunk
+            try:
+                self.child = int(json.loads(data)["child-pid"])
+            except (ValueError, KeyError, TypeError):
+                self.child = 0
+        return self.child or None
+
+    def kill(self) -> None:
+        """SIGKILL the namespace's init: the kernel then kills every process inside it."""
+        if not self.running():
+            return
+        init = self._init_pid()
+        if init and self.running():  # still bwrap's child, so the pid is not reused yet
+            _kill(init)
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # --die-with-parent takes the namespace down too
+            _kill(self.proc.pid)
+
+    def wait(self) -> int:
+        """Exit code of the job (negative: killed by that signal), once all of it is gone.
+
+        bwrap exits only after the namespace's init has been reaped, and the kernel reaps an
+        init only after every other process of its PID namespace has exited."""
+        code = self.proc.wait()
+        if self.group is not None:
+            self.group.close()
+        for fd in (self.started_r, self.info_r):
+            os.close(fd)
+        return -(code - 128) if code > 128 else code
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
