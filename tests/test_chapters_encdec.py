@@ -130,3 +130,32 @@ def test_chapter_statements_about_each_step_hold_in_the_results(r):
     }
     d, e = steps["decoder_only"], steps["encoder_decoder"]
     assert f"trained {d} steps on fact lookup where the encoder-decoder trained {e}" in TEXT
+
+
+def test_chat_numbers_come_from_the_committed_chat_runs():
+    runs = [
+        json.loads((ROOT / "results" / "chat_cache" / f"cpu-seed{seed}.json").read_text())
+        for seed in (0, 1, 2)
+    ]
+    first = runs[0]
+    assert {r["git_commit"].endswith("-dirty") for r in runs} == {False}
+    set_ = first["settings"]
+    assert (
+        f"ten turns, each a {set_['user']}-token message and a {set_['reply']}-token reply" in TEXT
+    )
+    assert (
+        set_["turns"] == 10 and f"{set_['n_layers']}-layer model of width {set_['d_model']}" in TEXT
+    )
+    summary = first["summary"]
+    assert summary["max_counter_mismatch"] == 0 and "agrees exactly" in TEXT
+    for r in runs:  # FLOPs are the same in every seed; only seconds vary
+        assert r["summary"]["flops_ratio_total"] == summary["flops_ratio_total"]
+    assert f"spends {summary['flops_ratio_total']:.2f} times the forward FLOPs" in TEXT
+    assert f"and {summary['flops_ratio_last_turn']:.2f} times in the last turn" in TEXT
+    causal, prefix = first["per_turn"]["causal"], first["per_turn"]["prefix"]
+    assert f"exponent of {causal['tokens_exponent']:.2f} for the cache" in TEXT
+    assert f"({causal['tokens_read'][0]} new tokens every turn)" in TEXT
+    assert f"and {prefix['tokens_exponent']:.2f} for re-encoding" in TEXT
+    seconds = sorted(r["summary"]["seconds_ratio_total"] for r in runs)
+    assert f"{seconds[0]:.2f} to {seconds[-1]:.2f} times in total over the three seeds" in TEXT
+    assert seconds[0] > 1  # re-encoding is slower in every seed
