@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run everything CI runs, in four timed stages: the unit suite in tests/, the slow cases (the
 # `slow` marker), and every lab notebook (students' and solutions') executed top to bottom with
-# nbval in lax mode (cells must run without error; outputs are not compared). Uses the small `ci`
-# profile unless LMLIB_PROFILE is set. Exits non-zero if any stage failed.
+# nbval in lax mode (cells must run without error; outputs are not compared), then the installed
+# package (scripts/installed_check.sh). Uses the small `ci` profile unless LMLIB_PROFILE is set.
+# Exits non-zero if any stage failed.
 #   usage: bash scripts/test.sh [extra pytest arguments]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -1,5 +1,10 @@
 """The scaling sweep at the ci profile: per-point files, resume, parallel = sequential."""
 
+import os
+import socket
+import subprocess
+import sys
+
 import pytest
 
 from lmlib.experiments import scaling
@@ -111,3 +116,32 @@ def test_figures_redraw_from_results_without_training(sweep, tmp_path, monkeypat
     args = ["run", "scaling", "--profile", "ci", "--results", str(sweep.parent), "--figures"]
     assert main([*args, "--figdir", str(tmp_path)]) == 0
     assert len(list(tmp_path.glob("*.png"))) == 6
+
+
+def _same_runs(a, b):
+    ra, rb = read_results(a / "ci" / "summary.json"), read_results(b / "ci" / "summary.json")
+    assert ra["loss"] == rb["loss"] and ra["metrics"] == rb["metrics"]
+    for z in scaling.settings("ci").sizes:
+        name = f"{z.name}-seed0.json"
+        assert numbers(read_results(a / "ci" / name)) == numbers(read_results(b / "ci" / name))
+
+
+@pytest.mark.slow  # starts two ranks under torchrun
+def test_torchrun_ranks_share_the_points_and_give_the_sequential_numbers(sweep, tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env.update(OMP_NUM_THREADS="1", GLOO_SOCKET_IFNAME="lo", LMLIB_DEVICE="cpu")
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2"]
+    launcher += ["--master_addr=127.0.0.1", f"--master_port={port}", "-m", "lmlib"]
+    args = ["run", "scaling", "--profile", "ci", "--results", str(tmp_path)]
+    args += ["--figdir", str(tmp_path / "fig")]
+    done = subprocess.run([*launcher, *args], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    wrote = [
+        line for line in done.stdout.splitlines() if line.startswith("wrote ") and ".json" in line
+    ]
+    assert len(wrote) == len(scaling.settings("ci").sizes)  # each point trained once
+    _same_runs(sweep, tmp_path / "scaling")
+    assert (tmp_path / "fig" / "scaling_loss_vs_compute.png").exists()

@@ -17,6 +17,7 @@ from pathlib import Path
 from lmlib.experiments import EXPERIMENTS
 from lmlib.experiments.results import read_results, write_results
 from lmlib.runtime.profiles import PROFILES, current_profile
+from lmlib.training.distributed import launched
 
 # Relative to the working directory (the repository root when run from a checkout), never to
 # where the package is installed.
@@ -65,6 +66,8 @@ def run_sweep(module, args: argparse.Namespace, profile: str) -> int:
         seeds = None if args.seed is None else (args.seed,)
         module.run_sweep(profile, root, seeds, jobs=args.jobs)
         print(f"sweep done in {time.perf_counter() - start:.1f} s; summary in {root / profile}")
+    if not launched().is_main:  # under torchrun, rank 0 draws the figures
+        return 0
     for fig in module.figures(root, profile, args.figdir):
         print(f"wrote {fig}")
     return 0

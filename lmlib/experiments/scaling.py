@@ -26,6 +26,7 @@ from lmlib.experiments.scaling_summary import summarize_runs
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.profiles import by_profile
+from lmlib.training import distributed
 from lmlib.training.train import TrainConfig, train
 
 SWEEP = True  # the runner writes one results file per point (see run_sweep)
@@ -132,6 +133,7 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
         pos="rope",
     )
     train_cfg = replace(lr_for(size, s.train), seed=seed, eval_every=s.train.steps, eval_batches=2)
+    train_cfg = replace(train_cfg, data_parallel=False)  # under torchrun, one point per rank
     seed_everything(seed)
     model = TransformerLM(cfg)
     flops_per_token = model.flops_per_token()
@@ -247,12 +249,24 @@ def run_points(profile: str, points: list[Point], jobs: int = 1) -> None:
 def run_sweep(
     profile: str, root: Path, seeds: tuple[int, ...] | None = None, jobs: int = 1
 ) -> dict:
-    """Every (size, seed) of the profile; points whose file exists are read, not retrained."""
-    run_points(profile, plan_points(profile, root, seeds), jobs)
+    """Every (size, seed) of the profile; points whose file exists are read, not retrained.
+
+    Under torchrun, rank r of N trains points r, r + N, ... (one at a time, on its own GPU if
+    any) and rank 0 writes the summary once every rank is done.
+    """
+    ranks = distributed.launched()
+    if ranks.parallel:
+        distributed.local_device(pick_device(), ranks)  # cuda:LOCAL_RANK becomes "cuda"
+        distributed.join(torch.device("cpu"), ranks)  # gloo, for the barrier below
+        jobs = 1
+    shard = (ranks.rank, ranks.world_size)
+    run_points(profile, plan_points(profile, root, seeds, shard=shard), jobs)
+    distributed.barrier(ranks)  # every point is written before anyone sums them up
     s = settings(profile)
     paths = [run_path(root, profile, z.name, seed) for z in s.sizes for seed in seeds or s.seeds]
     summary = summarize_runs(profile, [read_results(p) for p in paths])
-    write_results(root / profile / "summary.json", summary)
+    if ranks.is_main:
+        write_results(root / profile / "summary.json", summary)
     return summary
 
 
