@@ -29,9 +29,15 @@ from tqdm.auto import tqdm
 
 from lmlib.experiments.results import provenance, write_results
 from lmlib.models.transformer import TransformerConfig, TransformerLM
-from lmlib.runtime.device import matmul_flops, pick_device, synchronize
+from lmlib.runtime.device import autocast, matmul_flops, pick_device, synchronize
 from lmlib.tools.baselines import TorchEncoderLM, hf_gpt2
-from lmlib.tools.bench_report import markdown, print_breakdown, print_rows, print_targets
+from lmlib.tools.bench_report import (
+    bf16_peak,
+    markdown,
+    print_breakdown,
+    print_rows,
+    print_targets,
+)
 from lmlib.training.loss import next_token_loss
 
 
@@ -55,6 +61,8 @@ SHAPES = {
     "course": Shape("course (lab 1 cpu)", 128, 4, 4, 64, 12),
     "d256": Shape("d_model=256", 256, 4, 8, 128, 16),
     "tiny": Shape("tiny (smoke test)", 32, 2, 2, 16, 4),
+    # GPT-2 small: 124M parameters with its 50257-token vocabulary; for a GPU.
+    "gpt2-small": Shape("GPT-2 small (124M)", 768, 12, 12, 1024, 8, vocab_size=50257),
 }
 
 
@@ -113,7 +121,8 @@ class Stepper:
         self.device, self.tokens = device, s.batch_size * s.context
 
     def step(self) -> None:
-        loss = next_token_loss(self.forward(self.x), self.x)
+        with autocast(self.device):  # bf16 (or fp16) on CUDA, as lmlib.train runs; fp32 on CPU
+            loss = next_token_loss(self.forward(self.x), self.x)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -291,11 +300,15 @@ def run(args: argparse.Namespace) -> int:
             peak,
             args.breakdown,
         )
+    rated = bf16_peak(device)  # the datasheet's dense bf16 rate, for GPUs it knows
+    for row in rows if rated else ():
+        row["mfu_bf16_peak"] = row["mfu"] * peak / rated
     print_rows(rows)
     print_breakdown(rows)
     print_targets(rows, {k: SHAPES[k].name for k in args.shapes})
     result = {
         "matmul_flops": peak,
+        "bf16_peak_flops": rated,
         "shapes": {k: asdict(SHAPES[k]) for k in args.shapes},
         "rows": rows,
         "repeats": args.repeats,

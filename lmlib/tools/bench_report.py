@@ -2,6 +2,28 @@
 
 from __future__ import annotations
 
+import torch
+
+# Dense (no sparsity) bf16 tensor-core peaks from NVIDIA's datasheets, FLOP/s, by a name fragment
+# of torch.cuda.get_device_name; T4 has no bf16, its fp16 peak stands in.
+BF16_PEAKS = (
+    ("H200", 989e12),
+    ("H100", 989e12),  # SXM; the PCIe card is lower
+    ("A100", 312e12),
+    ("L4", 121e12),
+    ("A10", 125e12),
+    ("T4", 65e12),
+)
+
+
+def bf16_peak(device: torch.device) -> float | None:
+    """The GPU's rated bf16 FLOP/s if its name is in BF16_PEAKS, else None (CPUs too)."""
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    return next((peak for key, peak in BF16_PEAKS if key in name), None)
+
+
 # Speed targets on a 2-core CPU, printed (never asserted: benchmarks are not tests).
 TARGETS = (
     ("course", "eager", "ratio", "hf-gpt2", 1.2),
