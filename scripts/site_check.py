@@ -26,6 +26,7 @@ import http.server
 import json
 import os
 import queue
+import re
 import shutil
 import subprocess
 import sys
@@ -50,7 +51,8 @@ COLLECT = r"""
   const rawTex = [];
   while (walker.nextNode()) {
     const t = walker.currentNode.nodeValue;
-    if (/\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\\frac|\\mathrm/.test(t)) rawTex.push(t.trim().slice(0, 80));
+    const tex = /\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{|\\frac|\\mathrm/;
+    if (tex.test(t)) rawTex.push(t.trim().slice(0, 80));
   }
   const math = [...document.querySelectorAll(".math")];
   const views = [...document.querySelectorAll(
@@ -245,7 +247,9 @@ def settle(browser: Browser, timeout: float = 30) -> dict:
 
 def judge(rel: Path, state: dict, requested: list[str], origin: str) -> dict:
     """Each check's verdict for one page: True (passed), False (failed) or None (not applicable)."""
-    external = [u for u in requested if not u.startswith(origin) and not u.startswith(LOCAL_SCHEMES)]
+    external = [
+        u for u in requested if not u.startswith(origin) and not u.startswith(LOCAL_SCHEMES)
+    ]
     math_ok = None
     if state["math"]:
         math_ok = (
@@ -275,6 +279,27 @@ def judge(rel: Path, state: dict, requested: list[str], origin: str) -> dict:
         "colab": colab_ok,
         "colab_links": state["colab"],
         "external_requests": external,
+    }
+
+
+def redirect_target(path: Path) -> str | None:
+    """Where a meta-refresh stub page sends the reader, or None for a real page."""
+    m = re.search(
+        r'http-equiv="refresh"[^>]*url=([^"\'>]+)', path.read_text(errors="replace"), re.I
+    )
+    return m.group(1).strip() if m else None
+
+
+def redirect_row(rel: Path, target: str, root: Path) -> dict:
+    """A stub is checked for one thing: that it points at a page of the book."""
+    ok = "://" not in target and (root / rel.parent / target.split("#")[0]).exists()
+    row = dict.fromkeys(("math", "widgets", "images", "colab"))
+    row |= {"math_elements": 0, "widget_views": 0, "image_count": 0, "progress_bars": 0}
+    row |= {"raw_tex": [], "broken_images": [], "colab_links": []}
+    return row | {
+        "page": f"{rel.as_posix()} (redirect to {target})",
+        "redirect_ok": ok,
+        "external_requests": [] if ok else [target],
     }
 
 
@@ -318,6 +343,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     try:
         for rel in todo:
+            target = redirect_target(args.html / rel)
+            if target is not None:  # index.html: a stub that sends the reader to the first page
+                rows.append(redirect_row(rel, target, args.html))
+                continue
             requested = browser.visit(origin + rel.as_posix())
             state = settle(browser)
             requested += browser.requests_since()
@@ -332,7 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in failed:
         details = {k: r[k] for k in ("raw_tex", "broken_images", "external_requests") if r[k]}
         print(f"[site] FAIL {r['page']}: {details or 'see report.json'}", file=sys.stderr)
-    print(f"[site] {len(rows) - len(failed)} of {len(rows)} pages passed; screenshots in {args.out}")
+    print(
+        f"[site] {len(rows) - len(failed)} of {len(rows)} pages passed; screenshots in {args.out}"
+    )
     return 1 if failed else 0
 
 
