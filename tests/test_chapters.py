@@ -52,3 +52,16 @@ def test_every_chapter_figure_is_a_committed_png(figure):
         f"{figure} is shown by a chapter but not committed; redraw it (`lmlib run NAME --figures`)"
     )
     assert path.stat().st_size > 10_000 and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bibliography_parses_and_holds_every_cited_key():
+    import re
+
+    from pybtex.database import parse_file
+
+    bib = parse_file(str(ROOT / "book" / "references.bib"))  # a syntax error fails the build too
+    cited = set()
+    for page in [*(ROOT / "lectures").glob("*.md"), *(ROOT / "book").glob("*.md")]:
+        for keys in re.findall(r"\{cite[tp]?\}`([^`]+)`", page.read_text()):
+            cited |= {k.strip() for k in keys.split(",")}
+    assert cited and cited <= set(bib.entries), sorted(cited - set(bib.entries))
