@@ -78,6 +78,7 @@ def test_plan_points_largest_first_missing_only_and_sharded(tmp_path):
         scaling.run_points("ci", pts, jobs=0)
 
 
+@pytest.mark.slow  # starts worker processes
 def test_two_workers_give_the_numbers_of_one(sweep, tmp_path):
     scaling.run_sweep("ci", tmp_path, jobs=2)
     first, second = (read_results(r / "ci" / "summary.json") for r in (sweep, tmp_path))
@@ -124,13 +125,6 @@ def _same_runs(a, b):
     for z in scaling.settings("ci").sizes:
         name = f"{z.name}-seed0.json"
         assert numbers(read_results(a / "ci" / name)) == numbers(read_results(b / "ci" / name))
-
-
-@pytest.mark.slow  # starts worker processes
-def test_parallel_jobs_give_the_sequential_numbers(sweep, tmp_path):
-    args = ["run", "scaling", "--profile", "ci", "--jobs", "2", "--results", str(tmp_path)]
-    assert main([*args, "--figdir", str(tmp_path / "fig")]) == 0
-    _same_runs(sweep, tmp_path / "scaling")
 
 
 @pytest.mark.slow  # starts two ranks under torchrun
