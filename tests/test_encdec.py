@@ -175,7 +175,10 @@ def test_bad_input_gets_a_clear_error():
 
 
 @pytest.mark.parametrize(
-    "cfg", ALL, ids=lambda c: f"{c.cross_attention}-{c.shared}-{c.memory}-{c.bidirectional}"
+    "cfg",
+    # the two ends in the unit suite, all sixteen settings with the slow cases
+    [pytest.param(c, marks=() if c in (ALL[0], ALL[-1]) else pytest.mark.slow) for c in ALL],
+    ids=lambda c: f"{c.cross_attention}-{c.shared}-{c.memory}-{c.bidirectional}",
 )
 def test_cached_decoding_gives_the_full_forward_logits_at_every_step(cfg):
     cfg = replace(cfg, context=S + 9)

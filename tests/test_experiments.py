@@ -37,6 +37,7 @@ def test_profiles_grow():
     assert params == sorted(params) and steps == sorted(steps)
 
 
+@pytest.mark.slow  # trains the ci experiment twice
 @pytest.mark.skipif(
     not __import__("os").environ.get("LMLIB_DATA_DIR"), reason="needs LMLIB_DATA_DIR"
 )

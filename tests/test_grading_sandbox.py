@@ -154,6 +154,7 @@ HOSTILE = {  # causal_mask cell -> (status, points, words in the message)
 }
 
 
+@pytest.mark.slow  # sixteen hostile programs, each run to its limit
 def test_hostile_submissions_only_lose_their_own_exercise(sandbox):
     base = solution(LAB2)
     notebooks = [
@@ -173,6 +174,7 @@ def test_hostile_submissions_only_lose_their_own_exercise(sandbox):
         assert all(o.status == "passed" for o in others), (name, others)
 
 
+@pytest.mark.slow  # spawns fresh interpreters
 def test_spawned_workers_kill_the_whole_process_group(tmp_path):
     """The one-interpreter-per-exercise path: limits via preexec_fn, timeout kills grandchildren."""
     pidfile = tmp_path / "sleeper.pid"
