@@ -21,7 +21,6 @@ Dims: B batch, S input tokens, T target tokens, D model width, H heads, K = D //
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -32,7 +31,7 @@ from torch import Tensor, nn
 from lmlib.models.attention import MultiHeadAttention, causal_mask, merge_heads, split_heads
 from lmlib.models.kv_cache import KVCache, new_cache
 from lmlib.models.params import num_params
-from lmlib.models.transformer import Block, TransformerConfig, TransformerLM
+from lmlib.models.transformer import Block, TransformerConfig, TransformerLM, scale_residual_init
 
 
 @dataclass(frozen=True)
@@ -138,9 +137,7 @@ class EncoderDecoder(nn.Module):
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.head.weight = self.tok_emb.weight
         self.apply(TransformerLM._init)  # the decoder-only model's initialisation
-        for name, p in self.named_parameters():
-            if name.endswith(("proj.weight", "down.weight")):
-                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
+        scale_residual_init(self, cfg.n_layers)
 
     def _enc_layers(self) -> int:
         # reading the same layer, decoder layer l needs the input's states entering layer l

@@ -14,7 +14,6 @@ D, a linear map takes E to D on the way in and D back to E before the tied head.
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import torch
@@ -22,7 +21,7 @@ from torch import Tensor, nn
 
 from lmlib.data.tokenizer import check_ids
 from lmlib.models.params import num_params
-from lmlib.models.transformer import Block, TransformerConfig
+from lmlib.models.transformer import Block, TransformerConfig, scale_residual_init
 
 
 class Encoder(nn.Module):
@@ -61,9 +60,7 @@ class Encoder(nn.Module):
         for name, m in self.named_modules():
             if name != "tok_emb" or self.owns_embedding:
                 self._init(m)
-        for name, p in self.named_parameters():  # as TransformerLM: a flat residual stream
-            if name.endswith(("proj.weight", "down.weight")):
-                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
+        scale_residual_init(self, cfg.n_layers)  # as TransformerLM: a flat residual stream
 
     @staticmethod
     def _init(m: nn.Module) -> None:

@@ -50,6 +50,15 @@ class TransformerConfig:
         return int(round(self.expansion * self.d_model))
 
 
+def scale_residual_init(model: nn.Module, n_layers: int) -> None:
+    """GPT-2's rule: the projections that write into the residual stream (attention's `proj`, the
+    MLP's `down`) start at std 0.02 / sqrt(2 * n_layers), so the stream's variance stays flat
+    however many layers add to it."""
+    for name, p in model.named_parameters():
+        if name.endswith(("proj.weight", "down.weight")):
+            nn.init.normal_(p, std=0.02 / math.sqrt(2 * n_layers))
+
+
 class Block(nn.Module):
     """x + attn(norm(x)), then x + mlp(norm(x)): pre-LN residual updates. (B, T, D) -> (B, T, D)."""
 
@@ -97,9 +106,7 @@ class TransformerLM(nn.Module):
         self.head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
         self.head.weight = self.tok_emb.weight  # tied: one matrix reads tokens in and out
         self.apply(self._init)
-        for name, p in self.named_parameters():  # GPT-2: keep the residual stream's variance flat
-            if name.endswith(("proj.weight", "down.weight")):
-                nn.init.normal_(p, std=0.02 / math.sqrt(2 * cfg.n_layers))
+        scale_residual_init(self, cfg.n_layers)
 
     @staticmethod
     def _init(m: nn.Module) -> None:
