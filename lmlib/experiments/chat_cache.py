@@ -31,6 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from lmlib.experiments.results import provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import seed_everything
+from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
 
 MODES = ("causal", "prefix")  # causal + KV cache; bidirectional prefix re-encoded every turn
@@ -230,6 +231,6 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     )
     fig.tight_layout()
     path = outdir / "chat_cache.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return [path]

@@ -27,6 +27,7 @@ from lmlib.models.cnn import CNNLM, CNNConfig
 from lmlib.models.ngram import ngram_log_probs
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
+from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
 from lmlib.training.train import TrainConfig, train
 
@@ -246,6 +247,6 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()
     path = outdir / "crossover_loss.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return [path]

@@ -30,6 +30,7 @@ import torch
 from lmlib.data.seq2seq import fact_lookup, lexicon_translation
 from lmlib.experiments.results import provenance
 from lmlib.models.encdec import EncDecConfig, EncoderDecoder
+from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
 from lmlib.training.seq2seq_train import train_seq2seq
 from lmlib.training.train import TrainConfig
@@ -272,6 +273,6 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     title = f"Encoder-decoder to decoder-only at equal training FLOPs ({r['profile']} profile)"
     fig = plot(r["runs"], r["seeds"], title)
     path = outdir / "encdec_ladder.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return [path]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lmlib.analysis.mini_glue import TASKS
+from lmlib.runtime.files import save_figure
 
 COLORS = {"mlm": "tab:blue", "electra-0.25": "tab:red", "all_tokens_mlm": "tab:green"}
 COLORS["electra_15"] = "tab:purple"
@@ -37,7 +38,7 @@ def equal_compute(summary: dict, outdir: Path) -> Path:
     fig.suptitle(f"Equal pretraining compute, seeds solid / dashed ({summary['profile']} profile)")
     fig.tight_layout()
     path = outdir / "objectives_equal_compute.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -72,6 +73,6 @@ def generator_sizes(summary: dict, outdir: Path) -> Path:
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     path = outdir / "objectives_generator_size.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return path

@@ -21,6 +21,7 @@ from lmlib.analysis.price_performance import (
 from lmlib.data.compute_prices import CPI_BASE_YEAR, CPI_SOURCE, price_performance_table
 from lmlib.experiments.results import provenance
 from lmlib.runtime.device import pick_device
+from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
 
 GPU_ERA = 2008  # the first of Epoch AI's GPU rows
@@ -104,6 +105,6 @@ def figures(r: dict, outdir: Path) -> list[Path]:
     ax.legend(fontsize=8)
     fig.tight_layout()
     path = outdir / "price_performance.png"
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path)
     plt.close(fig)
     return [path]
