@@ -2,8 +2,9 @@
 
 Per size (ordered by compute) and per seed, every probe metric; its median and min-max over seeds;
 the compute-efficient frontier of the loss curves with its power-law fit and bootstrap interval;
-the largest size's loss predicted from the smaller ones; each task's curve shape per seed and the
-label most seeds agree on; and the sweep's wall time from its runs' own clocks.
+the largest size's loss predicted from the smaller ones, and how both depend on where the frontier
+starts; each task's curve shape per seed and the label most seeds agree on; and the sweep's wall
+time from its runs' own clocks.
 """
 
 from __future__ import annotations
@@ -16,7 +17,11 @@ from lmlib.analysis.power_law import fit_power_law, shape_across_seeds
 
 # probe/metric -> chance level of the metric's shape label (two-way probes: 0.5)
 CHANCE = {"two_way": 0.5}
-MIN_STEP_FRACTION = 0.05  # the frontier starts after the first 5% of training (warmup, transient)
+# The frontier starts after the first fifth of the shortest run's compute: before that, every curve
+# is still in its early drop (the unigram and bigram statistics are being learned) and the
+# envelope of those steep transients does not follow the power law of the later points.
+MIN_STEP_FRACTION = 0.2
+START_FRACTIONS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)  # the fit's sensitivity to its start
 
 
 def seed_stats(values: dict[int, float]) -> dict:
@@ -48,6 +53,22 @@ def loss_curves(runs: list[dict], sizes: list[str]) -> list[Curve]:
         rows = tuple(tuple(sn["loss"] for sn in r["snapshots"] if sn["step"]) for r in rs)
         curves.append(Curve(n, compute, rows))
     return curves
+
+
+def _fit_from(curves: list[Curve], fraction: float) -> dict:
+    """The frontier fit and the held-out prediction when the frontier starts at `fraction`."""
+    min_c = fraction * min(c.compute[-1] for c in curves)
+    ff, h = fit_frontier(curves, min_c, n_boot=0), predict_largest(curves, min_c)
+    return {
+        "fraction": fraction,
+        "points": len(ff.points),
+        "span_decades": ff.span_decades,
+        "r2_log": ff.r2_log,
+        "alpha": ff.fit.alpha,
+        "predicted": h.predicted,
+        "error": h.error,
+        "naive_error": h.naive_error,
+    }
 
 
 def _time(stamp: str) -> float:
@@ -106,6 +127,7 @@ def summarize_runs(profile: str, runs: list[dict]) -> dict:
         out["held_out"] = asdict(predict_largest(curves, min_c))
         finals = [loss[n]["median"] for n in sizes]
         out["params_fit"] = asdict(fit_power_law(out["params"], finals))
+        out["fit_start"] = [_fit_from(curves, f) for f in START_FRACTIONS]
     except ValueError as e:  # too few sizes or points (the ci profile)
         out["frontier_error"] = str(e)
     return out
