@@ -55,6 +55,23 @@ def recall(runs: list[dict], size: str, min_count: int) -> float:
     return sum(vals) / len(vals)
 
 
+def two_layer(runs: list[dict], sizes: list[str]) -> list[str]:
+    """The sizes of the ladder with two layers (the ones that cannot yet add)."""
+    layers = {r["size"]: r["model_config"]["n_layers"] for r in runs}
+    return [n for n in sizes if layers[n] == 2]
+
+
+def partial_credit(s: dict, seed: str) -> tuple[str, float, str, float]:
+    """(size, per-digit accuracy) of the best 3-digit-sum model with no sum right (exact <= 0.01),
+    and (size, per-digit accuracy) of the first size past it with sums right."""
+    exact = {n: s["metrics"]["arithmetic_3/exact"][n]["seeds"][seed] for n in s["sizes"]}
+    digit = {n: s["metrics"]["arithmetic_3/token_acc"][n]["seeds"][seed] for n in s["sizes"]}
+    none_right = [n for n in s["sizes"] if exact[n] <= 0.01]
+    best = max(none_right, key=lambda n: digit[n])
+    after = next(n for n in s["sizes"] if exact[n] > 0.01)
+    return best, digit[best], after, digit[after]
+
+
 def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
     """(chapter, name, the text it quotes, words beside it) for every number the chapters state."""
     s, runs = load()
@@ -64,7 +81,11 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
     lo, hi = f["alpha_interval"]
     med = lambda key, n: s["metrics"][key][n]["median"]  # noqa: E731
     seed = lambda key, n, x: s["metrics"][key][n]["seeds"][x]  # noqa: E731
+    lowest = lambda key: min(v for n in sizes for v in s["metrics"][key][n]["seeds"].values())  # noqa: E731
+    highest = lambda key, ns: max(v for n in ns for v in s["metrics"][key][n]["seeds"].values())  # noqa: E731
     minutes = f"{s['run_wall_time_s'] / 60:.0f} minutes"
+    beats = [r["fraction"] for r in s["fit_start"] if r["error"] < r["naive_error"]]
+    u_seed = [x for x, lab in s["shapes"]["memo_trap/two_way"]["seeds"].items() if lab == "U-shaped"]
     out = [
         (CH3, "n_seeds", str(len(seeds)), ("seeds", "tokens")),
         (CH3, "params_lo", k(s["params"][0]), ("parameters",)),
@@ -73,6 +94,7 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         (CH3, "compute_lo", f"{s['compute'][0]:.1e}", ("compute", "FLOPs")),
         (CH3, "compute_hi", f"{s['compute'][-1]:.1e}", ("compute", "FLOPs")),
         (CH3, "wall", minutes, ("runs", "machine time")),
+        (CH3, "sweep_wall", f"{s['sweep_wall_time_s'] / 60:.1f} minutes", ("wall time", "cores")),
         (CH3, "alpha", f"{f['fit']['alpha']:.2f}", ("alpha", "bootstrap", "frontier")),
         (CH3, "alpha_lo", f"{lo:.2f}", ("alpha", "bootstrap")),
         (CH3, "alpha_hi", f"{hi:.2f}", ("alpha", "bootstrap")),
@@ -81,37 +103,56 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         (CH3, "span", f"{f['span_decades']:.1f}", ("orders of magnitude", "frontier")),
         (CH3, "predicted", f"{h['predicted']:.3f}", ("predicted", "largest size")),
         (CH3, "measured", f"{h['measured']:.3f}", ("median", "measured")),
-        (CH3, "error", f"{100 * h['error']:.1f}%", ("off by", "predicted")),
+        (CH3, "error", f"{100 * h['error']:.1f}%", ("off by", "prediction")),
         (CH3, "naive", f"{h['naive']:.3f}", ("previous size",)),
         (CH3, "naive_error", f"{100 * h['naive_error']:.1f}%", ("previous size", "off by")),
+        (CH3, "naive_rows", f"{100 * h['naive_error']:.1f}%", ("naive guess", "every row")),
+        (CH3, "beats_lo", f"{100 * beats[0]:.0f}%", ("beats the naive guess",)),
+        (CH3, "beats_hi", f"{100 * beats[-1]:.0f}%", ("beats the naive guess",)),
+        (CH3, "last_gain", f"{med_loss(s, sizes[-2]) - med_loss(s, last):.3f}", ("median loss",)),
         (CH3, "pfit_alpha", f"{p['alpha']:.2f}", ("parameters", "alpha")),
         (CH3, "recall1_lo", f"{recall(runs, first, 1):.2f}", ("once", "smallest")),
         (CH3, "recall1_hi", f"{recall(runs, last, 1):.2f}", ("once", "largest")),
         (CH3, "recall4_lo", f"{recall(runs, first, 4):.2f}", ("4 to 15",)),
         (CH3, "recall4_hi", f"{recall(runs, last, 4):.2f}", ("4 to 15",)),
+        (CH3, "digits_lo", f"{med('arithmetic_3/token_acc', first):.2f}", ("smallest", "fifth")),
+        (CH3, "nocopy", f"{seed('copying/exact', 's', '0'):.2f}", ("copying exact match", "seed 0")),
+        (CH3, "copy1", f"{seed('copying/exact', 's', '1'):.2f}", ("copying exact match",)),
+        (CH3, "copy2", f"{seed('copying/exact', 's', '2'):.2f}", ("copying exact match",)),
+        (CH3, "noadd", f"{seed('arithmetic_3/exact', 'l', '2'):.2f}", ("3-digit sums", "seed 2")),
+        (CH3, "add0", f"{seed('arithmetic_3/exact', 'l', '0'):.2f}", ("3-digit sums", "seed 2")),
+        (CH3, "add1", f"{seed('arithmetic_3/exact', 'l', '1'):.2f}", ("3-digit sums", "seed 2")),
         (CH4, "wall", minutes, ("runs", "machine time")),
-        (CH4, "agree_lo", f"{med('agreement/two_way', sizes[0]):.2f}", ("agreement", "chance")),
-        (CH4, "agree_hi", f"{med('agreement/two_way', sizes[1]):.2f}", ("agreement", "chance")),
-        (CH4, "quotes_lo", f"{med('quotes/exact', first):.2f}", ("quote endings", "smallest")),
+        (CH4, "agree_all", f"{lowest('agreement/two_way'):.2f}", ("agreement", "every size")),
+        (CH4, "quotes_all", f"{lowest('quotes/exact'):.2f}", ("quote endings", "every size")),
         (CH4, "facts_lo", f"{med('facts/exact', first):.2f}", ("facts", "smallest")),
         (CH4, "facts_hi", f"{med('facts/exact', last):.2f}", ("facts", "largest")),
-        (CH4, "a1_lo", f"{med('arithmetic_1/exact', first):.2f}", ("1-digit sums",)),
-        (CH4, "a1_hi", f"{med('arithmetic_1/exact', last):.2f}", ("1-digit sums",)),
-        (CH4, "a3_max", f"{max(med('arithmetic_3/exact', n) for n in sizes):.3f}", ("3-digit",)),
+        (CH4, "a1_lo", f"{med('arithmetic_1/exact', first):.2f}", ("1-digit sums", "smallest")),
+        (CH4, "a1_hi", f"{med('arithmetic_1/exact', last):.2f}", ("1-digit sums", "largest")),
+        (CH4, "a3_hi", f"{med('arithmetic_3/exact', last):.2f}", ("3-digit sums", "zero")),
+        (CH4, "copy_lo", f"{med('copying/exact', first):.2f}", ("copying", "smallest size")),
+        (CH4, "copy_next", f"{med('copying/exact', sizes[1]):.2f}", ("copying", "next")),
+        (CH4, "copy_third", f"{seed('copying/exact', first, '0'):.2f}", ("copying", "smallest model")),
+        (CH4, "a3_none", f"{highest('arithmetic_3/exact', two_layer(runs, sizes)):.3f}",
+         ("exact match", "two-layer sizes")),
         (CH4, "copy_tok", f"{med('copying/token_acc', sizes[1]):.2f}", ("per-token accuracy",)),
         (CH4, "copy_loss", f"{med('copying/loss', sizes[1]):.2f}", ("log-loss", "nats")),
-        (CH4, "memo_xs", f"{med('memo_trap/two_way', sizes[0]):.2f}", ("one-layer", "memorised")),
-        (CH4, "memo_s", f"{med('memo_trap/two_way', sizes[1]):.2f}", ("one-layer", "memorised")),
+        (CH4, "memo_lo", f"{med('memo_trap/two_way', first):.2f}", ("medians", "smallest")),
+        (CH4, "memo_hi", f"{med('memo_trap/two_way', last):.2f}", ("medians", "largest")),
+        (CH4, "memo_m0", f"{seed('memo_trap/two_way', 'm', '0'):.2f}", ("memo trap", "size m")),
     ]
+    for x in u_seed:
+        curve = ", ".join(f"{seed('memo_trap/two_way', n, x):.2f}" for n in sizes)
+        out.append((CH4, f"memo_u_{x}", curve, (f"seed {x}", "U-shaped")))
     for x in seeds:
-        for key, word in (
-            ("arithmetic_3/token_acc", "per-digit"),
-            ("arithmetic_3/loss", "log-loss"),
-        ):
-            for n in (first, last):
-                out.append(
-                    (CH4, f"a3_{key}_{x}_{n}", f"{seed(key, n, x):.2f}", (f"seed {x}", word))
-                )
+        best, digit, after, digit_after = partial_credit(s, x)
+        start = f"{seed('arithmetic_3/token_acc', first, x):.2f}"
+        out.append((CH4, f"a3_start_{x}", start, (f"seed {x}", "per-digit", "starts")))
+        out.append((CH4, f"a3_partial_{x}", f"{digit:.2f}", (f"seed {x}", "per-digit", f"size {best}")))
+        out.append((CH4, f"a3_after_{x}", f"{digit_after:.2f}", ("per-digit", "more than doubles")))
+        for n in (first, last):
+            value = f"{seed('arithmetic_3/loss', n, x):.2f}"
+            out.append((CH4, f"a3_loss_{x}_{n}", value, (f"seed {x}", "log-loss")))
     for n in sizes:
         for x in seeds:
             v = s["loss"][n]["seeds"][x]
@@ -119,6 +160,16 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         out.append((CH3, f"loss_{n}", f"{s['loss'][n]['median']:.3f}", ("median", n)))
         for key, col in TABLE:
             out.append((CH4, f"row_{n}_{key}", f"{med(key, n):.2f}", (n, col)))
+    for row in s["fit_start"]:
+        pct = f"{100 * row['fraction']:.0f}%"
+        for value, col in (
+            (str(row["points"]), "points"),
+            (f"{row['span_decades']:.1f}", "orders of magnitude"),
+            (f"{row['r2_log']:.3f}", "R^2 (log-log)"),
+            (f"{row['predicted']:.3f}", "predicted"),
+            (f"{100 * row['error']:.1f}%", "error"),
+        ):
+            out.append((CH3, f"start_{pct}_{col}", value, (pct, col)))
     for n, side in ((first, "smallest"), (last, "largest")):
         run = [r for r in runs if r["size"] == n and str(r["seed"]) == seeds[0]][0]
         for t in run["decomposition"]["tasks"]:
@@ -132,6 +183,10 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         shape = s["shapes"][key]["label"]
         out.append((CH4, f"shape_{key}", f"{label}: {shape}", ("curve_shape", "seed by seed")))
     return out
+
+
+def med_loss(s: dict, size: str) -> float:
+    return s["loss"][size]["median"]
 
 
 def text(name: str) -> str:

@@ -12,7 +12,6 @@ KNOWN_DIRTY = {
     "incentives/ci-seed0.json",
     "incentives/cpu-seed0.json",
     "three_families/cpu-seed0.json",
-    *(f"scaling/cpu/{n}-seed{k}.json" for n in ("xs", "s", "m", "xl", "xxl") for k in (0, 1)),
 }
 
 

@@ -27,7 +27,7 @@ HEADLINE = {
     "arithmetic_1": ("arithmetic_1", "exact", "1-digit sums (exact)"),
     "arithmetic_2": ("arithmetic_2", "exact", "2-digit sums (exact)"),
     "arithmetic_3": ("arithmetic_3", "exact", "3-digit sums (exact)"),
-    "memo_trap": ("memo_trap", "two_way", "memo trap (prefers the altered word)"),
+    "memo_trap": ("memo_trap", "two_way", "memo trap (two-way)"),
 }
 SEED_STYLES = ("-", "--", ":", "-.")
 
@@ -42,6 +42,12 @@ def size_colour(i: int, n: int):
 def _save(fig, outdir: Path, name: str) -> Path:
     import matplotlib.pyplot as plt
 
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    for ax in fig.axes:  # compute axes span one or two decades: label 1x and 3x, not every minor
+        if ax.get_xscale() == "log":
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
     outdir.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     path = outdir / name
