@@ -2,17 +2,13 @@
 results/ (a run from uncommitted code cannot be reproduced from the repository)."""
 
 import json
+import subprocess
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parents[1] / "results"
+import pytest
 
-# Measured before this check existed and not yet rerun from a clean commit; each entry must still
-# be dirty (a rerun removes it from here), and no new file may join the list.
-KNOWN_DIRTY = {
-    "incentives/ci-seed0.json",
-    "incentives/cpu-seed0.json",
-    "three_families/cpu-seed0.json",
-}
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results"
 
 
 def commits(obj) -> list[str]:
@@ -34,13 +30,26 @@ def dirty_results() -> set[str]:
 
 
 def test_no_result_comes_from_a_dirty_commit():
-    new = dirty_results() - KNOWN_DIRTY
-    assert not new, f"results from uncommitted code (commit first, then rerun): {sorted(new)}"
+    dirty = sorted(dirty_results())
+    assert not dirty, f"results from uncommitted code (commit first, then rerun): {dirty}"
 
 
-def test_the_known_dirty_list_only_shrinks():
-    fixed = KNOWN_DIRTY - dirty_results()
-    assert not fixed, f"rerun from a clean commit: remove {sorted(fixed)} from KNOWN_DIRTY"
+def git(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+
+
+def test_every_result_comes_from_a_commit_in_this_history():
+    try:
+        shallow = git("rev-parse", "--is-shallow-repository")
+    except (OSError, subprocess.SubprocessError):
+        pytest.skip("git is not available")
+    if shallow.returncode != 0 or shallow.stdout.strip() != "false":
+        pytest.skip("not a full git checkout: the history cannot be searched")
+    found = {c for p in RESULTS.rglob("*.json") for c in commits(json.loads(p.read_text()))}
+    missing = sorted(
+        c for c in found if git("merge-base", "--is-ancestor", c, "HEAD").returncode != 0
+    )
+    assert not missing, f"results from commits that are not in this history: {missing}"
 
 
 def test_commits_are_found_at_any_depth():
