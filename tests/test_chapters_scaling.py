@@ -85,7 +85,9 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
     highest = lambda key, ns: max(v for n in ns for v in s["metrics"][key][n]["seeds"].values())  # noqa: E731
     minutes = f"{s['run_wall_time_s'] / 60:.0f} minutes"
     beats = [r["fraction"] for r in s["fit_start"] if r["error"] < r["naive_error"]]
-    u_seed = [x for x, lab in s["shapes"]["memo_trap/two_way"]["seeds"].items() if lab == "U-shaped"]
+    u_seed = [
+        x for x, lab in s["shapes"]["memo_trap/two_way"]["seeds"].items() if lab == "U-shaped"
+    ]
     out = [
         (CH3, "n_seeds", str(len(seeds)), ("seeds", "tokens")),
         (CH3, "params_lo", k(s["params"][0]), ("parameters",)),
@@ -116,7 +118,12 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         (CH3, "recall4_lo", f"{recall(runs, first, 4):.2f}", ("4 to 15",)),
         (CH3, "recall4_hi", f"{recall(runs, last, 4):.2f}", ("4 to 15",)),
         (CH3, "digits_lo", f"{med('arithmetic_3/token_acc', first):.2f}", ("smallest", "fifth")),
-        (CH3, "nocopy", f"{seed('copying/exact', 's', '0'):.2f}", ("copying exact match", "seed 0")),
+        (
+            CH3,
+            "nocopy",
+            f"{seed('copying/exact', 's', '0'):.2f}",
+            ("copying exact match", "seed 0"),
+        ),
         (CH3, "copy1", f"{seed('copying/exact', 's', '1'):.2f}", ("copying exact match",)),
         (CH3, "copy2", f"{seed('copying/exact', 's', '2'):.2f}", ("copying exact match",)),
         (CH3, "noadd", f"{seed('arithmetic_3/exact', 'l', '2'):.2f}", ("3-digit sums", "seed 2")),
@@ -132,9 +139,18 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         (CH4, "a3_hi", f"{med('arithmetic_3/exact', last):.2f}", ("3-digit sums", "zero")),
         (CH4, "copy_lo", f"{med('copying/exact', first):.2f}", ("copying", "smallest size")),
         (CH4, "copy_next", f"{med('copying/exact', sizes[1]):.2f}", ("copying", "next")),
-        (CH4, "copy_third", f"{seed('copying/exact', first, '0'):.2f}", ("copying", "smallest model")),
-        (CH4, "a3_none", f"{highest('arithmetic_3/exact', two_layer(runs, sizes)):.3f}",
-         ("exact match", "two-layer sizes")),
+        (
+            CH4,
+            "copy_third",
+            f"{seed('copying/exact', first, '0'):.2f}",
+            ("copying", "smallest model"),
+        ),
+        (
+            CH4,
+            "a3_none",
+            f"{highest('arithmetic_3/exact', two_layer(runs, sizes)):.3f}",
+            ("exact match", "two-layer sizes"),
+        ),
         (CH4, "copy_tok", f"{med('copying/token_acc', sizes[1]):.2f}", ("per-token accuracy",)),
         (CH4, "copy_loss", f"{med('copying/loss', sizes[1]):.2f}", ("log-loss", "nats")),
         (CH4, "memo_lo", f"{med('memo_trap/two_way', first):.2f}", ("medians", "smallest")),
@@ -148,7 +164,9 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         best, digit, after, digit_after = partial_credit(s, x)
         start = f"{seed('arithmetic_3/token_acc', first, x):.2f}"
         out.append((CH4, f"a3_start_{x}", start, (f"seed {x}", "per-digit", "starts")))
-        out.append((CH4, f"a3_partial_{x}", f"{digit:.2f}", (f"seed {x}", "per-digit", f"size {best}")))
+        out.append(
+            (CH4, f"a3_partial_{x}", f"{digit:.2f}", (f"seed {x}", "per-digit", f"size {best}"))
+        )
         out.append((CH4, f"a3_after_{x}", f"{digit_after:.2f}", ("per-digit", "more than doubles")))
         for n in (first, last):
             value = f"{seed('arithmetic_3/loss', n, x):.2f}"

@@ -41,7 +41,6 @@ def size_colour(i: int, n: int):
 
 def _save(fig, outdir: Path, name: str) -> Path:
     import matplotlib.pyplot as plt
-
     from matplotlib.ticker import LogLocator, NullFormatter
 
     for ax in fig.axes:  # compute axes span one or two decades: label 1x and 3x, not every minor
