@@ -29,6 +29,10 @@ from lmlib.training.train import TrainConfig, train
 
 LAB = "06_mlp"
 PROBE_V, PROBE_TABLE_SEED = 6, 5  # symbols of the probe, and the seed of its fixed table
+# The probe's model and optimizer: every step a fresh batch of `batch_size` sequences of
+# `triples` triples (3 * triples tokens, the model's context).
+PROBE = dict(vocab_size=PROBE_V, table_seed=PROBE_TABLE_SEED, batch_size=32, triples=10,
+             d_model=32, n_heads=2, n_layers=2, lr=1e-2)  # fmt: skip
 PROBE_EXPANSIONS = (0, 4)  # attention only, and the usual MLP
 
 
@@ -90,14 +94,16 @@ def probe(expansion: float, steps: int, seed: int = 0) -> list[float]:
     at every step."""
     table = probe_table()
     torch.manual_seed(seed)
-    cfg = TransformerConfig(PROBE_V, context=30, d_model=32, n_heads=2, n_layers=2,
+    n = PROBE["triples"]
+    cfg = TransformerConfig(PROBE_V, context=3 * n, d_model=PROBE["d_model"],
+                            n_heads=PROBE["n_heads"], n_layers=PROBE["n_layers"],
                             expansion=expansion)  # fmt: skip
     model = TransformerLM(cfg)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-2)
+    opt = torch.optim.AdamW(model.parameters(), lr=PROBE["lr"])
     gen = torch.Generator().manual_seed(seed)
     losses = []
     for _ in range(steps):
-        idx = triples(table, 32, 10, gen)  # (32, 30)
+        idx = triples(table, PROBE["batch_size"], n, gen)  # (B, 3n)
         per_token = F.cross_entropy(model(idx[:, :-1]).transpose(1, 2), idx[:, 1:],
                                     reduction="none")  # fmt: skip
         loss = per_token[:, 1::3].mean()  # position 3i + 1 predicts c_i
@@ -185,6 +191,7 @@ def run(profile: str, seed: int = 0) -> dict:
             "settings": s,
             "expansions": list(EXPANSIONS_06),
             "steps": {str(e): n for e, n in steps.items()},
+            "probe_settings": PROBE,
             "runs": runs,
             "probes": probes,
             "summary": summarize(runs, probes),
