@@ -34,6 +34,7 @@ def test_a_variant_is_reproducible_and_reports_its_size():
     a = mlp_ablation.variant(data, SIZES, 1, 2, steps=3, seed=1)
     b = mlp_ablation.variant(data, SIZES, 1, 2, steps=3, seed=1)
     assert a["val_loss"] == b["val_loss"] and a["steps"] == 3 and a["seed"] == 1
+    assert a["cpu_s"] > 0 and a["train_s"] > 0
     none = mlp_ablation.variant(data, SIZES, 1, 0, steps=3, seed=1)
     assert none["params"] < a["params"] and none["expansion"] == 0
 
