@@ -54,6 +54,7 @@ analysis/     measuring what a model learned
   mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
   price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
   crossing      where two loss-against-compute curves cross
+  heads         each attention head's weights, mean look-back and entropy
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
@@ -76,6 +77,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   crossover     a count model, a CNN and a Transformer at growing compute budgets
   price_trend   the price-performance trend fitted, bootstrapped, and the sweep priced by year
   encdec_ladder encoder-decoder to decoder-only, one difference removed at a time
+  attention_heads  lab 2's heads over seeds: look-back and entropy before and after training
+  mlp_ablation  lab 6's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

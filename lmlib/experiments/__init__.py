@@ -15,4 +15,6 @@ EXPERIMENTS = {
     "price_trend": "lmlib.experiments.price_trend",
     "encdec_ladder": "lmlib.experiments.encdec_ladder",
     "chat_cache": "lmlib.experiments.chat_cache",
+    "attention_heads": "lmlib.experiments.attention_heads",
+    "mlp_ablation": "lmlib.experiments.mlp_ablation",
 }
