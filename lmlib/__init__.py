@@ -31,6 +31,7 @@ data/         what the models read
   seq2seq       two input -> target tasks (fact lookup, toy translation) and their metrics
 training/     training and using a model
   train         the training loop every lab uses
+  train_config  a run's settings, the ones that set its numbers, and its lr schedule
   distributed   data parallelism over the processes torchrun starts
   stopping      Ctrl-C as a request honoured at the next step boundary
   loss          next-token cross-entropy
@@ -61,6 +62,8 @@ rewards/      learning from a reward
 experiments/  behind `lmlib run`: one module per experiment, each writing a results file
   runner        the `lmlib run` command: one run, a sweep, or only the figures
   results       results files: metrics plus everything needed to reproduce them
+  pool          a sweep's runs in spawned worker processes, one torch thread each
+  sizes         a named Transformer size, one rung of a ladder of models
   labs          every lab's sizes per profile, read by its notebook and by budget's plans
   next_token    a character Transformer learns tiny Shakespeare
   scaling       a ladder of Transformer sizes on the multitask corpus

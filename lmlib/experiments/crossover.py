@@ -22,6 +22,7 @@ from torch import nn
 
 from lmlib.analysis.crossing import crossover_budget, seed_band
 from lmlib.data.markov_copy import MarkovCopyTask
+from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance
 from lmlib.models.cnn import CNNLM, CNNConfig
 from lmlib.models.ngram import ngram_log_probs
@@ -152,15 +153,7 @@ def sweep(s: Settings, seeds: list[int]) -> dict:
     threads = 1 if device.type == "cpu" else torch.get_num_threads()
     neural = [(m, b, sd) for sd in seeds for m in MODELS[1:] for b in s.budgets]
     neural.sort(key=lambda job: -job[1])  # longest first, so that the workers finish together
-    if jobs > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_neural_job, s, m, b, sd, 1) for m, b, sd in neural]
-            runs = [f.result() for f in futures]
-    else:
-        runs = [_neural_job(s, m, b, sd, threads) for m, b, sd in neural]
+    runs = map_spawned(_neural_job, [(s, m, b, sd, threads) for m, b, sd in neural], jobs)
     runs += [ngram_run(s, b, sd) for sd in seeds for b in s.budgets]
     loss = {
         m: [[_find(runs, m, b, sd)["val_loss"] for b in s.budgets] for sd in seeds] for m in MODELS

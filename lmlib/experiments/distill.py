@@ -27,7 +27,9 @@ import torch
 
 from lmlib.analysis.probes import facts_by_count, run_probe, standard_probes, task_losses
 from lmlib.data.multitask import MultitaskCorpus
+from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance
+from lmlib.experiments.sizes import Size
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import seed_everything
 from lmlib.runtime.profiles import by_profile
@@ -48,14 +50,6 @@ OBJECTIVES = {
 }
 NOISE_OBJECTIVES = ("gold", "labels", "soft+gold")
 TAIL = (1, 16)  # tail facts: seen at least 1 and fewer than 16 times in training
-
-
-@dataclass(frozen=True)
-class Size:
-    name: str
-    n_layers: int
-    d_model: int
-    n_heads: int
 
 
 @dataclass(frozen=True)
@@ -263,16 +257,6 @@ def train_seed(s: Settings, seed: int) -> list[dict]:
     return [dict(r, side_by_side_wall_s=round(wall, 2), seed_process_cpu_s=cpu) for r in rows]
 
 
-def _pool_map(fn, args: list[tuple], jobs: int) -> list:
-    if jobs <= 1 or len(args) <= 1:
-        return [fn(*a) for a in args]
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return [f.result() for f in [pool.submit(fn, *a) for a in args]]
-
-
 def _teacher_record(s: Settings, name: str) -> dict:
     torch.set_num_threads(1)
     start = time.process_time()
@@ -285,10 +269,10 @@ def run(profile: str, seed: int = 0) -> dict:
     s = settings(profile)
     start = time.perf_counter()
     names = list(teacher_specs(s))
-    teachers = dict(zip(names, _pool_map(_teacher_record, [(s, n) for n in names], s.jobs)))
+    teachers = dict(zip(names, map_spawned(_teacher_record, [(s, n) for n in names], s.jobs)))
     teacher_wall = time.perf_counter() - start
     seeds = [seed + i for i in range(s.seeds)]
-    runs = _pool_map(train_seed, [(s, sd) for sd in seeds], s.jobs)
+    runs = map_spawned(train_seed, [(s, sd) for sd in seeds], s.jobs)
     record = {
         "experiment": "distill",
         "profile": profile,

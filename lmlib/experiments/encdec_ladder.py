@@ -19,15 +19,15 @@ over seeds; runs go two at a time, one thread each.
 
 from __future__ import annotations
 
+import itertools
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, replace
-from multiprocessing import get_context
 from pathlib import Path
 
 import torch
 
 from lmlib.data.seq2seq import fact_lookup, lexicon_translation
+from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance
 from lmlib.models.encdec import EncDecConfig, EncoderDecoder
 from lmlib.runtime.files import save_figure
@@ -105,9 +105,8 @@ def steps_for(name: str, task, s: dict) -> int:
     return max(1, round(s["base_steps"][task.name] * fpe["encoder_decoder"] / fpe[name]))
 
 
-def one_run(job: tuple[str, str, int, dict, str]) -> dict:
+def one_run(name: str, task_name: str, seed: int, s: dict, device: str) -> dict:
     """Train one configuration on one task with one seed; its scores and history."""
-    name, task_name, seed, s, device = job
     if device == "cpu":
         torch.set_num_threads(1)  # two runs side by side, one core each
     task = make_task(task_name, s["tasks"])
@@ -170,19 +169,9 @@ def summarize(runs: list[dict]) -> dict:
 def run_ladder(s: dict, seeds: list[int], device: str = "cpu", verbose: bool = True) -> list[dict]:
     """Every configuration on every task for every seed, s["jobs"] runs at a time."""
     jobs = [(name, task, sd, s, device) for task in TASKS for sd in seeds for name in LADDER]
-    start, runs = time.perf_counter(), []
-    if s["jobs"] > 1:
-        with ProcessPoolExecutor(s["jobs"], mp_context=get_context("spawn")) as pool:
-            for r in pool.map(one_run, jobs):
-                runs.append(r)
-                if verbose:
-                    _progress(r, len(runs), len(jobs), start)
-    else:
-        for job in jobs:
-            runs.append(one_run(job))
-            if verbose:
-                _progress(runs[-1], len(runs), len(jobs), start)
-    return runs
+    start, done = time.perf_counter(), itertools.count(1)
+    progress = (lambda r: _progress(r, next(done), len(jobs), start)) if verbose else None
+    return map_spawned(one_run, jobs, s["jobs"], progress)
 
 
 def planned_flops(s: dict) -> float:

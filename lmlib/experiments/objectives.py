@@ -22,6 +22,7 @@ import torch
 
 from lmlib.analysis.mini_glue import TASKS, evaluate, make_tasks
 from lmlib.data.multitask import MultitaskCorpus
+from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance, read_results, write_results
 from lmlib.models.transformer import TransformerConfig
 from lmlib.runtime.device import seed_everything
@@ -191,16 +192,7 @@ def run_sweep(
     paths = [run_path(root, profile, run.name, seed) for run, seed in todo]
     missing = [(*job, path) for job, path in zip(todo, paths) if not path.exists()]
     start = time.perf_counter()
-    if jobs > 1 and len(missing) > 1:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            for f in [pool.submit(_run_and_write, profile, *job) for job in missing]:
-                f.result()
-    else:
-        for job in missing:
-            _run_and_write(profile, *job)
+    map_spawned(_run_and_write, [(profile, *job) for job in missing], jobs)
     runs = [read_results(path) for path in paths]
     summary = summarize(profile, runs, s)
     summary["sweep_wall_s"] = round(time.perf_counter() - start, 2)

@@ -21,8 +21,10 @@ import torch
 
 from lmlib.analysis.probes import facts_by_count, run_probe, standard_probes, summarize, task_losses
 from lmlib.data.multitask import MultitaskCorpus
+from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance, read_results, write_results
 from lmlib.experiments.scaling_summary import summarize_runs
+from lmlib.experiments.sizes import Size
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.profiles import by_profile
@@ -30,14 +32,6 @@ from lmlib.training import distributed
 from lmlib.training.train import TrainConfig, train
 
 SWEEP = True  # the runner writes one results file per point (see run_sweep)
-
-
-@dataclass(frozen=True)
-class Size:
-    name: str
-    n_layers: int
-    d_model: int
-    n_heads: int
 
 
 @dataclass(frozen=True)
@@ -230,20 +224,8 @@ def run_point(profile: str, point: Point) -> dict:
 
 
 def run_points(profile: str, points: list[Point], jobs: int = 1) -> None:
-    """Run the points, `jobs` at a time in worker processes (spawned: nothing shared)."""
-    if jobs < 1:
-        raise ValueError(f"jobs must be >= 1, got {jobs}")
-    if jobs == 1 or len(points) < 2:
-        for p in points:
-            run_point(profile, p)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(min(jobs, len(points)), mp_context=ctx) as pool:
-        for f in [pool.submit(run_point, profile, p) for p in points]:
-            f.result()
+    """Run the points, `jobs` at a time in spawned worker processes (lmlib.experiments.pool)."""
+    map_spawned(run_point, [(profile, p) for p in points], jobs)
 
 
 def run_sweep(
