@@ -71,8 +71,36 @@ def test_chapter_quotes_the_prefix_lm_and_causal_losses_on_the_long_input_task(r
     assert quoted in TEXT
 
 
-def test_chapter_quotes_the_ladder_wall_time(r):
-    assert f"{r['wall_time_s'] / 60:.1f} minutes" in TEXT
+def test_chapter_quotes_the_ladder_wall_time_and_each_run_s_time(r):
+    assert f"it took {r['wall_time_s']:.1f} s" in TEXT
+    seconds = [x["train_s"] for x in r["runs"]]
+    assert f"between {round(min(seconds))} and {round(max(seconds))} s per training run" in TEXT
+    assert max(seconds) < 60 and "trained for a few seconds each" in TEXT
+
+
+def test_chapter_reading_of_the_seed_noise_holds(r):
+    noise = {task: r["summary"][task]["noise"] for task in ladder.TASKS}
+    # fact lookup: every plateau seed is above every seed that left the plateau
+    final_layer = ["encoder_decoder", "joint_attention", "shared_stack"]
+    stayed = [v for n in final_layer for v in by_seed(r, "fact_lookup", n, "loss")]
+    left = [v for n in ("prefix_lm", "decoder_only") for v in by_seed(r, "fact_lookup", n, "loss")]
+    assert max(left) < min(stayed) and "the same way in both seeds" in TEXT
+    # translation: the encoder-decoder's seeds land on either side of the transition
+    em = by_seed(r, "lexicon_translation", "encoder_decoder", "exact_match")
+    assert min(em) < 0.1 and max(em) > 0.99
+    assert f"exact match {em[0]:.3f} in one seed and {em[1]:.3f} in the other" in TEXT
+    n = noise["lexicon_translation"]["exact_match"]
+    assert 0 < n["between_configs"] - n["within_seeds"] < 0.1
+    assert (
+        f"seeds differ by up to {n['within_seeds']:.3f} there" in TEXT
+        and f"spread of {n['between_configs']:.3f} clears it only narrowly" in TEXT
+    )
+    n = noise["lexicon_translation"]["loss"]
+    assert n["between_configs"] > 2 * n["within_seeds"]
+    assert (
+        f"a spread of {n['between_configs']:.3f} nats against seeds up to "
+        f"{n['within_seeds']:.3f} nats apart, is not close" in TEXT
+    )
 
 
 def test_literalincludes_name_real_objects():
@@ -117,7 +145,9 @@ def test_chapter_statements_about_each_step_hold_in_the_results(r):
     em = by_seed(r, "lexicon_translation", "joint_attention", "exact_match")
     assert max(em) == 0 and "failed both seeds (exact match 0.000)" in TEXT
     ed = sorted(by_seed(r, "lexicon_translation", "encoder_decoder", "exact_match"))
-    assert ed[-1] == 1.0 and ed[0] < 0.5 and "solved one seed of two" in TEXT
+    assert 0.99 < ed[-1] < 1 and ed[0] < 0.5
+    nearly = f"nearly solved one seed of two (exact match {ed[-1]:.3f}, against {ed[0]:.3f}"
+    assert f"{nearly} in the other)" in TEXT
     for n in ("prefix_lm", "decoder_only"):
         assert by_seed(r, "lexicon_translation", n, "exact_match") == [1.0, 1.0]
     assert (
