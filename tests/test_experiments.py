@@ -80,3 +80,18 @@ def test_task_breakdown_keeps_the_model_mode():
     parts = next_token.task_breakdown(model, ds, n_batches=2, batch_size=4)
     assert not model.training
     assert sum(p["share"] for p in parts) == pytest.approx(1.0)
+
+
+def test_a_stopped_training_run_is_never_written_as_finished(tmp_path, monkeypatch):
+    from lmlib.experiments import next_token
+    from lmlib.experiments.results import completed
+    from lmlib.training.train import History
+
+    done = History(step=[0, 1], interrupted=False)
+    assert completed(done) is done
+    stopped = History(step=[0, 1, 2], interrupted=True)
+    with pytest.raises(KeyboardInterrupt, match="stopped at step 3"):
+        completed(stopped)
+    monkeypatch.setattr(next_token, "train", lambda *a, **k: stopped)
+    with pytest.raises(KeyboardInterrupt):
+        next_token.run(profile="ci")

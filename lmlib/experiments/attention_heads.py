@@ -20,7 +20,7 @@ import torch
 from lmlib.analysis.heads import head_stats, uniform_entropy, uniform_lookback
 from lmlib.data.shakespeare import CharDataset, get_batch, tiny_shakespeare
 from lmlib.experiments import labs
-from lmlib.experiments.results import provenance
+from lmlib.experiments.results import completed, provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.files import save_figure
@@ -80,7 +80,7 @@ def train_seed(data: CharDataset, s: dict, seed: int) -> dict:
     model = TransformerLM(model_cfg)
     idx = windows(data, model_cfg.context)
     before = _stats(model, idx)
-    history = train(model, data.train, data.val, run)
+    history = completed(train(model, data.train, data.val, run))
     return {
         "seed": seed,
         "params": model.num_params(),

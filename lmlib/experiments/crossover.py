@@ -23,7 +23,7 @@ from torch import nn
 from lmlib.analysis.crossing import crossover_budget, seed_band
 from lmlib.data.markov_copy import MarkovCopyTask
 from lmlib.experiments.pool import map_spawned
-from lmlib.experiments.results import provenance
+from lmlib.experiments.results import completed, provenance
 from lmlib.models.cnn import CNNLM, CNNConfig
 from lmlib.models.ngram import ngram_log_probs
 from lmlib.models.transformer import TransformerConfig, TransformerLM
@@ -123,7 +123,7 @@ def neural_run(s: Settings, model_name: str, budget: float, seed: int) -> dict:
     cfg = TrainConfig(steps=steps, batch_size=s.batch_size, lr=s.lr,
                       warmup_steps=max(1, steps // 10), eval_every=steps, eval_batches=1,
                       seed=seed, progress=False)  # fmt: skip
-    history = train(model, train_ids, val, cfg)
+    history = completed(train(model, train_ids, val, cfg))
     return {
         "model": model_name,
         "budget": budget,

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from lmlib.data.shakespeare import CharDataset, tiny_shakespeare
 from lmlib.experiments import labs
 from lmlib.experiments.labs import EXPANSIONS_06
-from lmlib.experiments.results import provenance
+from lmlib.experiments.results import completed, provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.files import save_figure
@@ -75,7 +75,7 @@ def variant(
     run = TrainConfig(steps=steps, batch_size=sizes["batch_size"], lr=3e-3,
                       warmup_steps=max(1, steps // 10), eval_every=steps,
                       eval_batches=eval_batches, seed=seed, progress=False)  # fmt: skip
-    h = train(model, data.train, data.val, run)
+    h = completed(train(model, data.train, data.val, run))
     return {"expansion": expansion, "seed": seed, "steps": steps, "params": model.num_params(),
             "val_loss": h.val_loss[-1], "train_s": h.train_time[-1],
             "cpu_s": time.process_time() - cpu_start}  # fmt: skip

@@ -15,7 +15,7 @@ import torch
 
 from lmlib.analysis.skills import CHAR_TASKS, char_task_labels, decompose_loss
 from lmlib.data.shakespeare import CharDataset, get_batch, tiny_shakespeare
-from lmlib.experiments.results import provenance
+from lmlib.experiments.results import completed, provenance
 from lmlib.models.ngram import ngram_loss
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import evaluating, pick_device, seed_everything
@@ -76,7 +76,7 @@ def run(profile: str, seed: int = 0) -> dict:
     before = ds.tokenizer.decode(generate(model, prompt, 200, generator=gen)[0])
     tasks_before = task_breakdown(model, ds)
     start = time.perf_counter()
-    history = train(model, ds.train, ds.val, train_cfg)
+    history = completed(train(model, ds.train, ds.val, train_cfg))
     train_wall = time.perf_counter() - start
     gen = torch.Generator().manual_seed(seed)
     after = ds.tokenizer.decode(generate(model, prompt.cpu(), 300, 0.8, 20, gen)[0])

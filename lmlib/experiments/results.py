@@ -47,6 +47,15 @@ def provenance(device: torch.device) -> dict[str, Any]:
     }
 
 
+def completed(history: Any) -> Any:
+    """`history` if its training ran to the end; KeyboardInterrupt if it was stopped early, so that
+    an experiment never writes a stopped run as a finished one (a rerun resumes instead)."""
+    if getattr(history, "interrupted", False):
+        step = history.step[-1] + 1 if history.step else 0
+        raise KeyboardInterrupt(f"training was stopped at step {step}; nothing was written")
+    return history
+
+
 def _plain(obj: Any) -> Any:
     if is_dataclass(obj) and not isinstance(obj, type):
         return _plain(asdict(obj))

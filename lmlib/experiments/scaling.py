@@ -22,7 +22,7 @@ import torch
 from lmlib.analysis.probes import facts_by_count, run_probe, standard_probes, summarize, task_losses
 from lmlib.data.multitask import MultitaskCorpus
 from lmlib.experiments.pool import map_spawned
-from lmlib.experiments.results import provenance, read_results, write_results
+from lmlib.experiments.results import completed, provenance, read_results, write_results
 from lmlib.experiments.scaling_summary import summarize_runs
 from lmlib.experiments.sizes import Size
 from lmlib.models.transformer import TransformerConfig, TransformerLM
@@ -143,7 +143,7 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
             )
 
     start, cpu_start = time.perf_counter(), time.process_time()
-    history = train(model, stream.ids, held_out.ids, train_cfg, on_step=on_step)
+    history = completed(train(model, stream.ids, held_out.ids, train_cfg, on_step=on_step))
     train_wall = time.perf_counter() - start
     probes = standard_probes(corpus, s.probe_items)
     scores = {name: run_probe(model, p) for name, p in probes.items()}

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from lmlib.data.shakespeare import tiny_shakespeare
-from lmlib.experiments.results import provenance
+from lmlib.experiments.results import completed, provenance
 from lmlib.models import families
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.files import save_figure
@@ -87,7 +87,7 @@ def run(profile: str, seed: int = 0) -> dict:
     for family in families.FAMILIES:
         seed_everything(seed)
         model = families.build_matched(family, s["n_params"], V, s["context"], LAYERS[family])
-        history = train(model, ds.train, ds.val, cfg)
+        history = completed(train(model, ds.train, ds.val, cfg))
         tokens = cfg.steps * cfg.batch_size * s["context"]
         runs[family] = {
             "d_model": model.config.d_model,
