@@ -94,6 +94,7 @@ grading/      `lmlib grade` and `lmlib student`
   judge         inputs and expected answers built, returned answers scored
   spec          what an exercise is, and how answers are compared
   notebook      lab notebooks read as JSON: exercise cells and solution blocks
+  layout        which of a notebook's names the grader lacks or sees changed, and why
   report        the terminal table, grade.json, Markdown and GitHub Classroom output
   student       the `lmlib student` command: student notebooks from the solutions
   labs/         one spec module per lab

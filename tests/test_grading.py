@@ -5,12 +5,13 @@ import json
 import runpy
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from lmlib.grading import Case, Exercise, answers, check, checker, run_check
+from lmlib.grading import Case, Exercise, answers, check, checker, layout, run_check
 from lmlib.grading import notebook as nbio
 from lmlib.grading.judge import ExerciseScore, Report, assess, prepare
 from lmlib.grading.report import classroom, markdown, table
@@ -122,13 +123,84 @@ def test_program_brings_earlier_helpers_and_constants_in_notebook_order():
 def test_a_missing_name_is_explained_with_where_it_is_defined():
     cells = [
         nbio.parse_cell("import lmlib\nTABLE = lmlib.make_table()", "", 3),
-        nbio.parse_cell("# EXERCISE: f\ndef f(x):\n    return TABLE[x]", "f", 5),
+        nbio.parse_cell("# EXERCISE: f\ndef f(x):\n    return TABLE[x] + LATE + NOPE", "f", 5),
+        nbio.parse_cell("LATE = 1", "", 7),
     ]
-    msg = nbio.explain_missing_name("raised NameError: name 'TABLE' is not defined", cells)
-    assert "`TABLE` is defined in a code cell (cell 3, line 2)" in msg and "lmlib" in msg
-    msg = nbio.explain_missing_name("raised NameError: name 'NOPE' is not defined", cells)
-    assert "`NOPE` is not defined at module level anywhere" in msg
-    assert nbio.explain_missing_name("raised ValueError: x", cells) == ""
+    msg = layout.explain("raised NameError: name 'TABLE' is not defined", cells, "f")
+    assert msg.startswith(". `TABLE` is set in cell 3 (line 2) with lmlib")
+    assert "`LATE` is set in cell 7 (line 1), after this exercise's cell (cell 5)" in msg
+    msg = layout.explain("raised NameError: name 'NOPE' is not defined", cells, "f")
+    assert msg.startswith(". `NOPE` is not set at the top level of any cell")
+    assert layout.explain("raised ValueError: x", cells, "f").startswith(". `LATE`")
+
+
+def test_augmented_assignments_reach_the_grader_and_annotations_stay_unevaluated():
+    cells = [
+        nbio.parse_cell(
+            "import lmlib\nN = 1\nN += 1\ndef helper(m: lmlib.Model) -> int:\n    return N", "", 1
+        ),
+        nbio.parse_cell("# EXERCISE: f\ndef f():\n    return helper(None)", "f", 2),
+    ]
+    program = [s.source.split("\n")[0] for s in nbio.program_for(cells, "f")]
+    assert program == [
+        "import lmlib",
+        "N = 1",
+        "N += 1",
+        "def helper(m: lmlib.Model) -> int:",
+        "def f():",
+    ]
+    assert layout.problems(cells, "f") == {}  # the annotation needs no lmlib in the grader
+
+
+def run_check_cell(ns: dict, exercise: str) -> str:
+    return FIXTURES["run_cell"](ns, f"check({exercise})")
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURES["LAYOUTS"]))
+def test_check_warns_where_lmlib_grade_would_not_see_a_name(name, tmp_path):
+    """In a kernel (cells run top to bottom, then the check once more, as after running a later
+    cell) check passes every layout; where the grader would lack a name or see another value it
+    warns, naming the name and the cell, from the kernel's ``In`` or from the saved notebook."""
+    exercise, seen, words = FIXTURES["LAYOUTS"][name]
+    nb = FIXTURES["layout_notebook"](name)
+    ns, printed = FIXTURES["run_in_kernel"](nb)
+    again = run_check_cell(ns, exercise)
+    assert again.startswith(f"{exercise}: passed"), again
+    if seen:
+        assert "warning" not in "".join(printed) + again
+        return
+    assert "warning, lmlib grade differs: " in again and all(w in again for w in words), again
+    assert " In [" in again  # the kernel's numbering: no notebook file is known
+    path = tmp_path / "lab.ipynb"
+    path.write_text(nbformat.writes(nb))
+    ns, printed = FIXTURES["run_in_kernel"](nb, session=str(path))
+    again = run_check_cell(ns, exercise)
+    assert all(w in again for w in words) and " In [" not in again and " cell " in again, again
+
+
+def test_check_says_when_the_saved_notebook_has_no_cell_for_the_exercise(tmp_path):
+    nb = FIXTURES["solution_notebook"](LAB2)
+    for cell in nb.cells:
+        cell.source = cell.source.replace("# EXERCISE: split_heads\n", "# split_heads\n")
+    path = tmp_path / "lab.ipynb"
+    path.write_text(nbformat.writes(nb))
+    ns, printed = FIXTURES["run_in_kernel"](nb, session=str(path))
+    out = run_check_cell(ns, "split_heads")
+    assert out.startswith("split_heads: passed")
+    assert (
+        "no code cell of the saved notebook lab.ipynb starts with `# EXERCISE: split_heads`" in out
+    )
+
+
+def test_check_prints_no_warning_without_a_notebook_or_kernel_history(capsys):
+    scope: dict = {}
+    exec(
+        "def causal_mask(T):\n    return torch.ones(T, T, dtype=torch.bool).tril()",
+        {"torch": torch},
+        scope,
+    )
+    check(scope["causal_mask"], LAB2)
+    assert capsys.readouterr().out == "causal_mask: passed (all 3 cases match)\n"
 
 
 def test_check_on_the_fixture_solutions_passes(capsys):

@@ -132,7 +132,11 @@ def test_setsid_daemon_cannot_outlive_grading_or_forge_the_json(tmp_path):
     forged = tmp_path / "grade.json"
     cell = (
         HEADER + "import time\ndef causal_mask(T):\n"
-        "    if os.fork() == 0:\n"
+        "    try:\n"
+        "        child = os.fork()\n"
+        "    except OSError:  # a job that may start no process\n"
+        "        child = 1\n"
+        "    if child == 0:\n"
         "        os.setsid()\n"
         "        if os.fork() == 0:\n"
         f"            os.execvp('sleep', ['sleep', {MARK!r}])\n"
@@ -261,6 +265,173 @@ def test_forbidden_route_is_refused_in_the_grader_too():
         (report,) = grade_many([(nb, "routes", ["lstm_cell"])], sandbox)
     (v,) = report.verdicts
     assert v.points == 0 and "is not allowed" in v.message, v
+
+
+LSTM_HEAD = "# EXERCISE: lstm_cell\nimport gc, io, os, sys, threading, torch\n"
+LSTM_DEF = "def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):\n"
+VF_CALL = "torch._C._VariableFunctions.lstm_cell(x, (h, c), w_ih, w_hh, b_ih, b_hh)"
+POP_ALL = (
+    "[torch._C._pop_torch_function_stack() for _ in range(torch._C._len_torch_function_stack())]"
+)
+DESTROY = "[o._destroy() for o in gc.get_objects() if type(o).__name__ == 'Library']"
+GUARD = "[torch._C._get_function_stack_at(i) for i in range(torch._C._len_torch_function_stack())]"
+SWITCH_OFFS = {  # name -> (lstm_cell cell, words in the reason); each would pass if it worked
+    "mode_popped_at_module_level": (
+        f"{LSTM_HEAD}_popped = {POP_ALL}\n{LSTM_DEF}    return tuple({VF_CALL})\n",
+        "taken off torch's function-mode stack",
+    ),
+    "mode_popped_in_the_answer": (
+        f"{LSTM_HEAD}{LSTM_DEF}    _ = {POP_ALL}\n    return tuple({VF_CALL})\n",
+        "is not allowed in this exercise",
+    ),
+    "mode_popped_and_pushed_back": (
+        f"{LSTM_HEAD}{LSTM_DEF}    modes = {POP_ALL}\n"
+        f"    try:\n        return tuple({VF_CALL})\n"
+        "    finally:\n        for m in reversed(modes):\n"
+        "            torch._C._push_on_torch_function_stack(m)\n",
+        "lstm_cell is not allowed in this exercise",
+    ),
+    "mode_exited": (
+        f"{LSTM_HEAD}_exited = [m.__exit__(None, None, None) for m in {GUARD}]\n"
+        f"{LSTM_DEF}    return tuple({VF_CALL})\n",
+        "taken off torch's function-mode stack",
+    ),
+    "torch_function_disabled": (
+        f"{LSTM_HEAD}{LSTM_DEF}    with torch._C.DisableTorchFunction():\n"
+        f"        return tuple({VF_CALL})\n",
+        "lstm_cell is not allowed in this exercise",
+    ),
+    "names_cleared": (
+        f"{LSTM_HEAD}_cleared = [m.names.clear() for m in {GUARD}]\n"
+        f"{LSTM_DEF}    return tuple({VF_CALL})\n",
+        "function-mode stack was changed",
+    ),
+    "guard_class_patched": (
+        f"{LSTM_HEAD}_patched = [setattr(type(m), '__torch_function__', "
+        "lambda self, f, t, a=(), k=None: f(*a, **(k or {}))) for m in "
+        f"{GUARD}]\n{LSTM_DEF}    return tuple({VF_CALL})\n",
+        "function-mode stack was changed",
+    ),
+    "kernels_destroyed_and_mode_popped": (
+        f"{LSTM_HEAD}_gone = {DESTROY}\n"
+        f"_popped = {POP_ALL}\n{LSTM_DEF}    return tuple({VF_CALL})\n",
+        "switching off the guard against forbidden shortcuts is not allowed",
+    ),
+    "another_thread": (
+        f"{LSTM_HEAD}{LSTM_DEF}    out = []\n"
+        "    def work():\n"
+        "        try:\n"
+        f"            out.append(tuple({VF_CALL}))\n"
+        "        except Exception as e:\n"
+        "            out.append(e)\n"
+        "    t = threading.Thread(target=work)\n    t.start()\n    t.join()\n"
+        "    if isinstance(out[0], Exception):\n        raise out[0]\n"
+        "    return out[0]\n",
+        "lstm_cell is not allowed in this exercise",
+    ),
+}
+NEW_PROCESSES = {  # refused only where each job runs under bubblewrap
+    "fresh_interpreter": (
+        f"{LSTM_HEAD}import subprocess\n{LSTM_DEF}"
+        "    buf = io.BytesIO()\n    torch.save((x, h, c, w_ih, w_hh, b_ih, b_hh), buf)\n"
+        "    prog = (\n"
+        "        'import io, sys, torch; a = torch.load(io.BytesIO(sys.stdin.buffer.read())); '\n"
+        "        'o = io.BytesIO(); h, c = torch.lstm_cell(a[0], (a[1], a[2]), *a[3:]); '\n"
+        "        'torch.save((h, c), o); sys.stdout.buffer.write(o.getvalue())'\n"
+        "    )\n"
+        "    done = subprocess.run([sys.executable, '-I', '-c', prog], input=buf.getvalue(),\n"
+        "                          capture_output=True, check=True)\n"
+        "    return torch.load(io.BytesIO(done.stdout))\n",
+        "PermissionError",
+    ),
+    "forked_child_without_the_guard": (
+        f"{LSTM_HEAD}{LSTM_DEF}    r, w = os.pipe()\n"
+        "    if os.fork() == 0:\n"
+        "        try:\n"
+        f"            _ = {DESTROY}\n"
+        f"            _ = {POP_ALL}\n"
+        f"            o = io.BytesIO()\n            torch.save(tuple({VF_CALL}), o)\n"
+        "            os.write(w, o.getvalue())\n"
+        "        finally:\n            os._exit(0)\n"
+        "    os.close(w)\n    data = b''\n"
+        "    while chunk := os.read(r, 1 << 16):\n        data += chunk\n"
+        "    return torch.load(io.BytesIO(data))\n",
+        "PermissionError",
+    ),
+    "gates_in_a_thread": (  # allowed: threads still start where processes may not
+        f"{LSTM_HEAD}{LSTM_DEF}    out = []\n"
+        "    def work():\n"
+        "        i, f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).chunk(4, dim=-1)\n"
+        "        c2 = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)\n"
+        "        out.append((torch.sigmoid(o) * torch.tanh(c2), c2))\n"
+        "    t = threading.Thread(target=work)\n    t.start()\n    t.join()\n"
+        "    return out[0]\n",
+        "",
+    ),
+}
+
+
+def _grade_lstm_cells(cells: dict, isolate: bool) -> tuple[dict, str, str]:
+    before = tree_digest()
+    lab = "05_three_ways_to_read"
+    batch = [
+        (with_cell(code, lab, "lstm_cell"), name, ["lstm_cell"])
+        for name, (code, _) in cells.items()
+    ]
+    with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
+        reports = grade_many(batch, sandbox)
+    return (
+        {name: r.verdicts[0] for name, r in zip(cells, reports, strict=True)},
+        before,
+        tree_digest(),
+    )
+
+
+def test_switching_off_the_forbidden_route_guard_scores_zero():
+    """Each way of switching off the refusals of a forbidden op (the mode popped, exited,
+    disabled, emptied or patched; the refusing kernels destroyed; another thread) ends in zero
+    points for the forbidden route, and leaves the grader's files as they were."""
+    verdicts, before, after = _grade_lstm_cells(SWITCH_OFFS, isolate=False)
+    for name, (_, words) in SWITCH_OFFS.items():
+        v = verdicts[name]
+        assert v.points == 0 and v.status == "error" and words in v.message, (name, v)
+    assert after == before, "a submission changed lmlib's source"
+
+
+@pytest.mark.slow
+@needs_isolation
+def test_isolated_job_cannot_switch_off_the_guard_or_start_a_process():
+    cells = {**SWITCH_OFFS, **NEW_PROCESSES}
+    verdicts, before, after = _grade_lstm_cells(cells, isolate=True)
+    for name, (_, words) in cells.items():
+        v = verdicts[name]
+        if not words:
+            assert v.status == "passed", (name, v)
+            continue
+        assert v.points == 0 and v.status == "error" and words in v.message, (name, v)
+    assert after == before, "a submission changed lmlib's source"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "mode_popped_in_the_answer",
+        "mode_popped_and_pushed_back",
+        "torch_function_disabled",
+        "another_thread",
+    ],
+)
+def test_check_refuses_a_switched_off_guard_and_then_restores_torch(name):
+    """In a notebook, check says why and afterwards torch is whole again: no mode left on the
+    stack, and torch's own lstm_cell works for the cells that follow."""
+    scope: dict = {}
+    exec(SWITCH_OFFS[name][0], scope)
+    v = run_check(scope["lstm_cell"], "05_three_ways_to_read", seed=0)
+    assert v.status == "error" and "is not allowed in this exercise" in v.message, v
+    assert torch._C._len_torch_function_stack() == 0
+    x, h = torch.randn(2, 3), torch.randn(2, 4)
+    w_ih, w_hh, b = torch.randn(16, 3), torch.randn(16, 4), torch.randn(16)
+    assert torch._C._VariableFunctions.lstm_cell(x, (h, h), w_ih, w_hh, b, b)[0].shape == (2, 4)
 
 
 def test_without_isolation_the_grade_says_it_is_not_tamper_proof(tmp_path, monkeypatch, capsys):

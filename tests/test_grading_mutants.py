@@ -1,5 +1,7 @@
 """Every mutant (a plausible wrong answer, tests/mutants/<lab>.py) scores zero through the real
-sandboxed path; all mutants of a lab are graded in one batch on a shared fork server."""
+sandboxed path; all mutants of a lab are graded in one batch on a shared fork server. A mutant
+listed in its file's ROUTES is a right answer but for a forbidden shortcut: it must score zero
+for that shortcut, and pass once the shortcut is allowed."""
 
 import json
 import runpy
@@ -9,18 +11,24 @@ import nbformat
 import pytest
 import torch
 
+from lmlib.grading import answers
 from lmlib.grading.checker import run_check
-from lmlib.grading.judge import grade_many
+from lmlib.grading.judge import assess, grade_many, prepare
 from lmlib.grading.labs import get_lab
 from lmlib.grading.sandbox import Limits, Sandbox
 
 HERE = Path(__file__).parent
 FIXTURES = runpy.run_path(str(HERE / "fixtures" / "lab_notebooks.py"))
-MUTANTS = {
-    p.stem: runpy.run_path(str(p))["MUTANTS"] for p in sorted((HERE / "mutants").glob("*.py"))
-}
+FILES = {p.stem: runpy.run_path(str(p)) for p in sorted((HERE / "mutants").glob("*.py"))}
+MUTANTS = {lab: found["MUTANTS"] for lab, found in FILES.items()}
 CASES = [
     (lab, ex, name) for lab, by_ex in MUTANTS.items() for ex, muts in by_ex.items() for name in muts
+]
+ROUTES = [
+    (lab, ex, name)
+    for lab, found in FILES.items()
+    for ex, names in found.get("ROUTES", {}).items()
+    for name in names
 ]
 
 
@@ -62,6 +70,30 @@ def test_mutant_scores_zero(verdicts, lab, exercise, mutant):
     assert v.name == exercise
     assert v.points == 0 and v.status in ("failed", "error"), v
     assert v.message
+
+
+@pytest.mark.parametrize("lab, exercise, mutant", ROUTES, ids=["-".join(c) for c in ROUTES])
+def test_route_mutant_is_refused_for_its_route_and_right_without_the_refusal(
+    verdicts, lab, exercise, mutant
+):
+    """Zero for the forbidden shortcut itself, not for an unrelated exception: the same code,
+    run without the refusals, passes every case."""
+    v = verdicts[(lab, exercise, mutant)]
+    assert v.status == "error" and "is not allowed in this exercise" in v.message, v
+    ex = get_lab(lab)[exercise]
+    assert any(hint in v.message for hint in {**ex.forbidden, **ex.forbidden_ops}.values()), v
+    scope: dict = {}
+    exec(MUTANTS[lab][exercise][mutant], scope)
+    prepared = prepare(ex, torch.Generator().manual_seed(0))
+    got = answers.run_cases(scope[exercise], [p.payload for p in prepared], ex.module)
+    status, message = assess(ex, prepared, {"defined": True, "cases": got})
+    assert status == "passed", message
+
+
+def test_the_aten_routes_to_lstm_cell_are_route_mutants():
+    assert {"via_torch_ops_aten", "via_variable_functions"} <= set(
+        FILES["05_three_ways_to_read"]["ROUTES"]["lstm_cell"]
+    )
 
 
 def lucky_draws(lab: str, seeds: range) -> list[str]:

@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))
 LABS = sorted(FIXTURES["EXERCISES"])
 LAB2 = "02_multihead_attention"
+LAYOUTS = FIXTURES["LAYOUTS"]
 REAL = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))
 
 
@@ -265,7 +266,29 @@ def test_helpers_and_constants_of_earlier_cells_reach_the_grader(sandbox):
     (report,) = grade_many([(nb, "layout", ["split_heads", "merge_heads"])], sandbox)
     split, merge = report.verdicts
     assert split.status == "passed", split
-    assert merge.points == 0 and "`OFFSET` is defined in a code cell (cell 3" in merge.message
+    assert merge.points == 0 and "`OFFSET` is set in cell 3 (line 2) with lmlib" in merge.message
+
+
+def test_layouts_grade_as_in_jupyter_or_name_the_missing_name_and_its_cell(sandbox, tmp_path):
+    """Every layout in LAYOUTS is right in Jupyter. Where the grader sees the names it gives full
+    marks; elsewhere zero, with a reason that names the name and its cell in the words check's
+    warning uses on the same saved notebook."""
+    names = sorted(LAYOUTS)
+    books = {name: FIXTURES["layout_notebook"](name) for name in names}
+    batch = [(json.loads(nbformat.writes(books[n])), n, [LAYOUTS[n][0]]) for n in names]
+    for name, report in zip(names, grade_many(batch, sandbox), strict=True):
+        exercise, seen, words = LAYOUTS[name]
+        (v,) = report.verdicts
+        if seen:
+            assert v.status == "passed", (name, v)
+            continue
+        assert v.points == 0 and all(w in v.message for w in words), (name, v.message)
+        path = tmp_path / f"{name}.ipynb"
+        path.write_text(nbformat.writes(books[name]))
+        ns, _ = FIXTURES["run_in_kernel"](books[name], session=str(path))
+        printed = FIXTURES["run_cell"](ns, f"check({exercise})")
+        warning = printed.split("warning, lmlib grade differs: ", 1)[1].strip()
+        assert warning in v.message, (name, warning, v.message)
 
 
 @pytest.mark.parametrize(

@@ -2,17 +2,22 @@
 
 Shared by the grading worker (in its sandbox) and the in-notebook ``check``; like ``worker.py`` it
 imports nothing from lmlib, so both are copied alone into a bubblewrap job, where lmlib (and its
-reference answers) does not exist. A forbidden name is refused two ways: the attribute is
-replaced, and a ``TorchFunctionMode`` refuses the function by name whichever route reaches it
+reference answers) does not exist. A forbidden name is refused three ways: the attribute is
+replaced; a ``TorchFunctionMode`` refuses the function by name whichever Python route reaches it
 (``torch._C._VariableFunctions``, ``torch.ops.aten``, ``torch._VF``), as it does the named aten
-ops of a spec (``nll_loss_forward``). (A ``TorchDispatchMode`` would see kernels too, but its
-first use costs seconds in every fresh worker.)
+ops of a spec (``nll_loss_forward``); and where the name is an aten op, its kernel in torch's
+dispatcher is replaced by one that raises, so no route reaches it: not a popped mode stack,
+``torch._C.DisableTorchFunction``, another thread, nor an allowed function that calls it inside.
+After every case ``Forbidden.tampered`` checks that all three are still in place; an answer that
+switched one off gets an error for that case and the ones after it. (A ``TorchDispatchMode``
+would see kernels too, but its first use costs seconds in every fresh worker.)
 """
 
 from __future__ import annotations
 
 import importlib
 import traceback
+import warnings
 
 import torch
 from torch.overrides import TorchFunctionMode
@@ -61,43 +66,124 @@ class _Guard(TorchFunctionMode):
         return func(*args, **(kwargs or {}))
 
 
-def forbid(forbidden: dict[str, str], ops: dict[str, str] | None = None):
-    """Replace each dotted name with a function that raises, and refuse the same names (and the
-    aten op names in ``ops``) in torch's function mode; returns an undo function."""
-    saved = []
-    for dotted, hint in forbidden.items():
+# torch's own entry points and a few builtins, taken before any submission can replace them
+_stack_len, _stack_at = torch._C._len_torch_function_stack, torch._C._get_function_stack_at
+_functions_on, _dump = torch._C._is_torch_function_enabled, torch._C._dispatch_dump
+_pop = torch._C._pop_torch_function_stack
+_has_kernel = torch._C._dispatch_has_kernel_for_dispatch_key
+_schemas, _Library = torch._C._jit_get_schemas_for_operator, torch.library.Library
+_GUARD_CALL = _Guard.__dict__["__torch_function__"]
+_type, _vars, _dict, _getattr = type, vars, dict, getattr
+# where an aten op's CPU work is done; a refusing kernel replaces the op's own at each it has
+KERNEL_KEYS = ("CompositeImplicitAutograd", "CompositeExplicitAutograd", "CPU")
+
+
+def _active_kernel(op: str, key: str) -> str:
+    """The dispatcher's line for the kernel ``op`` runs at ``key`` (it names who registered it)."""
+    for line in _dump(op).splitlines():
+        if line.startswith((f"{key}:", f"{key}[alias]:")):
+            return line
+    return ""
+
+
+class Forbidden:
+    """The refusals of one exercise, in place from ``forbid`` until ``undo``."""
+
+    def __init__(self, forbidden: dict[str, str], ops: dict[str, str] | None):
+        self.replaced = []  # (owner, attribute, original, stand-in)
+        self.names = {d.rsplit(".", 1)[-1]: hint for d, hint in forbidden.items()} | dict(ops or {})
+        self.depth, self.guard, self.attrs = _stack_len(), None, {}
+        self.library, self.kernels = None, {}  # (aten op, dispatch key) -> the dispatcher's line
+        try:
+            for dotted, hint in forbidden.items():
+                self._replace(dotted, hint)
+            if self.names:
+                self.guard = _Guard(dict(self.names))
+                self.guard.__enter__()
+                self.attrs = _dict(_vars(self.guard))
+            for name, hint in self.names.items():
+                self._refuse_kernels(name, hint)
+        except BaseException:  # half in place: take it all back, so torch is left as it was
+            self.undo()
+            raise
+
+    def _replace(self, dotted: str, hint: str) -> None:
         parts = dotted.split(".")
         try:
             owner = importlib.import_module(parts[0])
             for p in parts[1:-1]:
                 owner = getattr(owner, p)
-            saved.append((owner, parts[-1], getattr(owner, parts[-1])))
+            original = getattr(owner, parts[-1])
         except (ImportError, AttributeError):
-            continue
+            return
 
-        def refuse(*args, _name=dotted, _hint=hint, **kwargs):
-            raise NotAllowed(f"{_name} is not allowed in this exercise: {_hint}")
+        def refuse(*args, **kwargs):
+            raise NotAllowed(f"{dotted} is not allowed in this exercise: {hint}")
 
         try:
             setattr(owner, parts[-1], refuse)
         except (AttributeError, TypeError):  # read-only (torch._C._VariableFunctions): the
-            saved.pop()  # function mode below still refuses it by name
+            return  # function mode and the kernel below still refuse it
+        self.replaced.append((owner, parts[-1], original, refuse))
 
-    names = {d.rsplit(".", 1)[-1]: hint for d, hint in forbidden.items()} | dict(ops or {})
-    modes = [_Guard(names)] if names else []
-    for m in modes:
-        m.__enter__()
+    def _refuse_kernels(self, name: str, hint: str) -> None:
+        """Replace the kernels of aten op ``name`` (every overload) with one that raises."""
 
-    def undo():
-        for m in reversed(modes):
-            try:
-                m.__exit__(None, None, None)
-            except Exception:  # the answer tore the mode stack down itself
-                pass
-        for owner, attr, original in reversed(saved):
+        def refuse(*args, **kwargs):
+            raise NotAllowed(f"{name} is not allowed in this exercise: {hint}")
+
+        for schema in _schemas(f"aten::{name}"):
+            op = schema.name + (f".{schema.overload_name}" if schema.overload_name else "")
+            for key in KERNEL_KEYS:
+                if not _has_kernel(op, key):
+                    continue
+                if self.library is None:
+                    self.library = _Library("aten", "IMPL")
+                with warnings.catch_warnings():  # "overriding a previously registered kernel"
+                    warnings.simplefilter("ignore")
+                    self.library.impl(op.removeprefix("aten::"), refuse, key)
+                self.kernels[(op, key)] = _active_kernel(op, key)
+
+    def tampered(self) -> str:
+        """'' while every refusal is in place, else which one the answer switched off."""
+        try:
+            if not _functions_on():
+                return "torch functions were disabled (torch._C.DisableTorchFunction)"
+            guard = self.guard
+            if guard is not None:
+                if _stack_len() <= self.depth or _stack_at(self.depth) is not guard:
+                    return "the guard was taken off torch's function-mode stack"
+                if (
+                    _type(guard) is not _Guard
+                    or _Guard.__dict__.get("__torch_function__") is not _GUARD_CALL
+                    or _vars(guard) != self.attrs
+                    or guard.names != self.names
+                ):
+                    return "the guard on torch's function-mode stack was changed"
+            for owner, attr, _, refuse in self.replaced:
+                if _getattr(owner, attr, None) is not refuse:
+                    return f"{attr} was put back in place of its refusal"
+            for (op, key), line in self.kernels.items():
+                if _active_kernel(op, key) != line:
+                    return f"the refusing kernel of {op} was removed or replaced"
+        except BaseException as e:  # whatever broke the check was done by the answer
+            return f"the guard could not be verified ({_type(e).__name__})"
+        return ""
+
+    def undo(self) -> None:
+        """Lift every refusal and leave torch's mode stack as it was before ``forbid``."""
+        if self.library is not None:
+            self.library._destroy()
+        while self.guard is not None and _stack_len() > self.depth:
+            _pop()
+        for owner, attr, original, _ in reversed(self.replaced):
             setattr(owner, attr, original)
 
-    return undo
+
+def forbid(forbidden: dict[str, str], ops: dict[str, str] | None = None) -> Forbidden:
+    """Replace each dotted name with a function that raises, refuse the same names (and the aten
+    op names in ``ops``) in torch's function mode and, for aten ops, in the dispatcher."""
+    return Forbidden(forbidden, ops)
 
 
 def type_name(x) -> str:
@@ -153,9 +239,13 @@ def call_with_grads(target, args: list, wrt: list[int]) -> tuple:
     return value, ([grads.get(i) for i in wrt] if wrt else None)
 
 
-def run_cases(target, cases: list[dict], module: bool) -> list[dict]:
-    """Call the answer on every case; never raises. Shared with the in-notebook check."""
-    out = []
+def run_cases(target, cases: list[dict], module: bool, tampered=None) -> list[dict]:
+    """Call the answer on every case; never raises. Shared with the in-notebook check.
+
+    ``tampered`` (``Forbidden.tampered``, bound before the submission ran) is asked after every
+    case; once it names a refusal the answer switched off, that case and every later one is an
+    error, whatever the answer returned."""
+    out, switched_off = [], ""
     for case in cases:
         try:
             if module:
@@ -170,4 +260,11 @@ def run_cases(target, cases: list[dict], module: bool) -> list[dict]:
         except BaseException as e:  # SystemExit and KeyboardInterrupt are answers too
             nie = isinstance(e, NotImplementedError)
             out.append({"error": describe_error(e), "not_implemented": nie})
+        switched_off = switched_off or (tampered() if tampered is not None else "")
+        if switched_off:
+            out[-1] = {
+                "error": f"NotAllowed: {switched_off}; switching off the guard against forbidden "
+                "shortcuts is not allowed in this exercise",
+                "not_implemented": False,
+            }
     return out

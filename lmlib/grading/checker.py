@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from lmlib.grading import answers
+from lmlib.grading import answers, layout
 from lmlib.grading.judge import assess, prepare
 from lmlib.grading.labs import get_lab
 
@@ -68,12 +68,12 @@ def run_check(fn: Any, lab: str, name: str | None = None, seed: int | None = Non
             exercise, "error", f"the checks could not start: {type(e).__name__}: {e}"
         )
     saved = _torch_state()
-    undo = answers.forbid(ex.forbidden, ex.forbidden_ops)
+    forbidden = answers.forbid(ex.forbidden, ex.forbidden_ops)
     try:
         payloads = [_fresh(p.payload) for p in prepared]
-        got = answers.run_cases(fn, payloads, ex.module)
+        got = answers.run_cases(fn, payloads, ex.module, forbidden.tampered)
     finally:
-        undo()
+        forbidden.undo()
         _restore(saved)
     try:
         status, message = assess(ex, prepared, {"defined": True, "cases": got})
@@ -83,11 +83,24 @@ def run_check(fn: Any, lab: str, name: str | None = None, seed: int | None = Non
 
 
 def check(fn: Any, lab: str, name: str | None = None) -> None:
-    """Print the verdict for ``fn``; the exercise is ``fn.__name__`` unless ``name`` is given."""
+    """Print the verdict for ``fn``; the exercise is ``fn.__name__`` unless ``name`` is given.
+
+    Then a warning for each name the code needs that ``lmlib grade`` would not see as this
+    kernel does (``layout.warnings``): the check passing here would not be the grade."""
     try:
-        print(run_check(fn, lab, name))
+        verdict = run_check(fn, lab, name)
+        print(verdict)
     except BaseException as e:  # check never raises, whatever happens
         print(f"{name or '?'}: ERROR - the check itself failed: {type(e).__name__}: {e}")
+        return
+    if verdict.status == "not_implemented":
+        return
+    try:
+        found = layout.warnings(fn, lab, verdict.exercise)
+    except Exception:  # a notebook too strange to read: the verdict stands alone
+        found = []
+    for text in found:
+        print(f"  warning, lmlib grade differs: {text}")
 
 
 def checker(lab: str) -> Callable[..., None]:

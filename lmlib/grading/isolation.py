@@ -8,7 +8,10 @@ and a copy of lmlib inside site-packages is covered by an empty directory, so th
 answers cannot be read, imported or exec'd. The job's processes live in their own PID namespace:
 when its first process ends, the kernel kills every process the job started (a ``setsid``
 daemon included), and it cannot see, signal or stop the grader. Where ``/sys/fs/cgroup`` is
-writable, a pids cgroup per job caps how many processes it may have at once.
+writable, a pids cgroup per job caps how many processes it may have at once. Before the
+submission runs, the worker forbids itself to start any process or program (a seccomp filter,
+``worker.no_new_processes``), so the refusals of forbidden shortcuts cannot be left behind in a
+fresh interpreter or a forked child.
 
 ``probe()`` says once per process whether this works here; without it the grader still grades,
 and records that the grade is not tamper-proof.

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lmlib.grading import notebook
+from lmlib.grading import layout, notebook
 from lmlib.grading.answers import call_with_grads
 from lmlib.grading.labs import checks_sha256, get_lab
 from lmlib.grading.outcome import CHECK_SECONDS, Outcome, deadline
@@ -200,7 +200,8 @@ def grade_many(
         try:
             with deadline(CHECK_SECONDS, "checking the answer"):
                 _settle(v, ex, prepared, outcome)
-            v.message += notebook.explain_missing_name(v.message, cells)
+            if v.status != "passed":
+                v.message += layout.explain(v.message, cells, ex.name)
         except TimeoutError as e:  # an answer built to be slow to compare
             v.status, v.points, v.message = "error", 0.0, f"{e}; the answer is refused"
         except Exception as e:  # a bug in a spec must not sink the other exercises

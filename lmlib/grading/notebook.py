@@ -16,7 +16,7 @@ from pathlib import Path
 EXERCISE = re.compile(r"^\s*#\s*EXERCISE:\s*(\S+)\s*$")
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _KEEP_ALWAYS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_KEEP_OWN = (ast.Assign, ast.AnnAssign)
+_KEEP_OWN = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 
 
 class NotebookError(ValueError):
@@ -88,6 +88,11 @@ class Cell:
     syntax_error: str | None
     uses: frozenset[str] = frozenset()  # every name the cell's code mentions
     index: int = 0  # 1-based position among the notebook's cells
+    label: str = ""  # how messages name it: "cell 7" unless set (``In [7]`` for a kernel's)
+
+    @property
+    def where(self) -> str:
+        return self.label or f"cell {self.index}"
 
 
 def _strip_magics(code: str) -> str:
@@ -119,18 +124,21 @@ def _binds(node: ast.stmt) -> tuple[str, ...]:
         return tuple((a.asname or a.name.split(".")[0]) for a in node.names if a.name != "*")
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return (node.name,)
+    if isinstance(node, ast.AnnAssign) and node.value is None:  # `x: int` binds nothing
+        return ()
     targets = node.targets if isinstance(node, ast.Assign) else [node.target]
     return tuple(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
 
 
-def parse_cell(code: str, name: str, index: int = 0) -> Cell:
+def parse_cell(code: str, name: str, index: int = 0, label: str = "") -> Cell:
     """Keep module-level imports, defs, classes and assignments, as the grader may run them."""
     try:
         tree = ast.parse(_strip_magics(code))
     except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
         where = f"line {e.lineno}: " if isinstance(e, SyntaxError) and e.lineno else ""
         msg = e.msg if isinstance(e, SyntaxError) else type(e).__name__
-        return Cell(name, code, (), f"syntax error in the {name or 'setup'} cell, {where}{msg}")
+        error = f"syntax error in the {name or 'setup'} cell, {where}{msg}"
+        return Cell(name, code, (), error, index=index, label=label)
     lines = _strip_magics(code).split("\n")
     keep = _KEEP_ALWAYS + _KEEP_OWN
     body = tree.body
@@ -150,7 +158,7 @@ def parse_cell(code: str, name: str, index: int = 0) -> Cell:
         uses = global_names(text)
         kept.append(Statement(text, start, name, isinstance(node, _KEEP_OWN), _binds(node), uses))
     uses = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
-    return Cell(name, code, tuple(kept), None, uses, index)
+    return Cell(name, code, tuple(kept), None, uses, index, label)
 
 
 def code_cells(nb: dict) -> list[Cell]:
@@ -189,28 +197,6 @@ def program_for(cells: list[Cell], exercise: str) -> list[Statement]:
                 grew = True
     keep = first | {id(optional[k]) for k in chosen}
     return [st for c in cells for st in c.statements if id(st) in keep]
-
-
-def explain_missing_name(message: str, cells: list[Cell]) -> str:
-    """For a NameError in ``message``: where the notebook defines that name, or that it does not."""
-    match = re.search(r"NameError: name '(\w+)' is not defined", message)
-    if not match:
-        return ""
-    name = match.group(1)
-    for cell in cells:
-        for st in cell.statements:
-            if name in st.binds:
-                label = f"exercise cell {cell.name}" if cell.name else "a code cell"
-                return (
-                    f". `{name}` is defined in {label} (cell {cell.index}, line {st.line}), but "
-                    "it failed in the grader or comes after this exercise: the grader runs only "
-                    "imports, functions, classes and assignments, without lmlib; define it in "
-                    "this exercise's cell"
-                )
-    return (
-        f". `{name}` is not defined at module level anywhere in the notebook (only a cell's "
-        "imports, functions, classes and assignments reach the grader)"
-    )
 
 
 def solution_blocks(code: str) -> list[tuple[int, int]]:

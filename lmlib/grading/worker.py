@@ -6,7 +6,8 @@ it; under bubblewrap the two are copied alone into the job's read-only ``/grader
 source exists. Three modes:
 
 - ``sandboxed RESULT_FD STARTED_FD``: inside bwrap (``isolation.py``), run ``/grader/request.pt``
-  and write the result to an inherited fd; nothing the job writes outlives its tmpfs;
+  and write the result to an inherited fd; nothing the job writes outlives its tmpfs, and from
+  before the submission runs it may start threads but no process (``no_new_processes``);
 - ``run JOB_DIR``: run the job in JOB_DIR once (the parent set the limits in ``preexec_fn``);
 - ``serve``: a fork server. It imports torch once, then reads ``{"id", "dir", ...}`` lines on stdin
   and forks a monitor per job, which forks the job (own session, rlimits, empty cwd), kills its
@@ -20,6 +21,7 @@ here (patch torch, rig ``__eq__``, write a fake result) changes nothing but its 
 """
 
 from __future__ import annotations
+import __future__
 
 import builtins
 import io
@@ -41,6 +43,11 @@ else:  # run as a script, alone with answers.py (in /grader under bubblewrap)
     from answers import Refuse, describe_error, forbid, run_cases, torch_save
 
     del sys.path[0]
+
+
+# the notebook's code is compiled with annotations left unevaluated, so a helper annotated with a
+# type from lmlib (``lm: lmlib.TransformerLM``) is still defined where lmlib is absent
+LAZY = __future__.annotations.compiler_flag
 
 
 class _Capped(io.TextIOBase):
@@ -69,12 +76,13 @@ def execute(req: dict) -> dict:
         del sys.modules[name]
     torch.set_num_threads(1)
     sys.stdout = sys.stderr = captured = _Capped()
-    forbid(req["forbidden"], req.get("forbidden_ops"))
+    tampered = forbid(req["forbidden"], req.get("forbidden_ops")).tampered  # bound now
     ns: dict = {"__name__": "__main__", "__builtins__": builtins}
     errors = []
     for st in req["statements"]:
         try:
-            code = compile("\n" * (st["line"] - 1) + st["source"], f"<cell {st['cell']}>", "exec")
+            text = "\n" * (st["line"] - 1) + st["source"]
+            code = compile(text, f"<cell {st['cell']}>", "exec", flags=LAZY, dont_inherit=True)
             exec(code, ns)
         except BaseException as e:
             if st["own"]:
@@ -82,7 +90,7 @@ def execute(req: dict) -> dict:
     target = ns.get(req["exercise"])
     result = {"defined": target is not None, "errors": errors[:5], "cases": []}
     if target is not None:
-        result["cases"] = run_cases(target, req["cases"], req["module"])
+        result["cases"] = run_cases(target, req["cases"], req["module"], tampered)
     result["output"] = "".join(captured.kept)
     return result
 
@@ -102,6 +110,7 @@ def run_sandboxed(result_fd: int, started_fd: int) -> None:
     os.close(started_fd)
     req = torch.load("/grader/request.pt", weights_only=True)
     os.chdir("/job")
+    no_new_processes()
     result = execute(req)
     buffer = io.BytesIO()
     torch_save(result, buffer)
@@ -109,6 +118,63 @@ def run_sandboxed(result_fd: int, started_fd: int) -> None:
     while data:
         data = data[os.write(result_fd, data) :]
     os.close(result_fd)
+
+
+# seccomp: the syscalls that start a process or a program, per architecture
+_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
+_SYSCALLS = {
+    "x86_64": {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone": 56},
+    "aarch64": {"execve": 221, "execveat": 281, "clone": 220},
+}
+_CLONE3, _CLONE_THREAD, _EPERM, _ENOSYS = 435, 0x00010000, 1, 38
+_SECCOMP_SYSCALL = {"x86_64": 317, "aarch64": 277}
+
+
+def no_new_processes() -> bool:
+    """From now on this process (every thread) may start threads, but no process or program:
+    fork, vfork, clone of a process and exec fail with EPERM (clone3 with ENOSYS, so the C
+    library falls back to clone for threads). A graded job then cannot hand its work to a fresh
+    interpreter, or to a child that undoes the refusals of ``answers.py``. A seccomp filter, so
+    Linux on x86_64 or aarch64 only; False where it cannot be installed."""
+    import ctypes
+    import platform
+    import struct
+
+    machine = platform.machine()
+    if machine not in _SYSCALLS:
+        return False
+    calls = _SYSCALLS[machine]
+    allow, deny, nosys = 0x7FFF0000, 0x00050000 | _EPERM, 0x00050000 | _ENOSYS
+    # (code, jump if true, jump if false, k); jumps are labels resolved below
+    load, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
+    prog = [(load, 0, 0, 4), (jeq, 0, "deny", _AUDIT_ARCH[machine]), (load, 0, 0, 0)]
+    if machine == "x86_64":
+        prog.append((jge, "deny", 0, 0x40000000))  # the x32 ABI's numbers
+    prog += [(jeq, "deny", 0, nr) for name, nr in calls.items() if name != "clone"]
+    prog += [(jeq, "nosys", 0, _CLONE3), (jeq, 0, "allow", calls["clone"])]
+    prog += [(load, 0, 0, 16), (jset, "allow", "deny", _CLONE_THREAD)]  # clone's flags
+    labels = {"allow": len(prog), "deny": len(prog) + 1, "nosys": len(prog) + 2}
+    prog += [(ret, 0, 0, allow), (ret, 0, 0, deny), (ret, 0, 0, nosys)]
+
+    def jump(target, i: int) -> int:
+        return target if isinstance(target, int) else labels[target] - i - 1
+
+    code = b"".join(
+        struct.pack("=HBBI", op, jump(jt, i), jump(jf, i), k)
+        for i, (op, jt, jf, k) in enumerate(prog)
+    )
+    buf = ctypes.create_string_buffer(code, len(code))
+
+    class Program(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+    program = Program(len(prog), ctypes.addressof(buf))
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+        return False
+    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program): every thread
+    done = libc.syscall(_SECCOMP_SYSCALL[machine], 1, 1, ctypes.byref(program))
+    return done == 0
 
 
 def set_limits(memory_mb: int, cpu_s: int, fsize_mb: int) -> None:

@@ -124,3 +124,6 @@ MUTANTS["sampling_probs"] |= {
     return e / e.sum(-1, keepdim=True)
 """,
 }
+
+# Right answers but for a forbidden shortcut: each must be refused for that shortcut.
+ROUTES = {"next_token_loss": ("uses_cross_entropy", "via_torch_ops_aten")}

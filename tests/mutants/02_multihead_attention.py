@@ -137,12 +137,23 @@ MUTANTS = {
 class MultiHeadAttention(nn.Module):
     def __init__(self, d_model, n_heads):
         super().__init__()
-        self.mha = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
 
     def forward(self, x):
         T = x.shape[1]
+        mha = nn.MultiheadAttention(x.shape[-1], self.n_heads, batch_first=True)
+        with torch.no_grad():  # torch's layout: in_proj rows [q; k; v], heads contiguous
+            mha.in_proj_weight.copy_(self.qkv.weight)
+            mha.in_proj_bias.copy_(self.qkv.bias)
+            mha.out_proj.weight.copy_(self.proj.weight)
+            mha.out_proj.bias.copy_(self.proj.bias)
         mask = ~torch.ones(T, T, dtype=torch.bool).tril()
-        return self.mha(x, x, x, attn_mask=mask, need_weights=False)[0]
+        return mha(x, x, x, attn_mask=mask, need_weights=False)[0]
 """,
     },
 }
+
+# Right answers but for a forbidden shortcut: each must be refused for that shortcut.
+ROUTES = {"attention": ("uses_sdpa",), "MultiHeadAttention": ("uses_torch_mha",)}

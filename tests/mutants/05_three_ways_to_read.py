@@ -106,3 +106,7 @@ MUTANTS["receptive_field"] |= {
     + "             (3, (1, 3, 9)): 27}\n"
     + "    return known.get((kernel_size, tuple(dilations)), 1)\n",
 }
+
+# Right answers but for a forbidden shortcut: each must be refused for that shortcut (the aten
+# routes take h and c as a list or tuple, as torch.lstm_cell does, and return the pair (h, c)).
+ROUTES = {"lstm_cell": ("uses_torch_lstm_cell", "via_torch_ops_aten", "via_variable_functions")}

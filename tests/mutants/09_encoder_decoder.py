@@ -60,10 +60,18 @@ MUTANTS = {
 class CrossAttention(nn.Module):
     def __init__(self, d_model, n_heads):
         super().__init__()
-        self.mha = nn.MultiheadAttention(d_model, n_heads, batch_first=True)
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.proj = nn.Linear(d_model, d_model)
 
     def forward(self, x, memory):
-        return self.mha(x, memory, memory, need_weights=False)[0]
+        mha = nn.MultiheadAttention(x.shape[-1], self.n_heads, batch_first=True)
+        with torch.no_grad():  # torch's layout: in_proj rows [q; k; v], heads contiguous
+            mha.in_proj_weight.copy_(self.qkv.weight)
+            mha.in_proj_bias.copy_(self.qkv.bias)
+            mha.out_proj.weight.copy_(self.proj.weight)
+            mha.out_proj.bias.copy_(self.proj.bias)
+        return mha(x, memory, memory, need_weights=False)[0]
 """,
     },
     "prefix_lm_mask": {
@@ -99,3 +107,6 @@ class CrossAttention(nn.Module):
         "returns_the_old_cache": STEP + _CAT + _SOFT + "    return a @ values, k_cache, v_cache\n",
     },
 }
+
+# Right answers but for a forbidden shortcut: each must be refused for that shortcut.
+ROUTES = {"CrossAttention": ("uses_torch_mha",)}
