@@ -95,6 +95,7 @@ grading/      `lmlib grade` and `lmlib student`
   spec          what an exercise is, and how answers are compared
   notebook      lab notebooks read as JSON: exercise cells and solution blocks
   layout        which of a notebook's names the grader lacks or sees changed, and why
+  kernel_view   what check() reads of the notebook a kernel runs, to warn like the grade
   report        the terminal table, grade.json, Markdown and GitHub Classroom output
   student       the `lmlib student` command: student notebooks from the solutions
   labs/         one spec module per lab

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from lmlib.grading import answers, layout
+from lmlib.grading import answers, kernel_view
 from lmlib.grading.judge import assess, prepare
 from lmlib.grading.labs import get_lab
 
@@ -86,7 +86,7 @@ def check(fn: Any, lab: str, name: str | None = None) -> None:
     """Print the verdict for ``fn``; the exercise is ``fn.__name__`` unless ``name`` is given.
 
     Then a warning for each name the code needs that ``lmlib grade`` would not see as this
-    kernel does (``layout.warnings``): the check passing here would not be the grade."""
+    kernel does (``kernel_view.warnings``): the check passing here would not be the grade."""
     try:
         verdict = run_check(fn, lab, name)
         print(verdict)
@@ -96,7 +96,7 @@ def check(fn: Any, lab: str, name: str | None = None) -> None:
     if verdict.status == "not_implemented":
         return
     try:
-        found = layout.warnings(fn, lab, verdict.exercise)
+        found = kernel_view.warnings(fn, lab, verdict.exercise)
     except Exception:  # a notebook too strange to read: the verdict stands alone
         found = []
     for text in found:
