@@ -97,3 +97,17 @@ def test_evaluating_switches_to_eval_and_restores_the_mode_even_on_error():
     except RuntimeError:
         pass
     assert model.training
+
+
+def test_torch_threads_sets_and_restores_the_thread_count_even_on_error():
+    from lmlib.runtime.device import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with pytest.raises(RuntimeError), torch_threads(1):
+        raise RuntimeError("boom")
+    assert torch.get_num_threads() == before
+    with torch_threads(None):
+        assert torch.get_num_threads() == before

@@ -22,7 +22,7 @@ from lmlib.data.shakespeare import CharDataset, get_batch, tiny_shakespeare
 from lmlib.experiments import labs
 from lmlib.experiments.results import completed, provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
-from lmlib.runtime.device import pick_device, seed_everything
+from lmlib.runtime.device import pick_device, seed_everything, torch_threads
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
 from lmlib.training.train import TrainConfig, train
@@ -126,10 +126,7 @@ def run(profile: str, seed: int = 0) -> dict:
     s = settings(profile)
     seeds = [seed + k for k in s["seeds"]]
     device = pick_device(None)
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)  # small matrices: one thread, as in the lab
-    try:
+    with torch_threads(1 if device.type == "cpu" else None):  # small matrices, as in the lab
         data = tiny_shakespeare()
         runs = [train_seed(data, s, sd) for sd in seeds]
         model_cfg, run_cfg = configs(s, data.tokenizer.vocab_size, seeds[0])
@@ -150,8 +147,6 @@ def run(profile: str, seed: int = 0) -> dict:
             "summary": summarize(runs),
             **provenance(device),
         }
-    finally:
-        torch.set_num_threads(threads)
 
 
 def figures(r: dict, outdir: Path) -> list[Path]:

@@ -30,7 +30,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from lmlib.experiments.results import provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
-from lmlib.runtime.device import seed_everything
+from lmlib.runtime.device import seed_everything, torch_threads
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
 
@@ -144,9 +144,7 @@ def cumsum(values: list[float]) -> list[float]:
 @torch.no_grad()
 def run(profile: str, seed: int = 0) -> dict:
     s = settings(profile)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         seed_everything(seed)
         models = {"causal": TransformerLM(model_config(s, causal=True)).eval()}
         models["prefix"] = TransformerLM(model_config(s, causal=False)).eval()
@@ -169,8 +167,6 @@ def run(profile: str, seed: int = 0) -> dict:
         for _ in range(s["repeats"]):  # interleaved: a busy machine slows both modes alike
             for mode in MODES:
                 runs[mode].append(converse(models[mode], s, mode, user_msgs))
-    finally:
-        torch.set_num_threads(threads)
     for mode in MODES:
         t = per_turn[mode]
         t["seconds"] = [statistics.median(r[i] for r in runs[mode]) for i in range(s["turns"])]

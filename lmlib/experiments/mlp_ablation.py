@@ -24,7 +24,7 @@ from lmlib.experiments import labs
 from lmlib.experiments.labs import EXPANSIONS_06
 from lmlib.experiments.results import completed, provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
-from lmlib.runtime.device import pick_device, seed_everything
+from lmlib.runtime.device import pick_device, seed_everything, torch_threads
 from lmlib.runtime.files import save_figure
 from lmlib.training.train import TrainConfig, train
 
@@ -179,10 +179,7 @@ def run(profile: str, seed: int = 0) -> dict:
     s = settings(profile)
     sizes, seeds = s["sizes"], [seed + k for k in s["sizes"]["seeds"]]
     device = pick_device(None)
-    threads = torch.get_num_threads()
-    if device.type == "cpu":
-        torch.set_num_threads(1)  # small matrices: one thread, as in the lab
-    try:
+    with torch_threads(1 if device.type == "cpu" else None):  # small matrices, as in the lab
         data = tiny_shakespeare()
         steps = ablation_steps(sizes, data.tokenizer.vocab_size)
         runs = [variant(data, sizes, s["eval_batches"], e, steps[e], sd)
@@ -202,8 +199,6 @@ def run(profile: str, seed: int = 0) -> dict:
             "summary": summarize(runs, probes),
             **provenance(device),
         }
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _label(e: float) -> str:

@@ -25,7 +25,7 @@ from lmlib.data.multitask import MultitaskCorpus
 from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance, read_results, write_results
 from lmlib.models.transformer import TransformerConfig
-from lmlib.runtime.device import seed_everything
+from lmlib.runtime.device import seed_everything, torch_threads
 from lmlib.runtime.profiles import by_profile
 from lmlib.training.electra import Electra, ElectraConfig
 from lmlib.training.masking import MaskedLM
@@ -167,15 +167,11 @@ _WORLD: dict = {}
 
 def _run_and_write(profile: str, run: Run, seed: int, path: Path) -> dict:
     """One run on one thread (its numbers then do not depend on the machine's core count)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         if profile not in _WORLD:
             _WORLD[profile] = build_world(settings(profile))
         start = time.perf_counter()
         record = run_one(profile, run, seed, _WORLD[profile])
-    finally:
-        torch.set_num_threads(threads)
     record["wall_time_s"] = round(time.perf_counter() - start, 2)
     write_results(path, record)
     print(f"wrote {path} ({record['wall_time_s']:.1f} s)", flush=True)

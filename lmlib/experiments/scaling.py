@@ -26,7 +26,7 @@ from lmlib.experiments.results import completed, provenance, read_results, write
 from lmlib.experiments.scaling_summary import summarize_runs
 from lmlib.experiments.sizes import Size
 from lmlib.models.transformer import TransformerConfig, TransformerLM
-from lmlib.runtime.device import pick_device, seed_everything
+from lmlib.runtime.device import pick_device, seed_everything, torch_threads
 from lmlib.runtime.profiles import by_profile
 from lmlib.training import distributed
 from lmlib.training.train import TrainConfig, train
@@ -207,15 +207,11 @@ _WORLD: dict = {}  # one corpus and stream per process and profile
 def run_point(profile: str, point: Point) -> dict:
     """Run one point on one thread (its numbers do not depend on the core count) and write it."""
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         if profile not in _WORLD:
             _WORLD[profile] = build_world(settings(profile))
         start = time.perf_counter()
         record = run_one(profile, point.size, point.seed, _WORLD[profile])
-    finally:
-        torch.set_num_threads(threads)
     record["wall_time_s"] = round(time.perf_counter() - start, 2)
     record["started"] = started
     write_results(point.path, record)

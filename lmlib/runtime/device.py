@@ -30,6 +30,18 @@ def evaluating(model: torch.nn.Module):
         model.train(was_training)
 
 
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run the block with torch using `n` CPU threads (None: leave them alone), then restore."""
+    before = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _mps_available() -> bool:
     mps = getattr(torch.backends, "mps", None)
     return bool(mps is not None and mps.is_available())
