@@ -30,7 +30,7 @@ echo "[gpu] 1/3 CUDA tests"
 ((PIPESTATUS[0] == 0)) || status=1
 
 echo "[gpu] 2/3 lab 1 at the gpu profile"
-LMLIB_PROFILE=gpu MPLBACKEND=Agg "$py" - labs/solutions/01_next_token_prediction.ipynb "$logs/lab01_gpu.ipynb" <<'PY' 2>&1 | tee "$logs/lab01.txt"
+LMLIB_PROFILE=gpu MPLBACKEND=Agg "$py" - labs/solutions/1_1_next_token_prediction.ipynb "$logs/lab1_1_gpu.ipynb" <<'PY' 2>&1 | tee "$logs/lab1_1.txt"
 import sys, time
 import nbformat
 from nbclient import NotebookClient

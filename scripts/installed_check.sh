@@ -10,12 +10,12 @@
 # (a .pth file after its own site-packages) and `pip check` proves the wheel's requirements are
 # met by them; a full pinned install copies about 1 GB and takes minutes on 2 cores.
 # LMLIB_INSTALLED_FULL=1 does that full install (`pip install -c <pins> lmlib.whl`) instead.
-#   usage: bash scripts/installed_check.sh [LAB]   (LAB: a notebook name, default 01_next_token_prediction)
+#   usage: bash scripts/installed_check.sh [LAB]   (LAB: a notebook name, default 1_1_next_token_prediction)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh >/dev/null
 repo="$(pwd)"
-lab="${1:-01_next_token_prediction}"
+lab="${1:-1_1_next_token_prediction}"
 pins=requirements/constraints.txt
 if python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))'; then
     pins=requirements/constraints-py310.txt

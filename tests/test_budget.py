@@ -34,7 +34,7 @@ def test_ledger_records_what_train_spent(tmp_path, monkeypatch):
     model = TransformerLM(model_cfg)
     data = torch.randint(0, model_cfg.vocab_size, (2000,))
     train(model, data, data, TrainConfig(**{**train_cfg.__dict__, "progress": False}))
-    assert flops.read_ledger(ledger) == pytest.approx(PLANS["01_next_token_prediction"]("ci"))
+    assert flops.read_ledger(ledger) == pytest.approx(PLANS["1_1_next_token_prediction"]("ci"))
     record = json.loads(ledger.read_text().splitlines()[0])
     assert record["tokens"] == train_cfg.steps * train_cfg.batch_size * model_cfg.context
 
@@ -58,16 +58,16 @@ def test_every_plan_is_a_lab():
 
 
 def test_plan_mismatch_is_reported():
-    plan = PLANS["01_next_token_prediction"]("ci")
+    plan = PLANS["1_1_next_token_prediction"]("ci")
     good = {"ci": {"wall_s": 1.0, "train_flops": plan}}
     bad = {"ci": {"wall_s": 1.0, "train_flops": plan * 1.5}}
-    assert budget.plan_mismatches("01_next_token_prediction", good) == []
-    assert "plan" in budget.plan_mismatches("01_next_token_prediction", bad)[0]
+    assert budget.plan_mismatches("1_1_next_token_prediction", good) == []
+    assert "plan" in budget.plan_mismatches("1_1_next_token_prediction", bad)[0]
 
 
 def test_gpu_estimate_is_overhead_plus_flops_over_throughput():
-    est = budget.estimate_gpu("02_multihead_attention", {"ci": {"wall_s": 9.0, "train_flops": 1}})
-    flops = PLANS["02_multihead_attention"]("gpu")
+    est = budget.estimate_gpu("3_1_multihead_attention", {"ci": {"wall_s": 9.0, "train_flops": 1}})
+    flops = PLANS["3_1_multihead_attention"]("gpu")
     assert est["train_flops"] == flops
     assert est["wall_s"] == pytest.approx(9.0 + flops / budget.T4_ACHIEVED_FLOPS, abs=0.1)
     assert budget.estimate_gpu("no_such_lab", {"ci": {"wall_s": 1.0}}) is None
@@ -157,4 +157,4 @@ def test_fact_lm_records_what_lab07_plans(tmp_path, monkeypatch):
     ledger = tmp_path / "ledger.jsonl"
     monkeypatch.setenv(flops.LEDGER_ENV, str(ledger))
     quiz_model(settings("ci"))
-    assert flops.read_ledger(ledger) == pytest.approx(PLANS["07_incentives"]("ci"))
+    assert flops.read_ledger(ledger) == pytest.approx(PLANS["5_1_incentives"]("ci"))

@@ -15,7 +15,7 @@ def chapter(name: str) -> str:
 
 def test_next_token_chapter_quotes_the_committed_cpu_run():
     r = json.loads((ROOT / "results" / "next_token" / "cpu-seed0.json").read_text())
-    text = chapter("01_next_token_prediction")
+    text = chapter("1_1_next_token_prediction")
     quoted = [
         f"{r['final_val_loss']:.2f}",
         f"{r['tokens_seen']:,}",

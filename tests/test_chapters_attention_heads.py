@@ -10,7 +10,7 @@ from lmlib.experiments import attention_heads
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "attention_heads" / "cpu-seed0.json"
-LAB = ROOT / "labs" / "solutions" / "02_multihead_attention.ipynb"
+LAB = ROOT / "labs" / "solutions" / "3_1_multihead_attention.ipynb"
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from lmlib.experiments.distill_figures import comparisons, losses
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "distill" / "cpu-seed0.json"
-CHAPTER = ROOT / "lectures" / "11_distillation.md"
+CHAPTER = ROOT / "lectures" / "4_3_distillation.md"
 
 
 @pytest.fixture(scope="module")

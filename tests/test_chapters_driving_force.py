@@ -11,7 +11,7 @@ from lmlib.analysis.price_performance import bootstrap_doubling, fit_trend
 from lmlib.data.compute_prices import years_and_values
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = (ROOT / "lectures" / "08_driving_force.md").read_text()
+TEXT = (ROOT / "lectures" / "2_1_driving_force.md").read_text()
 PRICE = json.loads((ROOT / "results" / "price_trend" / "cpu-seed0.json").read_text())
 RACE = json.loads((ROOT / "results" / "crossover" / "cpu-seed0.json").read_text())
 
@@ -131,9 +131,9 @@ def test_chapter_quotes_the_crossover_results():
 
 
 def test_chapter_5_points_to_the_measured_crossover():
-    text = (ROOT / "lectures" / "05_rnn_cnn_transformer.md").read_text()
+    text = (ROOT / "lectures" / "2_2_rnn_cnn_transformer.md").read_text()
     assert "keeps improving as compute grows" not in text
-    assert "08_driving_force" in text
+    assert "2_1_driving_force" in text
     s = RACE["settings"]
     rf = 1 + s["cnn_layers"] * (s["kernel_size"] - 1)
     words = {3: "three", 5: "five"}
@@ -144,7 +144,7 @@ def test_chapter_5_points_to_the_measured_crossover():
 
 
 def test_chapter_7_quotes_the_table_s_doubling_time():
-    text = " ".join((ROOT / "lectures" / "07_incentives.md").read_text().split())
+    text = " ".join((ROOT / "lectures" / "5_1_incentives.md").read_text().split())
     doubling = PRICE["fits"]["all"]["doubling_years"]
     assert "a doubling every one and a half years in our table" in text
     assert round(doubling * 2) / 2 == 1.5

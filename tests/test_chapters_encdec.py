@@ -10,7 +10,7 @@ from lmlib.experiments import encdec_ladder as ladder
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "encdec_ladder" / "cpu-seed0.json"
-RAW = (ROOT / "lectures" / "09_encoder_decoder.md").read_text()
+RAW = (ROOT / "lectures" / "4_1_encoder_decoder.md").read_text()
 TEXT = " ".join(RAW.split())  # sentences are found across line breaks
 TASK_NAMES = {"fact_lookup": "fact lookup", "lexicon_translation": "toy translation"}
 

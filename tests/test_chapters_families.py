@@ -18,7 +18,7 @@ def chapter(name: str) -> str:
 
 def test_chapter_5_quotes_the_committed_cpu_run():
     r = json.loads(RESULTS.read_text())
-    text = chapter("05_rnn_cnn_transformer")
+    text = chapter("2_2_rnn_cnn_transformer")
     runs = r["runs"]
     quoted = []
     for family, run in runs.items():
@@ -59,7 +59,7 @@ def test_chapter_6_share_of_mlp_weights_is_two_thirds():
     mlp = sum(p.numel() for p in block.mlp.parameters())
     attn = sum(p.numel() for p in block.attn.parameters())
     assert mlp / (mlp + attn) == pytest.approx(2 / 3)
-    assert "two thirds" in chapter("06_mlp")
+    assert "two thirds" in chapter("3_2_mlp")
 
 
 def test_crossover_is_the_first_time_the_transformer_leads():

@@ -82,7 +82,7 @@ def _results(profile: str) -> dict:
 
 
 def test_chapter_quotes_the_committed_runs():
-    text = (ROOT / "lectures" / "07_incentives.md").read_text()
+    text = (ROOT / "lectures" / "5_1_incentives.md").read_text()
     values = quoted_values(_results("cpu"), _results("ci"))
     formats = {int: "{:,}", str: "{}"}
     missing = {}

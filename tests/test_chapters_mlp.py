@@ -12,8 +12,8 @@ from lmlib.experiments import mlp_ablation
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "mlp_ablation" / "cpu-seed0.json"
-CHAPTER = ROOT / "lectures" / "06_mlp.md"
-LAB = ROOT / "labs" / "solutions" / "06_mlp.ipynb"
+CHAPTER = ROOT / "lectures" / "3_2_mlp.md"
+LAB = ROOT / "labs" / "solutions" / "3_2_mlp.ipynb"
 
 
 @pytest.fixture(scope="module")

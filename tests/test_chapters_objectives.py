@@ -6,7 +6,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = ROOT / "results" / "objectives" / "cpu" / "summary.json"
-CHAPTER = ROOT / "lectures" / "10_pretraining_objectives.md"
+CHAPTER = ROOT / "lectures" / "4_2_pretraining_objectives.md"
 NAMES = {"mlm": "MLM", "electra-0.25": "ELECTRA", "all_tokens_mlm": "All-Tokens MLM"}
 NAMES["electra_15"] = "ELECTRA 15%"
 PAPER = {"mlm": "82.2", "electra-0.25": "85.0", "all_tokens_mlm": "84.3", "electra_15": "82.4"}

@@ -10,7 +10,7 @@ from claims import find_claim, sentences
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "results" / "scaling" / "cpu"
-CH3, CH4 = "03_scaling", "04_emergence"
+CH3, CH4 = "1_2_scaling", "1_3_emergence"
 TABLE = (  # (probe/metric, column header) of the emergence chapter's table
     ("agreement/two_way", "agreement (two-way)"),
     ("facts/exact", "facts (exact)"),

@@ -14,7 +14,7 @@ from lmlib.runtime.profiles import PROFILES
 from lmlib.training.train import math_settings
 
 ROOT = Path(__file__).resolve().parents[1]
-LAB = ROOT / "labs" / "solutions" / "02_multihead_attention.ipynb"
+LAB = ROOT / "labs" / "solutions" / "3_1_multihead_attention.ipynb"
 TEXT = "First Citizen:\nBefore we proceed any further, hear me speak.\n" * 40
 
 
@@ -42,7 +42,7 @@ def test_the_experiment_trains_the_labs_model_with_the_labs_config(profile):
     s = attention_heads.settings(profile)
     env = {"lmlib": __import__("lmlib"), "SIZES": s["sizes"], "EVAL_BATCHES": s["eval_batches"],
            "data": CharDataset.from_text(TEXT)}  # fmt: skip
-    exec(compile(ast.Module(wanted, []), "lab02", "exec"), env)
+    exec(compile(ast.Module(wanted, []), "lab3_1", "exec"), env)
     model, run = attention_heads.configs(s, env["data"].tokenizer.vocab_size, seed=0)
     assert env["cfg"] == model
     assert math_settings(env["run"]) == math_settings(run)

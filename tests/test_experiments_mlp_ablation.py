@@ -13,7 +13,7 @@ from lmlib.experiments.results import read_results
 from lmlib.models.transformer import TransformerLM
 
 ROOT = Path(__file__).resolve().parents[1]
-LAB = ROOT / "labs" / "solutions" / "06_mlp.ipynb"
+LAB = ROOT / "labs" / "solutions" / "3_2_mlp.ipynb"
 TEXT = "To be, or not to be, that is the question:\n" * 40
 SIZES = dict(d_model=16, n_layers=1, context=16, batch_size=4, base_steps=4, seeds=[0, 1])
 

@@ -18,7 +18,7 @@ from lmlib.grading.report import classroom, markdown, table
 from lmlib.grading.spec import compare
 
 FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))
-LAB2 = "02_multihead_attention"
+LAB2 = "3_1_multihead_attention"
 
 
 class Rigged(torch.Tensor):
@@ -320,7 +320,7 @@ def test_gradient_checks_catch_a_right_value_with_a_wrong_gradient():
     def floated(student_logits, teacher_logits, temperature):  # the graph is lost
         return torch.tensor(detached(student_logits, teacher_logits, temperature).item())
 
-    lab = "11_distillation"
+    lab = "4_3_distillation"
     assert run_check(detached, lab, "soft_cross_entropy", seed=0).passed
     v = run_check(attached, lab, "soft_cross_entropy", seed=0)
     assert v.status == "failed" and "gradient with respect to teacher_logits" in v.message
@@ -333,7 +333,7 @@ def test_checks_fingerprint_covers_the_grader_and_every_reference_it_uses():
     from lmlib.grading.labs import checked_sources
 
     root = Path(__file__).resolve().parents[1] / "lmlib"
-    files = {p.relative_to(root).as_posix() for p in checked_sources("05_three_ways_to_read")}
+    files = {p.relative_to(root).as_posix() for p in checked_sources("2_2_three_ways_to_read")}
     assert {"models/cnn.py", "models/rnn.py", "grading/judge.py", "grading/spec.py"} <= files
-    assert {"grading/worker.py", "grading/labs/lab05.py", "grading/sandbox.py"} <= files
+    assert {"grading/worker.py", "grading/labs/lab2_2.py", "grading/sandbox.py"} <= files
     assert "models/attention.py" not in files  # lab 5 does not use it

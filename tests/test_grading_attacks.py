@@ -23,7 +23,7 @@ from lmlib.grading.sandbox import Limits, Sandbox
 ROOT = Path(__file__).resolve().parents[1]
 LMLIB = ROOT / "lmlib"
 FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))
-LAB2 = "02_multihead_attention"
+LAB2 = "3_1_multihead_attention"
 ISOLATED = isolation.probe().tamper_proof
 needs_isolation = pytest.mark.skipif(
     not ISOLATED, reason=f"needs bubblewrap isolation, unavailable here: {isolation.probe().note}"
@@ -240,10 +240,10 @@ def _nll_kernel(logits, targets):
 
 
 ROUTES = {
-    "aten_lstm_cell": ("05_three_ways_to_read", "lstm_cell", _aten_lstm),
-    "variable_functions_lstm_cell": ("05_three_ways_to_read", "lstm_cell", _vf_lstm),
-    "aten_cross_entropy_loss": ("01_next_token_prediction", "next_token_loss", _aten_cross_entropy),
-    "aten_nll_loss_forward": ("01_next_token_prediction", "next_token_loss", _nll_kernel),
+    "aten_lstm_cell": ("2_2_three_ways_to_read", "lstm_cell", _aten_lstm),
+    "variable_functions_lstm_cell": ("2_2_three_ways_to_read", "lstm_cell", _vf_lstm),
+    "aten_cross_entropy_loss": ("1_1_next_token_prediction", "next_token_loss", _aten_cross_entropy),
+    "aten_nll_loss_forward": ("1_1_next_token_prediction", "next_token_loss", _nll_kernel),
 }
 
 
@@ -260,7 +260,7 @@ def test_forbidden_route_is_refused_in_the_grader_too():
         "def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):\n"
         "    return tuple(torch.ops.aten.lstm_cell(x, [h, c], w_ih, w_hh, b_ih, b_hh))\n"
     )
-    nb = with_cell(code, "05_three_ways_to_read", "lstm_cell")
+    nb = with_cell(code, "2_2_three_ways_to_read", "lstm_cell")
     with Sandbox(Limits(timeout=20.0), isolate=False) as sandbox:
         (report,) = grade_many([(nb, "routes", ["lstm_cell"])], sandbox)
     (v,) = report.verdicts
@@ -373,7 +373,7 @@ NEW_PROCESSES = {  # refused only where each job runs under bubblewrap
 
 def _grade_lstm_cells(cells: dict, isolate: bool) -> tuple[dict, str, str]:
     before = tree_digest()
-    lab = "05_three_ways_to_read"
+    lab = "2_2_three_ways_to_read"
     batch = [
         (with_cell(code, lab, "lstm_cell"), name, ["lstm_cell"])
         for name, (code, _) in cells.items()
@@ -426,7 +426,7 @@ def test_check_refuses_a_switched_off_guard_and_then_restores_torch(name):
     stack, and torch's own lstm_cell works for the cells that follow."""
     scope: dict = {}
     exec(SWITCH_OFFS[name][0], scope)
-    v = run_check(scope["lstm_cell"], "05_three_ways_to_read", seed=0)
+    v = run_check(scope["lstm_cell"], "2_2_three_ways_to_read", seed=0)
     assert v.status == "error" and "is not allowed in this exercise" in v.message, v
     assert torch._C._len_torch_function_stack() == 0
     x, h = torch.randn(2, 3), torch.randn(2, 4)

@@ -92,7 +92,7 @@ def test_route_mutant_is_refused_for_its_route_and_right_without_the_refusal(
 
 def test_the_aten_routes_to_lstm_cell_are_route_mutants():
     assert {"via_torch_ops_aten", "via_variable_functions"} <= set(
-        FILES["05_three_ways_to_read"]["ROUTES"]["lstm_cell"]
+        FILES["2_2_three_ways_to_read"]["ROUTES"]["lstm_cell"]
     )
 
 

@@ -19,7 +19,7 @@ from lmlib.tools.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = runpy.run_path(str(Path(__file__).parent / "fixtures" / "lab_notebooks.py"))
 LABS = sorted(FIXTURES["EXERCISES"])
-LAB2 = "02_multihead_attention"
+LAB2 = "3_1_multihead_attention"
 LAYOUTS = FIXTURES["LAYOUTS"]
 REAL = sorted((ROOT / "labs" / "solutions").glob("*.ipynb"))
 

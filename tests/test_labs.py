@@ -27,12 +27,12 @@ def test_each_profile_has_the_same_keys_and_plans_read_them(profile):
 
 
 def test_settings_are_copies_and_bad_names_are_refused(monkeypatch):
-    s = settings("06_mlp", "cpu")
+    s = settings("3_2_mlp", "cpu")
     s["sizes"]["seeds"].append(99)
-    assert settings("06_mlp", "cpu")["sizes"]["seeds"] == [0, 1, 2]
+    assert settings("3_2_mlp", "cpu")["sizes"]["seeds"] == [0, 1, 2]
     monkeypatch.setenv("LMLIB_PROFILE", "gpu")
-    assert settings("02_multihead_attention")["sizes"]["steps"] == 2000
+    assert settings("3_1_multihead_attention")["sizes"]["steps"] == 2000
     with pytest.raises(ValueError, match="no settings for lab '99_x'"):
         settings("99_x")
     with pytest.raises(ValueError, match="unknown profile 'tpu'"):
-        settings("06_mlp", "tpu")
+        settings("3_2_mlp", "tpu")

@@ -63,7 +63,7 @@ def test_student_notebook_is_clean(lab):
     leaky["cells"][-1]["source"] = [
         "scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, H, T, T)\n"
     ]
-    assert leaked_solution(leaky, sol) != [] or lab != "02_multihead_attention"
+    assert leaked_solution(leaky, sol) != [] or lab != "3_1_multihead_attention"
     nbformat.validate(nbformat.reads(notebook.dumps(stu), as_version=4))
 
 

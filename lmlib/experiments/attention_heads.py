@@ -27,7 +27,7 @@ from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
 from lmlib.training.train import TrainConfig, train
 
-LAB = "02_multihead_attention"
+LAB = "3_1_multihead_attention"
 N_WINDOWS, WINDOW_SEED = 16, 0  # the lab's validation windows for (e)
 
 

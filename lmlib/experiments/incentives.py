@@ -6,7 +6,7 @@ A. A small LM learns a Zipf-distributed knowledge base; a policy over (answer, h
    and the thresholds the policy learned against the hand-derived ones.
 B. Tic-tac-toe by self-play with the result at the end as the only reward: win rate against a
    random player and agreement with an exhaustive-search oracle as training grows.
-The lab `07_incentives` runs the same settings step by step.
+The lab `5_1_incentives` runs the same settings step by step.
 """
 
 from __future__ import annotations

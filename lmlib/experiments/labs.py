@@ -10,7 +10,7 @@ from __future__ import annotations
 from lmlib.runtime.profiles import PROFILES, current_profile
 
 _LABS: dict[str, dict[str, dict]] = {
-    "02_multihead_attention": {
+    "3_1_multihead_attention": {
         "ci": dict(
             sizes=dict(d_model=32, n_heads=4, n_layers=2, context=48, batch_size=16, steps=30),
             eval_batches=2,
@@ -24,7 +24,7 @@ _LABS: dict[str, dict[str, dict]] = {
             eval_batches=20,
         ),
     },
-    "03_multitask_learning": {
+    "1_2_multitask_learning": {
         "ci": dict(
             sizes=dict(n_layers=2, d_model=16, n_heads=2, context=32, batch_size=8, steps=40,
                        every=10),
@@ -41,7 +41,7 @@ _LABS: dict[str, dict[str, dict]] = {
             world=dict(n_entities=400, n_quotes=32),
         ),
     },
-    "04_scaling_and_emergence": {  # ladder: (n_layers, d_model, n_heads), the last one predicted
+    "1_3_scaling_and_emergence": {  # ladder: (n_layers, d_model, n_heads), the last one predicted
         "ci": dict(
             ladder=[(1, 8, 2), (1, 16, 2), (2, 16, 2), (2, 32, 2)],
             run=dict(steps=30, batch_size=8, context=32, n_entities=30, n_quotes=8),
@@ -55,7 +55,7 @@ _LABS: dict[str, dict[str, dict]] = {
             run=dict(steps=1100, batch_size=16, context=64, n_entities=400, n_quotes=32),
         ),
     },
-    "05_three_ways_to_read": {  # copy: a gap longer than the small CNN's window of 15 tokens
+    "2_2_three_ways_to_read": {  # copy: a gap longer than the small CNN's window of 15 tokens
         "ci": dict(
             sizes=dict(n_params=8_000, context=16, batch_size=4, steps=6),
             seq_lengths=[16, 32], copy=dict(gap=24, steps=3), eval_batches=1, tokens=128,
@@ -71,7 +71,7 @@ _LABS: dict[str, dict[str, dict]] = {
             tokens=8192,
         ),
     },
-    "06_mlp": {
+    "3_2_mlp": {
         "ci": dict(
             sizes=dict(d_model=16, n_layers=1, context=16, batch_size=4, base_steps=4,
                        seeds=[0, 1]),
@@ -88,7 +88,7 @@ _LABS: dict[str, dict[str, dict]] = {
             probe_steps=300, toy_steps=300, eval_batches=20,
         ),
     },
-    "09_encoder_decoder": {  # the ladder of lmlib.experiments.encdec_ladder, smaller
+    "4_1_encoder_decoder": {  # the ladder of lmlib.experiments.encdec_ladder, smaller
         "ci": dict(
             ladder=dict(model=dict(d_model=16, n_heads=2, n_layers=1), batch_size=8,
                         base_steps={"fact_lookup": 4, "lexicon_translation": 4},
@@ -112,7 +112,7 @@ EXPANSIONS_06 = [0, 1, 2, 4, 8]  # lab 6's MLP ablation; 0 removes the MLP
 
 
 def settings(lab: str, profile: str | None = None) -> dict:
-    """The sizes of `lab` (e.g. "02_multihead_attention") at `profile` (default: the active one).
+    """The sizes of `lab` (e.g. "3_1_multihead_attention") at `profile` (default: the active one).
 
     A fresh copy each call, so a notebook that edits its sizes changes nothing here.
     """

@@ -28,7 +28,7 @@ from lmlib.runtime.device import pick_device, seed_everything, torch_threads
 from lmlib.runtime.files import save_figure
 from lmlib.training.train import TrainConfig, train
 
-LAB = "06_mlp"
+LAB = "3_2_mlp"
 PROBE_V, PROBE_TABLE_SEED = 6, 5  # symbols of the probe, and the seed of its fixed table
 # The probe's model and optimizer: every step a fresh batch of `batch_size` sequences of
 # `triples` triples (3 * triples tokens, the model's context).

@@ -2,7 +2,7 @@
 
 Records the loss curve, count-based n-gram baselines, samples before and after training, and the
 validation loss split by the kind of prediction (spelling, word choice, punctuation, line start).
-The lab `01_next_token_prediction` runs the same settings step by step.
+The lab `1_1_next_token_prediction` runs the same settings step by step.
 """
 
 from __future__ import annotations

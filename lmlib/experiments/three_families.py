@@ -3,7 +3,7 @@
 Records each family's validation loss against wall time and training FLOPs, its training
 throughput, and the throughput of one training step as the sequence grows (tokens per batch
 fixed). On CPU profiles it runs on one thread: the matrices are small, and on a shared machine a
-second thread mostly adds synchronisation. The lab `05_three_ways_to_read` runs a shorter version.
+second thread mostly adds synchronisation. The lab `2_2_three_ways_to_read` runs a shorter version.
 """
 
 from __future__ import annotations

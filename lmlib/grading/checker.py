@@ -1,7 +1,7 @@
 """``check(fn)`` in a lab notebook: run an exercise's checks in-process and print a verdict.
 
     from lmlib.grading import checker
-    check = checker("02_multihead_attention")
+    check = checker("3_1_multihead_attention")
     check(split_heads)
 
 It never raises: whatever the answer does (raise, print, patch torch) becomes a verdict, so an
@@ -104,7 +104,7 @@ def check(fn: Any, lab: str, name: str | None = None) -> None:
 
 
 def checker(lab: str) -> Callable[..., None]:
-    """``check = checker("02_multihead_attention")``, then ``check(split_heads)``."""
+    """``check = checker("3_1_multihead_attention")``, then ``check(split_heads)``."""
 
     def check_in_lab(fn: Any, name: str | None = None) -> None:
         check(fn, lab, name)

@@ -18,17 +18,17 @@ def _transformer_flops(model_cfg, train_cfg) -> float:
     return run_flops(model.flops_per_token(), model_cfg.context, train_cfg)
 
 
-def _lab01(profile: str) -> float:
+def _lab1_1(profile: str) -> float:
     from lmlib.experiments.next_token import settings
 
     return _transformer_flops(*settings(profile))
 
 
-def _lab02(profile: str) -> float:
+def _lab3_1(profile: str) -> float:
     from lmlib.models.transformer import TransformerConfig
     from lmlib.training.train import TrainConfig
 
-    lab = settings("02_multihead_attention", profile)
+    lab = settings("3_1_multihead_attention", profile)
     s = lab["sizes"]
     model = TransformerConfig(65, s["context"], s["d_model"], s["n_heads"], s["n_layers"])
     steps = s["steps"]
@@ -41,12 +41,12 @@ def _lab02(profile: str) -> float:
     return _transformer_flops(model, run)
 
 
-def _lab03(profile: str) -> float:
+def _lab1_2(profile: str) -> float:
     from lmlib.data.multitask import MultitaskCorpus
     from lmlib.models.transformer import TransformerConfig
     from lmlib.training.train import TrainConfig
 
-    lab = settings("03_multitask_learning", profile)
+    lab = settings("1_2_multitask_learning", profile)
     s, w = lab["sizes"], lab["world"]
     V = MultitaskCorpus(w["n_entities"], w["n_quotes"], seed=0).tokenizer.vocab_size
     cfg = TransformerConfig(V, s["context"], s["d_model"], s["n_heads"], s["n_layers"], pos="rope")
@@ -56,12 +56,12 @@ def _lab03(profile: str) -> float:
     return _transformer_flops(cfg, run)
 
 
-def _lab04(profile: str) -> float:
+def _lab1_3(profile: str) -> float:
     from lmlib.data.multitask import MultitaskCorpus
     from lmlib.models.transformer import TransformerConfig
     from lmlib.training.train import TrainConfig
 
-    lab = settings("04_scaling_and_emergence", profile)  # every size of the ladder is trained
+    lab = settings("1_3_scaling_and_emergence", profile)  # every size of the ladder is trained
     r = lab["run"]
     V = MultitaskCorpus(r["n_entities"], r["n_quotes"], seed=0).tokenizer.vocab_size
     run = TrainConfig(
@@ -73,11 +73,11 @@ def _lab04(profile: str) -> float:
     )
 
 
-def _lab05(profile: str) -> float:
+def _lab2_2(profile: str) -> float:
     from lmlib.models.families import FAMILIES, build_matched
     from lmlib.training.train import TrainConfig
 
-    lab = settings("05_three_ways_to_read", profile)
+    lab = settings("2_2_three_ways_to_read", profile)
     s = lab["sizes"]
     run = TrainConfig(
         steps=s["steps"],
@@ -92,11 +92,11 @@ def _lab05(profile: str) -> float:
     return total
 
 
-def _lab06(profile: str) -> float:
+def _lab3_2(profile: str) -> float:
     from lmlib.models.transformer import TransformerConfig, TransformerLM
     from lmlib.training.train import TrainConfig
 
-    lab = settings("06_mlp", profile)
+    lab = settings("3_2_mlp", profile)
     s = lab["sizes"]
 
     def flops(expansion: float) -> int:
@@ -114,7 +114,7 @@ def _lab06(profile: str) -> float:
     return total
 
 
-def _lab07(profile: str) -> float:
+def _lab5_1(profile: str) -> float:
     from lmlib.analysis.quiz import encode_facts
     from lmlib.data.knowledge import KnowledgeBase
     from lmlib.data.tokenizer import WordTokenizer
@@ -129,7 +129,7 @@ def _lab07(profile: str) -> float:
     return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
 
 
-def _lab08(profile: str) -> float:
+def _lab2_1(profile: str) -> float:
     import dataclasses
 
     from lmlib.experiments import crossover
@@ -147,13 +147,13 @@ def _lab08(profile: str) -> float:
     return total
 
 
-def _lab09(profile: str) -> float:
+def _lab4_1(profile: str) -> float:
     from lmlib.experiments.encdec_ladder import planned_flops
 
-    return planned_flops(settings("09_encoder_decoder", profile)["ladder"])
+    return planned_flops(settings("4_1_encoder_decoder", profile)["ladder"])
 
 
-def _lab10(profile: str) -> float:
+def _lab4_2(profile: str) -> float:
     from lmlib.data.multitask import MultitaskCorpus
     from lmlib.experiments.objectives import build, settings
     from lmlib.models.transformer import TransformerConfig
@@ -170,7 +170,7 @@ def _lab10(profile: str) -> float:
     return total
 
 
-def _lab11(profile: str) -> float:
+def _lab4_3(profile: str) -> float:
     from lmlib.experiments import distill
     from lmlib.models.transformer import TransformerConfig, TransformerLM
 
@@ -189,15 +189,15 @@ def _lab11(profile: str) -> float:
 
 
 PLANS: dict[str, Callable[[str], float]] = {
-    "01_next_token_prediction": _lab01,
-    "02_multihead_attention": _lab02,
-    "03_multitask_learning": _lab03,
-    "04_scaling_and_emergence": _lab04,
-    "05_three_ways_to_read": _lab05,
-    "06_mlp": _lab06,
-    "07_incentives": _lab07,
-    "08_driving_force": _lab08,
-    "09_encoder_decoder": _lab09,
-    "10_pretraining_objectives": _lab10,
-    "11_distillation": _lab11,
+    "1_1_next_token_prediction": _lab1_1,
+    "1_2_multitask_learning": _lab1_2,
+    "1_3_scaling_and_emergence": _lab1_3,
+    "2_1_driving_force": _lab2_1,
+    "2_2_three_ways_to_read": _lab2_2,
+    "3_1_multihead_attention": _lab3_1,
+    "3_2_mlp": _lab3_2,
+    "4_1_encoder_decoder": _lab4_1,
+    "4_2_pretraining_objectives": _lab4_2,
+    "4_3_distillation": _lab4_3,
+    "5_1_incentives": _lab5_1,
 }

@@ -16,17 +16,17 @@ from lmlib.grading.spec import Exercise
 
 _LMLIB = Path(__file__).resolve().parents[2]
 _MODULES = (
-    "lab01",
-    "lab02",
-    "lab03",
-    "lab04",
-    "lab05",
-    "lab06",
-    "lab07",
-    "lab08",
-    "lab09",
-    "lab10",
-    "lab11",
+    "lab1_1",
+    "lab1_2",
+    "lab1_3",
+    "lab2_1",
+    "lab2_2",
+    "lab3_1",
+    "lab3_2",
+    "lab4_1",
+    "lab4_2",
+    "lab4_3",
+    "lab5_1",
 )
 
 

@@ -11,7 +11,7 @@ from lmlib.grading.spec import Case, Exercise
 from lmlib.training.loss import next_token_loss
 from lmlib.training.sampling import sampling_probs
 
-LAB = "01_next_token_prediction"
+LAB = "1_1_next_token_prediction"
 
 
 def _randn(rng: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tensor:

@@ -10,7 +10,7 @@ import torch
 from lmlib.analysis.probes import exact_match, shares_and_losses
 from lmlib.grading.spec import Case, Exercise, predictions
 
-LAB = "03_multitask_learning"
+LAB = "1_2_multitask_learning"
 
 
 def _split_cases(rng: torch.Generator) -> list[Case]:

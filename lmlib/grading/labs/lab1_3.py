@@ -11,7 +11,7 @@ from lmlib.analysis.power_law import fit_given_floor, power_law
 from lmlib.analysis.probes import token_accuracy
 from lmlib.grading.spec import Case, Exercise, predictions
 
-LAB = "04_scaling_and_emergence"
+LAB = "1_3_scaling_and_emergence"
 
 
 def _fit_cases(rng: torch.Generator) -> list[Case]:

@@ -15,7 +15,7 @@ from lmlib.analysis.price_performance import fit_exponential
 from lmlib.grading.spec import Case, Exercise
 from lmlib.models.ngram import next_token_distribution
 
-LAB = "08_driving_force"
+LAB = "2_1_driving_force"
 
 
 def _trend_cases(rng: torch.Generator) -> list[Case]:

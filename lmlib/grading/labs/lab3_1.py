@@ -16,7 +16,7 @@ from lmlib.models.attention import (
     split_heads,
 )
 
-LAB = "02_multihead_attention"
+LAB = "3_1_multihead_attention"
 
 
 def _randn(rng: torch.Generator, *shape: int) -> torch.Tensor:

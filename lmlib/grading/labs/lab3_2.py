@@ -10,7 +10,7 @@ import torch
 from lmlib.grading.spec import Case, Exercise
 from lmlib.models.mlp import MLP
 
-LAB = "06_mlp"
+LAB = "3_2_mlp"
 
 
 def _mlp_cases(rng: torch.Generator) -> list[Case]:

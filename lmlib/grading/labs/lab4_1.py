@@ -13,7 +13,7 @@ from lmlib.models.attention import attention
 from lmlib.models.encdec import CrossAttention, prefix_lm_mask
 from lmlib.models.kv_cache import KVCache
 
-LAB = "09_encoder_decoder"
+LAB = "4_1_encoder_decoder"
 
 
 def kv_cache_step(

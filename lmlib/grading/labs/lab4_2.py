@@ -20,7 +20,7 @@ from lmlib.training.masking import mask_tokens as _mask
 from lmlib.training.span_corruption import random_spans_mask
 from lmlib.training.span_corruption import span_corrupt as _span
 
-LAB = "10_pretraining_objectives"
+LAB = "4_2_pretraining_objectives"
 
 
 def mask_tokens(idx: Tensor, rate: float, mask_id: int, vocab_size: int, seed: int):

@@ -12,7 +12,7 @@ import torch
 from lmlib.grading.spec import Case, Exercise
 from lmlib.training.distill import cosine_state_loss, soft_and_gold_loss, soft_cross_entropy
 
-LAB = "11_distillation"
+LAB = "4_3_distillation"
 
 
 def _soft_cases(rng: torch.Generator) -> list[Case]:

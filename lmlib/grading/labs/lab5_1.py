@@ -19,7 +19,7 @@ from lmlib.rewards.qa import (
     policy_gradient_loss,
 )
 
-LAB = "07_incentives"
+LAB = "5_1_incentives"
 MILD = dict(PENALTY, hedged_wrong=-1.0)  # a table with a band where hedging is best
 
 
