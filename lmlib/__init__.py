@@ -80,8 +80,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   crossover     a count model, a CNN and a Transformer at growing compute budgets
   price_trend   the price-performance trend fitted, bootstrapped, and the sweep priced by year
   encdec_ladder encoder-decoder to decoder-only, one difference removed at a time
-  attention_heads  lab 2's heads over seeds: look-back and entropy before and after training
-  mlp_ablation  lab 6's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
+  attention_heads  lab 3.1's heads over seeds: look-back and entropy before and after training
+  mlp_ablation  lab 3.2's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

@@ -93,8 +93,11 @@ def test_targets_report_met_and_missed(capsys):
     ]
     bench_report.print_targets(rows, {k: bench.SHAPES[k].name for k in ("course", "d256")})
     out = capsys.readouterr().out
-    assert "course (lab 1 cpu), eager: lmlib >= 1.2x hf-gpt2 (eager): 1.25x met" in out
-    assert "course (lab 1 cpu), compiled: lmlib >= 1.2x hf-gpt2 (compiled): 1.10x MISSED" in out
+    assert "course (next-token lab, cpu), eager: lmlib >= 1.2x hf-gpt2 (eager): 1.25x met" in out
+    assert (
+        "course (next-token lab, cpu), compiled: lmlib >= 1.2x hf-gpt2 (compiled): 1.10x MISSED"
+        in out
+    )
     assert "d_model=256, eager: MFU >= 0.45: 0.50 met" in out
     bench_report.print_targets(rows[:1], {"course": bench.SHAPES["course"].name})
     assert "compiled: lmlib >= 1.2x hf-gpt2 (compiled): not measured" in capsys.readouterr().out

@@ -29,7 +29,7 @@ def test_next_token_chapter_quotes_the_committed_cpu_run():
     for t in r["tasks_before"]:
         quoted.append(f"{t['loss']:.2f}")
     missing = [q for q in quoted if q not in text]
-    assert not missing, f"chapter 1 does not quote these committed results: {missing}"
+    assert not missing, f"chapter 1.1 does not quote these committed results: {missing}"
 
 
 FIGURES = sorted(

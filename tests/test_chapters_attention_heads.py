@@ -1,4 +1,4 @@
-"""Lab 2's closing summary quotes the committed `lmlib run attention_heads --profile cpu`."""
+"""Lab 3.1's closing summary quotes the committed `lmlib run attention_heads --profile cpu`."""
 
 import json
 from pathlib import Path

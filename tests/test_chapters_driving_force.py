@@ -98,7 +98,7 @@ def test_chapter_quotes_the_crossover_results():
         f"and the CNN at **{sci(c['transformer_over_cnn']['mean'])}**",
         f"within a factor of {spread:.2f} of these",
         f"loss is **{r['floor']:.2f}** nats per token",
-        f"{r['wall_time_s']:.0f} s on our 2-core machine",
+        f"{r['wall_time_s']:.0f} s of wall time on two CPU cores",
         f"The bigram stays at {mean['ngram'][-1]:.2f} whatever the budget",
         f"then stalls at {mean['cnn'][-1]:.2f}",
         f"({mean['transformer'][0]:.2f}, against {mean['ngram'][0]:.2f} for the bigram)",

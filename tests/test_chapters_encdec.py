@@ -1,4 +1,4 @@
-"""Chapter 9 quotes the committed encoder-decoder ladder; its code listings exist in lmlib."""
+"""Chapter 4.1 quotes the committed encoder-decoder ladder; its code listings exist in lmlib."""
 
 import json
 import re
@@ -46,7 +46,7 @@ def test_results_come_from_a_clean_commit(r):
 
 def test_chapter_table_quotes_every_run(r):
     missing = [row for row in table_rows(r) if row not in TEXT]
-    assert not missing, f"chapter 9 does not quote these committed rows: {missing}"
+    assert not missing, f"chapter 4.1 does not quote these committed rows: {missing}"
 
 
 def test_chapter_states_for_each_task_whether_the_five_are_within_seed_noise(r):

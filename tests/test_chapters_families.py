@@ -1,4 +1,4 @@
-"""Chapters 5 and 6 quote what the committed results and lmlib say; their figures are committed."""
+"""Chapters 2.2 and 3.2 quote what the results files and lmlib say; their figures are committed."""
 
 import json
 from pathlib import Path
@@ -50,7 +50,7 @@ def test_chapter_5_quotes_the_committed_cpu_run():
     for family, speeds in r["throughput"].items():
         quoted.append(f"{family} from {speeds[0]:,.0f} to {speeds[-1]:,.0f} tokens/s")
     missing = [q for q in quoted if q not in text]
-    assert not missing, f"chapter 5 does not quote these committed results: {missing}"
+    assert not missing, f"chapter 2.2 does not quote these committed results: {missing}"
 
 
 def test_chapter_6_share_of_mlp_weights_is_two_thirds():

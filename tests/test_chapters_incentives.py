@@ -1,4 +1,4 @@
-"""Numbers quoted in chapter 7 agree with the committed results of `lmlib run incentives`."""
+"""Numbers quoted in chapter 5.1 agree with the committed results of `lmlib run incentives`."""
 
 import json
 from pathlib import Path
@@ -91,7 +91,7 @@ def test_chapter_quotes_the_committed_runs():
         lines = quoted.split("\n")  # a table must appear row by row
         if not all(line in text for line in lines):
             missing[name] = quoted
-    assert not missing, f"chapter 7 does not quote these committed results: {missing}"
+    assert not missing, f"chapter 5.1 does not quote these committed results: {missing}"
 
 
 def test_committed_results_show_the_claims():

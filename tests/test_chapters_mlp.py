@@ -1,4 +1,4 @@
-"""Chapter 6 and lab 6's summary quote the committed `lmlib run mlp_ablation --profile cpu`."""
+"""Chapter 3.2 and lab 3.2's summary quote the committed `lmlib run mlp_ablation --profile cpu`."""
 
 import json
 import math
@@ -106,7 +106,10 @@ def _probe_claims(record: dict, text: str, where: str) -> None:
 
 def test_chapter_backs_much_slower_with_the_probe(record, chapter):
     _probe_claims(record, chapter, "chapter")
-    assert "and it is much slower to do so. In the committed `cpu` run of the probe" in chapter
+    assert (
+        "and it is much slower to do so. In the `cpu` run of the probe in `results/mlp_ablation/`"
+        in chapter
+    )
     ps = record["probe_settings"]
     fresh = f"{record['settings']['probe_steps']} steps of {ps['batch_size']} fresh sequences"
     assert find_claim(chapter, fresh, ("probe", "seeds 0, 1 and 2"))

@@ -1,4 +1,4 @@
-"""The attention-heads experiment: lab 2's model and TrainConfig, per-seed head statistics."""
+"""The attention-heads experiment: lab 3.1's model and TrainConfig, per-seed head statistics."""
 
 import ast
 import json

@@ -8,7 +8,7 @@ import pytest
 
 from lmlib.data.shakespeare import CharDataset
 from lmlib.experiments import EXPERIMENTS, mlp_ablation, runner
-from lmlib.experiments.labs import EXPANSIONS_06
+from lmlib.experiments.labs import MLP_EXPANSIONS
 from lmlib.experiments.results import read_results
 from lmlib.models.transformer import TransformerLM
 
@@ -21,7 +21,7 @@ SIZES = dict(d_model=16, n_layers=1, context=16, batch_size=4, base_steps=4, see
 def test_every_expansion_spends_the_budget_of_expansion_4():
     sizes = mlp_ablation.settings("cpu")["sizes"]
     steps = mlp_ablation.ablation_steps(sizes, 65)
-    assert set(steps) == set(EXPANSIONS_06) and steps[4] == sizes["base_steps"]
+    assert set(steps) == set(MLP_EXPANSIONS) and steps[4] == sizes["base_steps"]
     flops = {e: TransformerLM(mlp_ablation.config(sizes, 65, e)).flops_per_token() for e in steps}
     budget = sizes["base_steps"] * flops[4]
     for e, n in steps.items():
@@ -89,5 +89,5 @@ def test_ci_run_writes_results_and_figures(tmp_path):
             "--figdir", str(tmp_path / "fig")]  # fmt: skip
     assert main(args) == 0
     r = read_results(runner.results_path("mlp_ablation", "ci", 0, tmp_path / "res"))
-    assert len(r["runs"]) == len(EXPANSIONS_06) * 2 and len(r["probes"]) == 2 * 2
+    assert len(r["runs"]) == len(MLP_EXPANSIONS) * 2 and len(r["probes"]) == 2 * 2
     assert {p.name for p in (tmp_path / "fig").iterdir()} == {"mlp_ablation.png", "mlp_probe.png"}

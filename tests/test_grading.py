@@ -336,4 +336,4 @@ def test_checks_fingerprint_covers_the_grader_and_every_reference_it_uses():
     files = {p.relative_to(root).as_posix() for p in checked_sources("2_2_three_ways_to_read")}
     assert {"models/cnn.py", "models/rnn.py", "grading/judge.py", "grading/spec.py"} <= files
     assert {"grading/worker.py", "grading/labs/lab2_2.py", "grading/sandbox.py"} <= files
-    assert "models/attention.py" not in files  # lab 5 does not use it
+    assert "models/attention.py" not in files  # lab 2.2 does not use it

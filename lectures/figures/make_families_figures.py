@@ -1,11 +1,11 @@
-"""Regenerate the drawn (not trained) figures of chapters 5 and 6.
+"""Regenerate the drawn (not trained) figures of chapters 2.2 and 3.2.
 
 usage (from the repository root):
 
     python lectures/figures/make_families_figures.py
 
-Writes critical_path.png, receptive_field.png (chapter 5) and mlp_lifting.png (chapter 6) next
-to this file, in a few seconds on a CPU. The measured figures of chapter 5 (families_loss.png,
+Writes critical_path.png, receptive_field.png (chapter 2.2) and mlp_lifting.png (chapter 3.2) next
+to this file, in a few seconds on a CPU. The measured figures of chapter 2.2 (families_loss.png,
 families_throughput.png) come from `lmlib run three_families --figures` instead.
 """
 

@@ -1,7 +1,7 @@
 """Experiments: each module defines `run(profile, seed) -> dict` and `figures(results, outdir)`.
 
 `lmlib run NAME` runs one and writes results/NAME/<profile>-seed<seed>.json; `lmlib run NAME
---figures` redraws the chapter figures from the committed results without training.
+--figures` redraws the chapter figures from the results in results/ without training.
 """
 
 EXPERIMENTS = {

@@ -1,8 +1,8 @@
-"""Experiment: what the heads of lab 2's character Transformer learn, seed by seed.
+"""Experiment: what the heads of lab 3.1's character Transformer learn, seed by seed.
 
 Dims: L layers, H heads, S seeds.
 
-For each seed, lab 2's model (its sizes per profile, its TrainConfig) is trained on tiny
+For each seed, lab 3.1's model (its sizes per profile, its TrainConfig) is trained on tiny
 Shakespeare, and every head's mean look-back (characters) and attention entropy (bits,
 lmlib.analysis.heads) is measured before and after training on the lab's 16 validation windows
 (generator seed 0, the same windows for every seed). The lab runs seed 0 step by step; its

@@ -164,7 +164,7 @@ def run(profile: str, seed: int = 0) -> dict:
             }
             converse(models[mode], s | {"turns": 1}, mode, user_msgs)  # warm up
         runs = {mode: [] for mode in MODES}
-        for _ in range(s["repeats"]):  # interleaved: a busy machine slows both modes alike
+        for _ in range(s["repeats"]):  # interleaved: other load slows both modes alike
             for mode in MODES:
                 runs[mode].append(converse(models[mode], s, mode, user_msgs))
     for mode in MODES:

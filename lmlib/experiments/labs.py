@@ -1,8 +1,9 @@
 """Every lab's sizes, per profile: the one source that each notebook's settings cell and
 `lmlib budget`'s plans (lmlib/tools/plans.py) read, so the two cannot drift apart.
 
-Labs 1 and 7 size their runs through their experiments' own ``settings(profile)``
-(lmlib.experiments.next_token, lmlib.experiments.incentives); this module holds the rest.
+The next-token and incentives labs size their runs through their experiments' own
+``settings(profile)`` (lmlib.experiments.next_token, lmlib.experiments.incentives); this module
+holds the rest.
 """
 
 from __future__ import annotations
@@ -107,8 +108,12 @@ _LABS: dict[str, dict[str, dict]] = {
     },
 }  # fmt: skip
 
-LAYERS_05 = {"rnn": 2, "cnn": 4, "transformer": 2}  # lab 5: the CNN needs depth to widen its window
-EXPANSIONS_06 = [0, 1, 2, 4, 8]  # lab 6's MLP ablation; 0 removes the MLP
+FAMILY_LAYERS = {
+    "rnn": 2,
+    "cnn": 4,
+    "transformer": 2,
+}  # the families lab: the CNN needs depth to widen its window
+MLP_EXPANSIONS = [0, 1, 2, 4, 8]  # the MLP lab's ablation; 0 removes the MLP
 
 
 def settings(lab: str, profile: str | None = None) -> dict:

@@ -1,9 +1,9 @@
-"""Experiment: lab 6's MLP ablation at equal training FLOPs, and its probe, over seeds.
+"""Experiment: lab 3.2's MLP ablation at equal training FLOPs, and its probe, over seeds.
 
 Dims: E expansions, S seeds.
 
-The ablation trains lab 6's character Transformer on tiny Shakespeare with no MLP and with
-expansion 1, 2, 4 and 8 (lmlib.experiments.labs.EXPANSIONS_06). Every variant gets the training
+The ablation trains lab 3.2's character Transformer on tiny Shakespeare with no MLP and with
+expansion 1, 2, 4 and 8 (lmlib.experiments.labs.MLP_EXPANSIONS). Every variant gets the training
 FLOPs that expansion 4 spends in `base_steps` steps, so a cheaper variant takes more steps. The
 probe trains a small Transformer with and without its MLP on triples (a, b, c) with
 c = table[a, b] for a fixed random table, and scores only the predictions of c. The lab calls
@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from lmlib.data.shakespeare import CharDataset, tiny_shakespeare
 from lmlib.experiments import labs
-from lmlib.experiments.labs import EXPANSIONS_06
+from lmlib.experiments.labs import MLP_EXPANSIONS
 from lmlib.experiments.results import completed, provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything, torch_threads
@@ -57,18 +57,18 @@ def ablation_steps(sizes: dict, vocab_size: int) -> dict[float, int]:
     """Steps per expansion at equal FLOPs: base_steps * flops(4) / flops(e), rounded."""
     flops = {
         e: TransformerLM(config(sizes, vocab_size, e)).flops_per_token()
-        for e in {4, *EXPANSIONS_06}
+        for e in {4, *MLP_EXPANSIONS}
     }
     budget = sizes["base_steps"] * flops[4]  # FLOPs per token x steps, the same for every variant
-    return {e: max(1, round(budget / flops[e])) for e in EXPANSIONS_06}
+    return {e: max(1, round(budget / flops[e])) for e in MLP_EXPANSIONS}
 
 
 def variant(
     data: CharDataset, sizes: dict, eval_batches: int, expansion: float, steps: int, seed: int
 ) -> dict:
     """Train one variant from fresh weights; its size, final validation loss and seconds: wall
-    seconds of the training steps, and CPU seconds of the whole call (which a busy machine does
-    not inflate, as long as it runs on one thread)."""
+    seconds of the training steps, and CPU seconds of the whole call (which other load on the
+    machine does not inflate, as long as it runs on one thread)."""
     cpu_start = time.process_time()
     seed_everything(seed)
     model = TransformerLM(config(sizes, data.tokenizer.vocab_size, expansion))
@@ -183,7 +183,7 @@ def run(profile: str, seed: int = 0) -> dict:
         data = tiny_shakespeare()
         steps = ablation_steps(sizes, data.tokenizer.vocab_size)
         runs = [variant(data, sizes, s["eval_batches"], e, steps[e], sd)
-                for e in EXPANSIONS_06 for sd in seeds]  # fmt: skip
+                for e in MLP_EXPANSIONS for sd in seeds]  # fmt: skip
         probes = [probe_run(e, s["probe_steps"], sd) for e in PROBE_EXPANSIONS for sd in seeds]
         return {
             "experiment": "mlp_ablation",
@@ -191,7 +191,7 @@ def run(profile: str, seed: int = 0) -> dict:
             "seed": seed,
             "seeds": seeds,
             "settings": s,
-            "expansions": list(EXPANSIONS_06),
+            "expansions": list(MLP_EXPANSIONS),
             "steps": {str(e): n for e, n in steps.items()},
             "probe_settings": PROBE,
             "runs": runs,

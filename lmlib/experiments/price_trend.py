@@ -3,7 +3,7 @@
 Reads lmlib's price-performance table, fits log10(FLOP/s per 2025 dollar) against the year for
 all machines and for two eras (before the GPU rows, and the GPU rows), bootstraps an interval on
 each doubling time, sets the fit beside the talk's "10x every 5 years", and prices this course's
-committed scaling sweep (results/scaling/cpu) in hardware of several years. No training: it runs
+scaling sweep in results/scaling/cpu in hardware of several years. No training: it runs
 in seconds at every profile; the profile only sets the number of bootstrap resamples.
 """
 
@@ -30,7 +30,8 @@ COST_YEARS = (1950, 1970, 1990, 2010, 2025)
 
 
 def sweep_flops(root: Path = SCALING_RESULTS) -> float | None:
-    """Training FLOPs of every run of the committed scaling sweep, or None without it."""
+    """Training FLOPs of every run of the scaling sweep in results/scaling/cpu, or None without
+    it."""
     runs = [json.loads(p.read_text()) for p in sorted(root.glob("*-seed*.json"))]
     return float(sum(r["compute"] for r in runs)) if runs else None
 

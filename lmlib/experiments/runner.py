@@ -1,7 +1,7 @@
 """`lmlib run NAME [--profile P] [--seed S]`: run an experiment and write its results file.
 
 `--figures` skips training and redraws the figures from the results file already there, which
-is how the book's figures are regenerated from committed results.
+is how the book's figures are regenerated from the results in results/.
 
 A sweep experiment (a module with ``SWEEP = True``, e.g. scaling) writes one file per run into
 results/NAME/<profile>/, skips runs whose file exists (resume) and writes a summary.json.

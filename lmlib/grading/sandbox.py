@@ -30,7 +30,7 @@ from lmlib.grading.outcome import Outcome, finish
 from lmlib.grading.worker import set_limits
 
 WORKER = Path(__file__).with_name("worker.py")
-STARTUP_ALLOWANCE = 60.0  # seconds a spawned worker may take to import torch on a busy machine
+STARTUP_ALLOWANCE = 60.0  # seconds a spawned worker may take to import torch on a loaded machine
 
 
 @dataclass(frozen=True)

@@ -59,7 +59,7 @@ class Shape:
 
 
 SHAPES = {
-    "course": Shape("course (lab 1 cpu)", 128, 4, 4, 64, 12),
+    "course": Shape("course (next-token lab, cpu)", 128, 4, 4, 64, 12),
     "d256": Shape("d_model=256", 256, 4, 8, 128, 16),
     "tiny": Shape("tiny (smoke test)", 32, 2, 2, 16, 4),
     # GPT-2 small: 124M parameters with its 50257-token vocabulary; for a GPU.

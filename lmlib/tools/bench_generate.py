@@ -44,8 +44,9 @@ class GenShape:
 
 
 GEN_SHAPES = {
-    # the course model (lab 1 at cpu) with a context that holds a 1,024-token prompt and 128 new
-    # tokens; 1,024 new tokens after a short prompt is where the cache matters most
+    # the course model (the next-token lab at cpu) with a context that holds a 1,024-token
+    # prompt and 128 new tokens; 1,024 new tokens after a short prompt is where the cache matters
+    # most
     "course": GenShape(
         "course, context 1152", 128, 4, 4, 1152, ((16, 128), (16, 1024), (1024, 128))
     ),
@@ -258,7 +259,8 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--threads",
         type=int,
         default=None,
-        help="with --generate: torch threads (default torch's, one per core; 1 on a busy machine)",
+        help="with --generate: torch threads (default torch's, one per core; 1 when other "
+        "processes share the cores)",
     )
     p.add_argument(
         "--cases",
@@ -277,7 +279,7 @@ def run(args: argparse.Namespace) -> int:
         except ValueError as e:
             raise SystemExit(str(e)) from None
     threads = torch.get_num_threads()
-    torch.set_num_threads(args.threads or threads)  # small steps: a busy core stalls the other
+    torch.set_num_threads(args.threads or threads)  # small steps: a loaded core stalls the other
     try:
         return _run(args, s)
     finally:

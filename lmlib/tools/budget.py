@@ -160,7 +160,9 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labs", nargs="+", help="lab ids (default: every solution notebook)")
     p.add_argument("--force", action="store_true", help="re-time labs already in the results")
     p.add_argument(
-        "--table-only", action="store_true", help="print the committed table, run nothing"
+        "--table-only",
+        action="store_true",
+        help="print the table from results/budget/labs.json, run nothing",
     )
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--notebooks", type=Path, default=NOTEBOOKS)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from lmlib.experiments.labs import EXPANSIONS_06, LAYERS_05, settings
+from lmlib.experiments.labs import FAMILY_LAYERS, MLP_EXPANSIONS, settings
 from lmlib.training.flops import run_flops
 
 
@@ -87,7 +87,7 @@ def _lab2_2(profile: str) -> float:
     )
     total = 0.0
     for family in FAMILIES:  # the comparison at equal size; the small probes are left out
-        model = build_matched(family, s["n_params"], 65, s["context"], LAYERS_05[family])
+        model = build_matched(family, s["n_params"], 65, s["context"], FAMILY_LAYERS[family])
         total += run_flops(model.flops_per_token(s["context"]), s["context"], run)
     return total
 
@@ -104,7 +104,7 @@ def _lab3_2(profile: str) -> float:
         return TransformerLM(cfg).flops_per_token()
 
     total = 0.0
-    for e in EXPANSIONS_06:  # the ablation at equal FLOPs; the probe and toy are left out
+    for e in MLP_EXPANSIONS:  # the ablation at equal FLOPs; the probe and toy are left out
         steps = max(1, round(s["base_steps"] * flops(4) / flops(e)))
         run = TrainConfig(
             steps=steps, batch_size=s["batch_size"], eval_every=steps,

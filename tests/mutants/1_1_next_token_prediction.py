@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 01; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 1.1; each must score zero. exercise -> {mutant: cell source}."""
 
 _H = "# EXERCISE: {}\nimport torch\nimport torch.nn.functional as F\n\n"
 LOSS = _H.format("next_token_loss") + "def next_token_loss(logits, targets):\n"

@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 03; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 1.2; each must score zero. exercise -> {mutant: cell source}."""
 
 _H = "# EXERCISE: {}\nimport torch\n\n"
 SPLIT = _H.format("shares_and_losses") + "def shares_and_losses(losses, labels, n_tasks):\n"

@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 04; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 1.3; each must score zero. exercise -> {mutant: cell source}."""
 
 _H = "# EXERCISE: {}\nimport math\n\nimport torch\n\n"
 FIT = _H.format("fit_given_floor") + "def fit_given_floor(x, loss, l_inf):\n"

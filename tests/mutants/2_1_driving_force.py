@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 08; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 2.1; each must score zero. exercise -> {mutant: cell source}."""
 
 FE = (
     "# EXERCISE: fit_exponential\nimport math\n\nimport torch\n\n\n"

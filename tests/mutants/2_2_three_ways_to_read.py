@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 05; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 2.2; each must score zero. exercise -> {mutant: cell source}."""
 
 _H = "# EXERCISE: {}\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 _H += "from einops import rearrange\n\n"

@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 06; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 3.2; each must score zero. exercise -> {mutant: cell source}."""
 
 _HEAD = """\
 # EXERCISE: MLP

@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 09; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 4.1; each must score zero. exercise -> {mutant: cell source}."""
 
 _H = "# EXERCISE: {}\nimport math\nimport torch\nimport torch.nn.functional as F\n"
 _H += "from torch import nn\nfrom einops import rearrange\n\n"

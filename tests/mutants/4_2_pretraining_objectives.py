@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 10; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 4.2; each must score zero. exercise -> {mutant: cell source}."""
 
 _H = "# EXERCISE: {}\nimport torch\nimport torch.nn.functional as F\n\n"
 MT = _H.format("mask_tokens") + "def mask_tokens(idx, rate, mask_id, vocab_size, seed):\n"

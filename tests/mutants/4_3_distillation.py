@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 11; each must score zero. exercise -> {mutant: cell source}.
+"""Plausible wrong answers for lab 4.3; each must score zero. exercise -> {mutant: cell source}.
 
 Several of them give the right value and the wrong gradient: only the backward-pass check sees
 them (a teacher that is not detached, a loss rebuilt from a Python float)."""

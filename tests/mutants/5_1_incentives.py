@@ -1,4 +1,4 @@
-"""Plausible wrong answers for lab 07; each must score zero. exercise -> {mutant: cell source}."""
+"""Plausible wrong answers for lab 5.1; each must score zero. exercise -> {mutant: cell source}."""
 
 _H = "# EXERCISE: {}\nimport torch\n\n"
 ER = _H.format("expected_rewards") + "def expected_rewards(p, table):\n"

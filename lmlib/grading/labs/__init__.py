@@ -39,9 +39,33 @@ def lab_ids() -> list[str]:
     return sorted(_load())
 
 
+# Lab ids before the labs were numbered part.position in reading order -> the id today.
+RENAMED = {
+    "01_next_token_prediction": "1_1_next_token_prediction",
+    "02_multihead_attention": "3_1_multihead_attention",
+    "03_multitask_learning": "1_2_multitask_learning",
+    "04_scaling_and_emergence": "1_3_scaling_and_emergence",
+    "05_three_ways_to_read": "2_2_three_ways_to_read",
+    "06_mlp": "3_2_mlp",
+    "07_incentives": "5_1_incentives",
+    "08_driving_force": "2_1_driving_force",
+    "09_encoder_decoder": "4_1_encoder_decoder",
+    "10_pretraining_objectives": "4_2_pretraining_objectives",
+    "11_distillation": "4_3_distillation",
+}
+
+
 def get_lab(lab: str) -> dict[str, Exercise]:
-    """The exercises of ``lab`` in notebook order; ValueError naming the known labs otherwise."""
+    """The exercises of ``lab`` in notebook order; ValueError naming the known labs otherwise,
+    or the new id of a lab that was renamed."""
     labs = _load()
+    if lab in RENAMED:
+        new = RENAMED[lab]
+        raise ValueError(
+            f"lab {lab!r} is now {new!r} (the labs are numbered in reading order); fetch "
+            f"labs/{new}.ipynb and copy your answers into it, or set the notebook's "
+            f'metadata "lmlib": {{"lab": "{new}"}} and save it as {new}.ipynb'
+        )
     if lab not in labs:
         raise ValueError(f"unknown lab {lab!r}; known labs: {', '.join(sorted(labs))}")
     return {ex.name: ex for ex in labs[lab].EXERCISES}

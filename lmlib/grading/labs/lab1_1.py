@@ -1,4 +1,4 @@
-"""Lab 01, next-token prediction: the loss, and turning logits into sampling probabilities.
+"""Lab 1.1, next-token prediction: the loss, and turning logits into sampling probabilities.
 
 Dims: B batch, T tokens, V vocabulary.
 """

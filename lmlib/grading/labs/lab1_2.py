@@ -1,4 +1,4 @@
-"""Lab 03, next-token prediction is multitask learning: split the loss by task; exact match.
+"""Lab 1.2, next-token prediction is multitask learning: split the loss by task; exact match.
 
 Dims: N items (or B sequences), T tokens, V vocabulary, K tasks.
 """

@@ -1,4 +1,4 @@
-"""Lab 04, scaling curves and emergence: a power law with a known floor; per-token accuracy.
+"""Lab 1.3, scaling curves and emergence: a power law with a known floor; per-token accuracy.
 
 Dims: N items, T tokens, V vocabulary.
 """

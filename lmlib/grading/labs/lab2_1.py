@@ -1,4 +1,4 @@
-"""Lab 08, the dominant driving force: an exponential trend's doubling time, an n-gram's
+"""Lab 2.1, the dominant driving force: an exponential trend's doubling time, an n-gram's
 add-k next-token distribution, and the budget at which one loss curve crosses another.
 
 Dims: N points of a trend, V vocabulary, n - 1 context tokens, M compute budgets.

@@ -1,4 +1,4 @@
-"""Lab 05, three ways to read a sequence: a recurrent step, a causal convolution, its window.
+"""Lab 2.2, three ways to read a sequence: a recurrent step, a causal convolution, its window.
 
 Dims: B batch, T tokens, D hidden width, C channels, k kernel size.
 """

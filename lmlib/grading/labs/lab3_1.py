@@ -1,4 +1,4 @@
-"""Lab 02, multi-head attention: heads, the causal mask, attention, the module.
+"""Lab 3.1, multi-head attention: heads, the causal mask, attention, the module.
 
 Dims: B batch, T tokens, D model width, H heads, K = D // H head width.
 """

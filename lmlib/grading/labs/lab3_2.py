@@ -1,4 +1,4 @@
-"""Lab 06, why the MLP and why 4x: the MLP block.
+"""Lab 3.2, why the MLP and why 4x: the MLP block.
 
 Dims: B batch, T tokens, D model width, F = expansion * D hidden width.
 """

@@ -1,4 +1,4 @@
-"""Lab 09, encoder-decoder vs decoder-only: cross-attention, the prefix-LM mask, one cached step.
+"""Lab 4.1, encoder-decoder vs decoder-only: cross-attention, the prefix-LM mask, one cached step.
 
 Dims: B batch, S input (or cached) tokens, T target tokens, D model width, H heads, K = D // H.
 """

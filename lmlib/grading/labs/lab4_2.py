@@ -1,4 +1,4 @@
-"""Lab 10, pretraining objectives: BERT masking, replaced-token detection, T5 span corruption,
+"""Lab 4.2, pretraining objectives: BERT masking, replaced-token detection, T5 span corruption,
 BART text infilling.
 
 Dims: B batch, T tokens, V vocabulary, S spans.

@@ -1,4 +1,4 @@
-"""Lab 11, distillation: the temperature-scaled soft cross-entropy, the cosine loss on output
+"""Lab 4.3, distillation: the temperature-scaled soft cross-entropy, the cosine loss on output
 states and the combined soft-plus-gold objective. Each answer is checked on its value and,
 through a backward pass, on its gradients (the teacher must receive none).
 

@@ -1,4 +1,4 @@
-"""Lab 07, incentives: expected reward of each action, the optimal action, the REINFORCE loss.
+"""Lab 5.1, incentives: expected reward of each action, the optimal action, the REINFORCE loss.
 
 Dims: N questions, A = 3 actions (answer, hedge, abstain). A reward table is a plain dict with
 the keys correct, hedged_correct, abstain, hedged_wrong, wrong.
