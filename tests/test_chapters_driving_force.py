@@ -43,6 +43,18 @@ def test_the_quoted_fit_is_the_table_s_fit():
     assert PRICE["n_machines"] == len(years)
 
 
+def test_the_priced_sweep_is_the_scaling_sweep_on_disk():
+    """The sweep's FLOPs are taken from another experiment's results: recomputed here from the
+    scaling run files, so a rerun of the sweep without a rerun of price_trend fails."""
+    from lmlib.experiments.price_trend import SCALING_RESULTS, sweep_flops
+
+    runs = sorted(SCALING_RESULTS.glob("*-seed*.json"))
+    assert len(runs) >= 15  # five sizes x three seeds
+    assert PRICE["sweep_flops"] == pytest.approx(sweep_flops(), rel=1e-9)
+    total = sum(json.loads(p.read_text())["compute"] for p in runs)
+    assert PRICE["sweep_flops"] == pytest.approx(total, rel=1e-9)
+
+
 def test_chapter_quotes_the_price_performance_results():
     a, b, g = (PRICE["fits"][k] for k in ("all", "before_2008", "from_2008"))
     lo, hi = a["doubling_years_95"]
