@@ -98,6 +98,7 @@ grading/      `lmlib grade` and `lmlib student`
   kernel_view   what check() reads of the notebook a kernel runs, to warn like the grade
   report        the terminal table, grade.json, Markdown and GitHub Classroom output
   student       the `lmlib student` command: student notebooks from the solutions
+  classroom     the GitHub Classroom workflow that grades every lab
   labs/         one spec module per lab
 tools/        the `lmlib` command
   cli           the entry point: one module per subcommand
