@@ -103,6 +103,7 @@ grading/      `lmlib grade` and `lmlib student`
 tools/        the `lmlib` command
   cli           the entry point: one module per subcommand
   doctor        what this machine offers, and a numeric self-test
+  gpu_check     one run on a GPU: CUDA tests, bench, a grade, every lab, written to files
   bench         training throughput against Hugging Face GPT-2 and torch's encoder
   bench_generate  generation speed at batch 1: lmlib with and without its cache, HF generate
   bench_report  bench's tables, its verdict and the book's Markdown table
