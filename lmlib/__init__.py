@@ -98,10 +98,12 @@ grading/      `lmlib grade` and `lmlib student`
   kernel_view   what check() reads of the notebook a kernel runs, to warn like the grade
   report        the terminal table, grade.json, Markdown and GitHub Classroom output
   student       the `lmlib student` command: student notebooks from the solutions
+  classroom     the GitHub Classroom workflow that grades every lab
   labs/         one spec module per lab
 tools/        the `lmlib` command
   cli           the entry point: one module per subcommand
   doctor        what this machine offers, and a numeric self-test
+  gpu_check     one run on a GPU: CUDA tests, bench, a grade, every lab, written to files
   bench         training throughput against Hugging Face GPT-2 and torch's encoder
   bench_generate  generation speed at batch 1: lmlib with and without its cache, HF generate
   bench_report  bench's tables, its verdict and the book's Markdown table

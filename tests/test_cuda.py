@@ -38,8 +38,8 @@ def cfg(**kw) -> TrainConfig:
 
 
 def test_bf16_autocast_training_step_learns():
-    if not torch.cuda.is_bf16_supported():
-        pytest.skip("this GPU has no bf16")
+    if dev.precision(CUDA).dtype != torch.bfloat16:
+        pytest.skip(f"this GPU trains in fp16: {dev.precision(CUDA).reason}")
     assert dev.amp_dtype(CUDA) == torch.bfloat16 and not dev.make_grad_scaler(CUDA).is_enabled()
     m = model()
     h = train(m, corpus(), corpus(800), cfg())
@@ -49,7 +49,8 @@ def test_bf16_autocast_training_step_learns():
 
 
 def test_fp16_with_grad_scaler_learns():
-    with mock.patch.object(dev, "amp_dtype", return_value=torch.float16):
+    as_t4 = dev.Precision(torch.float16, "as on a T4")
+    with mock.patch.object(dev, "precision", return_value=as_t4):
         assert dev.make_grad_scaler(CUDA).is_enabled()
         h = train(model(), corpus(), corpus(800), cfg())
     assert torch.isfinite(torch.tensor(h.train_loss)).all()

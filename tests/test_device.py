@@ -1,3 +1,4 @@
+import contextlib
 from unittest import mock
 
 import pytest
@@ -38,14 +39,53 @@ def test_unavailable_or_unknown_device_is_a_clear_error(monkeypatch):
         dev.pick_device("tpu")
 
 
-def test_amp_dtype_bf16_where_supported_else_fp16_and_none_on_cpu():
+GPUS = {  # name: compute capability
+    "Tesla T4": (7, 5),
+    "NVIDIA A100-SXM4-40GB": (8, 0),
+    "NVIDIA H100 80GB HBM3": (9, 0),
+}
+
+
+@contextlib.contextmanager
+def fake_gpu(name: str):
+    """CUDA reports one GPU of this name and compute capability (the tests run on a CPU)."""
+    with (
+        mock.patch.object(torch.cuda, "is_available", return_value=True),
+        mock.patch.object(torch.cuda, "get_device_capability", return_value=GPUS[name]),
+        mock.patch.object(torch.cuda, "get_device_name", return_value=name),
+        mock.patch.object(torch.cuda, "is_bf16_supported", return_value=True),  # as on a T4
+    ):
+        yield
+
+
+@pytest.mark.parametrize(
+    "name, dtype, scaled",
+    [
+        ("Tesla T4", torch.float16, True),
+        ("NVIDIA A100-SXM4-40GB", torch.bfloat16, False),
+        ("NVIDIA H100 80GB HBM3", torch.bfloat16, False),
+    ],
+)
+def test_precision_by_gpu_generation(name, dtype, scaled):
     cuda = torch.device("cuda")
-    assert dev.amp_dtype(torch.device("cpu")) is None
-    with mock.patch.object(torch.cuda, "is_bf16_supported", return_value=True):
-        assert dev.amp_dtype(cuda) is torch.bfloat16
-    with mock.patch.object(torch.cuda, "is_bf16_supported", return_value=False):
-        assert dev.amp_dtype(cuda) is torch.float16  # a T4: fp16 with a grad scaler
-        assert dev.make_grad_scaler(torch.device("cpu")).is_enabled() is False
+    with fake_gpu(name):
+        choice = dev.precision(cuda)
+        assert choice.dtype is dtype and dev.amp_dtype(cuda) is dtype
+        assert choice.scaler is scaled
+        assert dev.make_grad_scaler(cuda).is_enabled() is scaled
+    major, minor = GPUS[name]
+    assert f"compute capability {major}.{minor}" in choice.reason
+    assert choice.describe().startswith("fp16 with a grad scaler, because" if scaled else "bf16,")
+
+
+def test_no_gpu_trains_in_fp32_without_a_scaler():
+    for kind in ("cpu", "mps"):
+        choice = dev.precision(torch.device(kind))
+        assert choice.dtype is None and not choice.scaler and kind in choice.reason
+        assert choice.describe().startswith("fp32, because")
+    cpu = torch.device("cpu")
+    assert dev.amp_dtype(cpu) is None and dev.make_grad_scaler(cpu).is_enabled() is False
+    assert isinstance(dev.autocast(cpu), contextlib.nullcontext)
 
 
 def test_seed_everything_repeats_every_rng():

@@ -1,6 +1,8 @@
 import re
+from types import SimpleNamespace
 from unittest import mock
 
+import pytest
 import torch
 
 from lmlib.tools import doctor
@@ -45,9 +47,28 @@ def test_doctor_places_the_machine_on_the_price_trend(capsys, monkeypatch):
 
 
 def test_doctor_refuses_a_price_that_is_not_positive(capsys):
-    import pytest
-
     for bad in ("0", "-5", "cheap"):
         with pytest.raises(SystemExit):
             main(["doctor", "--no-compile", "--price", bad])
         assert "--price" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "name, cc, says",
+    [
+        ("Tesla T4", (7, 5), "fp16 with a grad scaler, because compute capability 7.5 < 8.0"),
+        ("NVIDIA A100-SXM4-40GB", (8, 0), "bf16, because compute capability 8.0 >= 8.0"),
+        ("NVIDIA H100 80GB HBM3", (9, 0), "bf16, because compute capability 9.0 >= 8.0"),
+    ],
+)
+def test_doctor_names_the_precision_and_why(capsys, monkeypatch, name, cc, says):
+    gpu = SimpleNamespace(name=name, total_memory=16 * 2**30, major=cc[0], minor=cc[1])
+    monkeypatch.setattr(doctor, "pick_device", lambda prefer: torch.device("cuda"))
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device: gpu)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device: cc)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)  # as on a T4
+    monkeypatch.setattr(doctor, "matmul_flops", lambda device: 1e12)
+    monkeypatch.setattr(doctor, "self_check", lambda device: 0.0)
+    assert main(["doctor", "--no-compile"]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("autocast"))
+    assert says in line

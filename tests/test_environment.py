@@ -62,13 +62,18 @@ def read_environment(path: Path = ENVIRONMENT) -> dict[str, str | None]:
     return found
 
 
-def pyproject_requirements() -> list[Requirement]:
-    """The requirements of [project.dependencies] and every optional-dependencies extra."""
+def pyproject_project() -> dict:
+    """pyproject.toml's [project] table."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
         tomllib = pytest.importorskip("tomli")
-    project = tomllib.loads(PYPROJECT.read_text())["project"]
+    return tomllib.loads(PYPROJECT.read_text())["project"]
+
+
+def pyproject_requirements() -> list[Requirement]:
+    """The requirements of [project.dependencies] and every optional-dependencies extra."""
+    project = pyproject_project()
     reqs = list(project["dependencies"])
     for extra in project.get("optional-dependencies", {}).values():
         reqs += extra
@@ -126,3 +131,17 @@ def test_environment_yml_lists_every_direct_dependency():
     listed = read_environment()
     missing = sorted({canonicalize_name(r.name) for r in pyproject_requirements()} - set(listed))
     assert not missing, f"environment.yml lacks these pyproject.toml dependencies: {missing}"
+
+
+def test_the_readme_command_opens_the_labs_and_the_book_shows_it():
+    def command(path: Path) -> str:
+        lines = [x for x in path.read_text().splitlines() if "jupyter lab labs/" in x]
+        lines = [x for x in lines if '-e ".[lab]"' in x]
+        assert len(lines) == 1, f"{path.name} should show one command that installs and opens"
+        return lines[0].strip()
+
+    readme = command(ROOT / "README.md")
+    assert readme == command(ROOT / "book" / "how_to_use.md")
+    assert "-c requirements/constraints.txt" in readme  # the pinned versions
+    lab = [Requirement(r) for r in pyproject_project()["optional-dependencies"]["lab"]]
+    assert "jupyterlab" in {canonicalize_name(r.name) for r in lab}

@@ -10,10 +10,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lmlib.grading import notebook
+import lmlib
+from lmlib.grading import classroom, notebook
+from lmlib.grading.notebook import NotebookError
 from lmlib.grading.student import (
     leaked_solution,
     repo_url,
+    setup_source,
     strip_solutions,
     student_notebook,
     student_path,
@@ -58,6 +61,9 @@ def test_student_notebook_is_clean(lab):
     assert not any("solution-only" in c["metadata"].get("tags", []) for c in stu["cells"])
     assert len(stu["cells"]) == len(sol["cells"]) - 1
     assert stu["metadata"]["lmlib"]["lab"] == lab
+    assert stu["metadata"]["accelerator"] == "GPU"  # Colab opens it on a T4 runtime
+    assert stu["metadata"]["colab"]["gpuType"] == "T4"
+    assert notebook.source(stu["cells"][1]) == setup_source(URL, lmlib.__version__)
     assert leaked_solution(stu, sol) == []
     leaky = json.loads(json.dumps(stu))
     leaky["cells"][-1]["source"] = [
@@ -117,13 +123,20 @@ def test_cli_generates_and_checks(tmp_path, capsys):
     capsys.readouterr()
     assert main(["student", "--root", str(tmp_path), "--check"]) == 1
     assert f"stale: {tmp_path / 'labs' / LABS[0]}.ipynb" in capsys.readouterr().out
+    assert main(["student", "--root", str(tmp_path)]) == 0
+    template = tmp_path / classroom.TEMPLATE
+    assert template.read_text() == classroom.workflow(URL, lmlib.__version__)
+    template.write_text(template.read_text().replace("lab1_1", "lab01"))  # edited by hand
+    capsys.readouterr()
+    assert main(["student", "--root", str(tmp_path), "--check"]) == 1
+    assert f"stale: {template}" in capsys.readouterr().out
 
 
 @pytest.mark.skipif(not REAL, reason="no labs/solutions/*.ipynb yet")
 @pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
 def test_committed_student_notebook_is_in_sync_and_leak_free(path):
     sol = notebook.read(path)
-    url = repo_url(ROOT) if "{{REPO_URL}}" in json.dumps(sol) else ""
+    url = repo_url(ROOT)
     target = student_path(path)
     assert target.exists(), f"{target} is missing: run `lmlib student`"
     committed = notebook.read(target)
@@ -131,3 +144,66 @@ def test_committed_student_notebook_is_in_sync_and_leak_free(path):
         f"{target} is stale: run `lmlib student` and commit the result"
     )
     assert leaked_solution(committed, sol) == []
+
+
+def test_a_solution_needs_exactly_one_setup_cell():
+    sol = solution(LABS[0])
+    sol["cells"][1]["metadata"]["tags"] = []
+    with pytest.raises(NotebookError, match="0 cells are tagged 'colab-setup'"):
+        student_notebook(sol, URL, LABS[0])
+    sol["cells"][1]["metadata"]["tags"] = ["colab-setup"]
+    sol["cells"][2]["metadata"]["tags"] = ["colab-setup"]
+    with pytest.raises(NotebookError, match="2 cells are tagged"):
+        student_notebook(sol, URL, LABS[0])
+
+
+class _Pip:
+    """Stands in for subprocess.run: records the command instead of installing."""
+
+    def __init__(self):
+        self.commands = []
+
+    def __call__(self, command, check):
+        self.commands.append(command)
+
+
+def test_setup_cell_installs_the_tag_of_its_version_only_when_lmlib_is_missing(monkeypatch):
+    import importlib.util
+    import subprocess
+
+    pip = _Pip()
+    monkeypatch.setattr(subprocess, "run", pip)
+    exec(setup_source(URL, lmlib.__version__), {})  # lmlib is here, in its version: nothing to do
+    assert pip.commands == []
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda n, *a: None if n == "lmlib" else real(n)
+    )
+    exec(setup_source(URL, lmlib.__version__), {})  # as in a fresh Colab runtime
+    assert pip.commands == [
+        [sys.executable, "-m", "pip", "install", "-q", f"lmlib @ git+{URL}@v{lmlib.__version__}"]
+    ]
+
+
+def test_setup_cell_stops_on_another_version_and_says_how_to_fix_it(monkeypatch):
+    import subprocess
+
+    monkeypatch.setattr(subprocess, "run", _Pip())
+    with pytest.raises(RuntimeError) as e:
+        exec(setup_source(URL, "9.9.9"), {})
+    message = str(e.value)
+    assert f"needs lmlib 9.9.9, but lmlib {lmlib.__version__} is installed" in message
+    assert f"%pip install --no-deps --force-reinstall 'lmlib @ git+{URL}@v9.9.9'" in message
+    assert "Restart session" in message
+
+
+@pytest.mark.skipif(not REAL, reason="no labs/solutions/*.ipynb yet")
+@pytest.mark.parametrize("path", REAL, ids=[p.stem for p in REAL])
+def test_committed_student_notebook_installs_this_version_on_a_colab_t4(path):
+    nb = notebook.read(student_path(path))
+    setup = [c for c in nb["cells"] if "colab-setup" in c["metadata"].get("tags", [])]
+    assert [notebook.source(c) for c in setup] == [setup_source(repo_url(ROOT), lmlib.__version__)]
+    assert nb["cells"].index(setup[0]) == next(
+        i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+    ), "the setup cell must be the first code cell"
+    assert nb["metadata"]["accelerator"] == "GPU" and nb["metadata"]["colab"]["gpuType"] == "T4"

@@ -141,3 +141,18 @@ def test_resume_refuses_any_damage_naming_the_file(tmp_path, cut):
     ckpt.write_bytes(data[:cut])
     with pytest.raises(CheckpointError, match=str(ckpt)):
         train(fresh_model(), corpus(), corpus(500, 1), cfg(checkpoint_path=str(ckpt)), resume=True)
+
+
+def test_fp16_training_runs_through_an_active_grad_scaler(tmp_path, monkeypatch):
+    """A T4 trains in fp16 with a grad scaler: the same loop, with fp16 autocast and the scaler on
+    (here on the CPU), learns, and the checkpoint keeps the scaler's state for a resume."""
+    from lmlib.runtime import device as dev
+    from lmlib.training.checkpoint import load_checkpoint
+
+    monkeypatch.setattr(dev, "precision", lambda device: dev.Precision(torch.float16, "as a T4"))
+    ckpt = tmp_path / "run.pt"
+    h = train(fresh_model(), corpus(), corpus(500, 1), cfg(steps=40, checkpoint_path=str(ckpt)))
+    assert all(math.isfinite(x) for x in h.train_loss)
+    assert h.val_loss[-1] < 0.7 * h.val_loss[0]
+    scaler = load_checkpoint(ckpt)["scaler"]
+    assert scaler["scale"] > 1  # {} when the scaler is off, as with bf16 or fp32

@@ -2,8 +2,12 @@
 
 Each solution block becomes ``raise NotImplementedError(...)`` naming the exercise, at the block's
 indentation; outputs and execution counts are cleared; cells tagged ``solution-only`` are dropped;
-``{{REPO_URL}}`` becomes ``repository.url`` from the repo-root ``_config.yml``. ``--check`` exits 1
-listing stale student notebooks, so CI catches a solution edited without regenerating.
+``{{REPO_URL}}`` becomes ``repository.url`` from the repo-root ``_config.yml``. The cell tagged
+``colab-setup`` is written by `setup_source`: it installs lmlib at the tag of this lmlib's version
+(``v{lmlib.__version__}``, the one place a release changes) and stops on any other version. The
+notebook asks Colab for a T4 GPU runtime. The GitHub Classroom template, which grades every lab, is
+written beside them. ``--check`` exits 1 listing stale files, so CI catches a solution edited
+without regenerating.
 """
 
 from __future__ import annotations
@@ -15,11 +19,15 @@ import re
 import sys
 from pathlib import Path
 
-from lmlib.grading import notebook
+import lmlib
+from lmlib.grading import classroom, notebook
 from lmlib.grading.notebook import BEGIN, END, NotebookError
 
 PLACEHOLDER = "{{REPO_URL}}"
 SOLUTION_ONLY = "solution-only"
+SETUP = "colab-setup"  # the tag of the cell that `setup_source` writes
+# What Colab reads to open a notebook on a GPU runtime, a T4 (its free GPU).
+COLAB_GPU = {"accelerator": "GPU", "colab": {"gpuType": "T4", "provenance": []}}
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -51,25 +59,37 @@ def run(args: argparse.Namespace) -> int:
         return 2
     stale = []
     try:
-        url = None
+        url = repo_url(args.root)
         for path in solutions:
             nb = notebook.read(path)
-            if url is None and PLACEHOLDER in json.dumps(nb):
-                url = repo_url(args.root)
             target = student_path(path)
-            generated = student_notebook(nb, url or "", path.stem)
+            generated = student_notebook(nb, url, path.stem)
             if args.check:
                 if not _same(target, generated):
                     stale.append(target)
             else:
                 notebook.write(generated, target)
                 print(f"wrote {target}")
+        stale += _template(args.root, args.check, url)
     except (NotebookError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for target in stale:
         print(f"stale: {target} (run `lmlib student` and commit the result)")
     return 1 if stale else 0
+
+
+def _template(root: Path, check: bool, url: str) -> list[Path]:
+    """Write (or with `check`, compare) the Classroom template; the stale path, if it is."""
+    path = root / classroom.TEMPLATE
+    text = classroom.workflow(url, lmlib.__version__)
+    if check:
+        same = path.exists() and path.read_text(encoding="utf-8") == text
+        return [] if same else [path]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(f"wrote {path}")
+    return []
 
 
 def student_path(solution: Path) -> Path:
@@ -133,15 +153,42 @@ def strip_solutions(code: str, exercise: str | None, markdown: bool = False) -> 
     return "\n".join(lines)
 
 
-def student_notebook(solution: dict, url: str, lab: str) -> dict:
-    """The student version of a solution notebook (which is left unchanged)."""
+def setup_source(url: str, version: str) -> str:
+    """The Colab setup cell: install lmlib `version` from its tag when lmlib is missing (Colab),
+    then stop, saying how to fix it, if the lmlib found is another version."""
+    return f'''# Colab setup: installs lmlib {version}, the version this notebook was written for.
+import importlib, importlib.util, subprocess, sys
+LMLIB = "lmlib @ git+{url}@v{version}"
+if importlib.util.find_spec("lmlib") is None:  # locally, lmlib is already installed
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", LMLIB], check=True)
+    importlib.invalidate_caches()
+import lmlib
+if lmlib.__version__ != "{version}":
+    raise RuntimeError(
+        "this notebook needs lmlib {version}, but lmlib " + lmlib.__version__ + " is installed: "
+        "run  %pip install --no-deps --force-reinstall '" + LMLIB + "'  in a new cell, "
+        "restart (Colab: Runtime > Restart session) and run the notebook again"
+    )'''
+
+
+def student_notebook(solution: dict, url: str, lab: str, version: str | None = None) -> dict:
+    """The student version of a solution notebook (which is left unchanged); its setup cell
+    installs lmlib `version` (default: this lmlib's)."""
     nb = copy.deepcopy(solution)
+    setup = [c for c in nb["cells"] if SETUP in (c.get("metadata", {}).get("tags") or [])]
+    if len(setup) != 1:
+        raise NotebookError(
+            f"{lab}: {len(setup)} cells are tagged {SETUP!r}; tag exactly one, the Colab setup "
+            "cell (`lmlib student` writes its code)"
+        )
     cells = []
     for i, cell in enumerate(nb["cells"]):
         meta = cell.get("metadata", {})
         if SOLUTION_ONLY in (meta.get("tags") or []):
             continue
         text = notebook.source(cell).replace(PLACEHOLDER, url)
+        if cell is setup[0]:
+            text = setup_source(url, version or lmlib.__version__)
         try:
             text = strip_solutions(text, notebook.exercise_name(cell), cell["cell_type"] != "code")
         except NotebookError as e:
@@ -154,6 +201,7 @@ def student_notebook(solution: dict, url: str, lab: str) -> dict:
     nb["cells"] = cells
     meta = nb.setdefault("metadata", {})
     meta.pop("widgets", None)
+    meta.update(copy.deepcopy(COLAB_GPU))
     meta.setdefault("lmlib", {}).setdefault("lab", lab)
     return nb
 

@@ -2,7 +2,8 @@
 
 `pick_device` prefers cuda > mps > cpu unless told otherwise (argument or LMLIB_DEVICE);
 `seed_everything` seeds Python, NumPy and torch so a CPU run repeats bit for bit; `evaluating`
-switches a model to eval mode for a block and back.
+switches a model to eval mode for a block and back; `precision` picks the autocast dtype by GPU
+generation.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import contextlib
 import os
 import random
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -88,11 +90,48 @@ def seed_everything(seed: int, deterministic: bool = True) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def amp_dtype(device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for `device`: bf16 where supported, fp16 on older GPUs, None on CPU/MPS."""
+NATIVE_BF16 = (8, 0)  # Ampere, the first GPUs with bf16 tensor cores
+
+
+@dataclass(frozen=True)
+class Precision:
+    """How training runs on a device: the autocast dtype (None: fp32) and why it was chosen."""
+
+    dtype: torch.dtype | None
+    reason: str
+
+    @property
+    def scaler(self) -> bool:
+        """fp16's narrow range needs the loss scaled so small gradients survive; bf16 does not."""
+        return self.dtype == torch.float16
+
+    def describe(self) -> str:
+        """'bf16', 'fp16 with a grad scaler' or 'fp32', then 'because' and the reason."""
+        what = {torch.bfloat16: "bf16", torch.float16: "fp16 with a grad scaler"}
+        return f"{what.get(self.dtype, 'fp32')}, because {self.reason}"
+
+
+def precision(device: torch.device) -> Precision:
+    """bf16 autocast on GPUs with native bf16 (compute capability >= 8.0), fp16 with a grad scaler
+    on older GPUs (a T4 is 7.5), fp32 on CPU and MPS.
+
+    Not `torch.cuda.is_bf16_supported()`: by default it also counts bf16 emulated in fp32, which
+    is slow, and answers True on a T4.
+    """
     if device.type != "cuda":
-        return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return Precision(None, f"lmlib uses autocast on CUDA GPUs only, not on {device.type}")
+    major, minor = torch.cuda.get_device_capability(device)
+    cc = f"compute capability {major}.{minor}"
+    if (major, minor) >= NATIVE_BF16:
+        return Precision(torch.bfloat16, f"{cc} >= 8.0 has native bf16, which needs no grad scaler")
+    return Precision(
+        torch.float16, f"{cc} < 8.0 has no native bf16 (torch would emulate it, slowly)"
+    )
+
+
+def amp_dtype(device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for `device` (see `precision`): bf16, fp16, or None for fp32."""
+    return precision(device).dtype
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager:
@@ -105,7 +144,7 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager:
 
 def make_grad_scaler(device: torch.device) -> torch.amp.GradScaler:
     """A scaler that is active only for fp16 autocast (bf16 and fp32 need none)."""
-    return torch.amp.GradScaler(device.type, enabled=amp_dtype(device) == torch.float16)
+    return torch.amp.GradScaler(device.type, enabled=precision(device).scaler)
 
 
 def enable_fast_matmul(device: torch.device) -> None:

@@ -23,6 +23,10 @@ SUBCOMMANDS = {
         "lmlib.tools.doctor",
         "check this machine: device, dtypes, compile, a numeric self-test",
     ),
+    "gpu-check": (
+        "lmlib.tools.gpu_check",
+        "on a CUDA GPU: CUDA tests, bench, a grade, every lab at gpu, results to files",
+    ),
 }
 
 

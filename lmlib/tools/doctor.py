@@ -1,8 +1,9 @@
 """`lmlib doctor`: what this machine offers the course, and a numeric self-check.
 
-Prints the device lmlib would use, dtype and kernel support, whether torch.compile works, the
-versions that matter, the active profile, and where data is found; then runs one small Transformer
-forward and backward on the CPU and on the chosen device and compares them.
+Prints the device lmlib would use, the precision it trains in and why, kernel support, whether
+torch.compile works, the versions that matter, the active profile, and where data is found; then
+runs one small Transformer forward and backward on the CPU and on the chosen device and compares
+them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 import torch
 
 from lmlib.data.shakespeare import CACHE_ENV, DATA_ENV, TINY_SHAKESPEARE, cache_dir
-from lmlib.runtime.device import amp_dtype, autocast, matmul_flops, pick_device
+from lmlib.runtime.device import autocast, matmul_flops, pick_device, precision
 from lmlib.runtime.profiles import current_profile
 
 
@@ -109,13 +110,9 @@ def run(args: argparse.Namespace) -> int:
                 f"{props.name}, {props.total_memory / 2**30:.1f} GiB, "
                 f"compute capability {props.major}.{props.minor}",
             ),
-            ("bf16", str(torch.cuda.is_bf16_supported())),
             ("flash attention", str(torch.backends.cuda.flash_sdp_enabled())),
         ]
-    dtype = amp_dtype(device)
-    rows.append(("autocast", str(dtype).replace("torch.", "") if dtype else "off (fp32)"))
-    if dtype == torch.float16:
-        rows.append(("grad scaler", "on (fp16)"))
+    rows.append(("autocast", precision(device).describe()))
     if not args.no_compile:
         ok, why = compile_works()
         rows.append(
