@@ -218,3 +218,15 @@ def test_the_checks_catch_what_they_look_for():
         == []
     )
     assert colour_problems('words = ("red", "green")\nopen(p, "r")') == []  # data, not colours
+
+
+def test_the_book_loads_its_accessibility_repairs():
+    """_config.yml serves book/_static/a11y.js on every page (its repairs are what the site
+    check's axe-core scan would otherwise fail on)."""
+    sphinx = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert "book/_static" in sphinx["html_static_path"]
+    for name in sphinx["html_js_files"]:
+        assert (ROOT / "book" / "_static" / name).exists(), name
+    script = (ROOT / "book" / "_static" / "a11y.js").read_text()
+    for selector in (".search-button-field", ".theme-switch-button", ".citation-list", "slider"):
+        assert selector in script, selector
