@@ -11,7 +11,11 @@ beyond the standard library and Debian's `chromium` is needed. On every page it 
 - widgets: every saved widget view (the tqdm progress bars) was rendered from the saved state;
 - images: every `<img>` loaded;
 - requests: the page asked for nothing outside 127.0.0.1;
-- Colab: a lab page links to its own notebook on Colab.
+- Colab: a lab page links to its own notebook on Colab;
+- accessibility: axe-core (book/_assets, pinned in its package-lock.json and installed by `npm ci`
+  there) is injected into the page once it has settled and runs its default rules (WCAG 2.x A
+  and AA, and best practices); a violation of serious or critical impact fails the page, the
+  others are reported.
 
 It writes one screenshot per page and report.json into --out, prints a table, and exits 1 if
 any page fails a check.
@@ -37,6 +41,19 @@ from pathlib import Path
 
 SKIP_DIRS = {"_static", "_sources", "_images", "_sphinx_design_static", "_panels_static"}
 LOCAL_SCHEMES = ("data:", "blob:", "about:", "chrome-extension:")
+AXE = Path(__file__).resolve().parents[1] / "book" / "_assets" / "node_modules" / "axe-core"
+FAIL_IMPACTS = ("serious", "critical")  # axe's impact levels: minor, moderate, serious, critical
+
+# Runs in the page after axe.min.js; returns each violated rule with the elements that break it.
+AXE_RUN = r"""
+(async () => {
+  const result = await axe.run(document, {resultTypes: ["violations"]});
+  return result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl, nodes: v.nodes.length,
+    targets: v.nodes.slice(0, 5).map(n => n.target.join(" ")),
+  }));
+})()
+"""
 
 # Runs in the page; returns what the checks need as plain JSON.
 COLLECT = r"""
@@ -245,8 +262,19 @@ def settle(browser: Browser, timeout: float = 30) -> dict:
         time.sleep(0.5)
 
 
-def judge(rel: Path, state: dict, requested: list[str], origin: str) -> dict:
-    """Each check's verdict for one page: True (passed), False (failed) or None (not applicable)."""
+def blocking(violations: list[dict]) -> list[dict]:
+    """The axe violations that fail a page: those of serious or critical impact."""
+    for v in violations:
+        if v.get("impact") not in (None, "minor", "moderate", *FAIL_IMPACTS):
+            raise ValueError(f"axe rule {v.get('id')!r} has an unknown impact {v['impact']!r}")
+    return [v for v in violations if v.get("impact") in FAIL_IMPACTS]
+
+
+def judge(
+    rel: Path, state: dict, requested: list[str], origin: str, violations: list[dict] | None = None
+) -> dict:
+    """Each check's verdict for one page: True (passed), False (failed) or None (not applicable).
+    violations: axe-core's for the page, or None where the scan did not run."""
     external = [
         u for u in requested if not u.startswith(origin) and not u.startswith(LOCAL_SCHEMES)
     ]
@@ -279,6 +307,8 @@ def judge(rel: Path, state: dict, requested: list[str], origin: str) -> dict:
         "colab": colab_ok,
         "colab_links": state["colab"],
         "external_requests": external,
+        "a11y": None if violations is None else not blocking(violations),
+        "a11y_violations": violations or [],
     }
 
 
@@ -293,9 +323,9 @@ def redirect_target(path: Path) -> str | None:
 def redirect_row(rel: Path, target: str, root: Path) -> dict:
     """A stub is checked for one thing: that it points at a page of the book."""
     ok = "://" not in target and (root / rel.parent / target.split("#")[0]).exists()
-    row = dict.fromkeys(("math", "widgets", "images", "colab"))
+    row = dict.fromkeys(("math", "widgets", "images", "colab", "a11y"))
     row |= {"math_elements": 0, "widget_views": 0, "image_count": 0, "progress_bars": 0}
-    row |= {"raw_tex": [], "broken_images": [], "colab_links": []}
+    row |= {"raw_tex": [], "broken_images": [], "colab_links": [], "a11y_violations": []}
     return row | {
         "page": f"{rel.as_posix()} (redirect to {target})",
         "redirect_ok": ok,
@@ -304,7 +334,7 @@ def redirect_row(rel: Path, target: str, root: Path) -> dict:
 
 
 def passed(row: dict) -> bool:
-    checks = (row["math"], row["widgets"], row["images"], row["colab"])
+    checks = (row["math"], row["widgets"], row["images"], row["colab"], row.get("a11y"))
     return all(c is not False for c in checks) and not row["external_requests"]
 
 
@@ -315,16 +345,29 @@ def table(rows: list[dict]) -> str:
         return ("ok" if ok else "FAIL") + (f" ({n})" if n is not None else "")
 
     lines = [
-        "| page | math | widgets | images | Colab link | external requests |",
-        "|---|---|---|---|---|---|",
+        "| page | math | widgets | images | Colab link | external requests | accessibility |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        found = r.get("a11y_violations", [])
+        a11y = mark(r.get("a11y"), len(blocking(found)))
+        if r.get("a11y") is not None and len(found) > len(blocking(found)):
+            a11y += f", {len(found) - len(blocking(found))} minor or moderate"
         lines.append(
             f"| {r['page']} | {mark(r['math'], r['math_elements'])} "
             f"| {mark(r['widgets'], r['widget_views'])} | {mark(r['images'], r['image_count'])} "
-            f"| {mark(r['colab'])} | {len(r['external_requests'])} |"
+            f"| {mark(r['colab'])} | {len(r['external_requests'])} | {a11y} |"
         )
     return "\n".join(lines)
+
+
+def describe(violation: dict) -> str:
+    """One line per violated rule: impact, rule id, what it asks, how many elements, a few."""
+    where = ", ".join(violation.get("targets", [])[:3])
+    return (
+        f"{violation['impact']} {violation['id']}: {violation['help']} "
+        f"({violation['nodes']} element(s): {where})"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -332,10 +375,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("html", nargs="?", type=Path, default=Path("_build/html"))
     p.add_argument("--out", type=Path, default=Path("_build/site_check"))
     p.add_argument("--chromium", default=shutil.which("chromium") or "chromium")
+    p.add_argument("--axe", type=Path, default=AXE / "axe.min.js", help="axe-core's axe.min.js")
     args = p.parse_args(argv)
     if not (args.html / "index.html").exists():
         print(f"[site] error: no {args.html}/index.html; build the book first", file=sys.stderr)
         return 2
+    if not args.axe.exists():
+        print(
+            f"[site] error: no {args.axe}; install the pinned web assets (cd book/_assets && "
+            "npm ci), which scripts/book.sh and scripts/site_check.sh do",
+            file=sys.stderr,
+        )
+        return 2
+    # The book's pages load RequireJS: with `define` hidden, axe's bundle takes its plain-script
+    # path and sets window.axe instead of registering AMD modules that RequireJS never asked for.
+    axe_source = "(function (define) {\n" + args.axe.read_text() + "\n}).call(window);"
     todo = pages(args.html)
     args.out.mkdir(parents=True, exist_ok=True)
     server, origin = serve(args.html)
@@ -351,7 +405,9 @@ def main(argv: list[str] | None = None) -> int:
             state = settle(browser)
             requested += browser.requests_since()
             browser.screenshot(args.out / (rel.as_posix().replace("/", "__") + ".png"))
-            rows.append(judge(rel, state, requested, origin))
+            browser.evaluate(axe_source)  # after the screenshot: the page as a reader sees it
+            violations = browser.evaluate(AXE_RUN)
+            rows.append(judge(rel, state, requested, origin, violations))
     finally:
         browser.close()
         server.shutdown()
@@ -361,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     for r in failed:
         details = {k: r[k] for k in ("raw_tex", "broken_images", "external_requests") if r[k]}
         print(f"[site] FAIL {r['page']}: {details or 'see report.json'}", file=sys.stderr)
+        for v in blocking(r["a11y_violations"]):
+            print(f"[site]   {describe(v)}", file=sys.stderr)
     print(
         f"[site] {len(rows) - len(failed)} of {len(rows)} pages passed; screenshots in {args.out}"
     )

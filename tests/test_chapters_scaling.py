@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from claims import find_claim, sentences
+from nested_close import assert_nested_close
 
 ROOT = Path(__file__).resolve().parents[1]
 SWEEP = ROOT / "results" / "scaling" / "cpu"
@@ -240,5 +241,8 @@ def test_the_summary_is_what_the_run_files_give():
 
     s, runs = load()
     again = json.loads(json.dumps(summarize_runs("cpu", runs)))
+    # The refits and bootstrap errors go through numpy's linear algebra, whose last digits depend
+    # on the CPU (another model gave a_err 14925.915992503229 for 14925.91599251292): 1e-9
+    # relative is far below any digit the chapters quote; abs_tol covers values that are zero.
     for key in ("sizes", "loss", "metrics", "shapes", "frontier", "held_out"):
-        assert again[key] == s[key], key
+        assert_nested_close(again[key], s[key], rel=1e-9, abs_tol=1e-12)

@@ -50,6 +50,6 @@ def test_the_version_is_written_in_one_place():
 
 def test_changelog_describes_this_version():
     changelog = (ROOT / "CHANGELOG.md").read_text()
-    assert re.search(rf"^## {re.escape(lmlib.__version__)}\b", changelog, re.M), (
-        f"CHANGELOG.md has no '## {lmlib.__version__}' section"
+    assert re.search(rf"^## \[{re.escape(lmlib.__version__)}\]", changelog, re.M), (
+        f"CHANGELOG.md has no '## [{lmlib.__version__}]' section"
     )

@@ -7,8 +7,10 @@ from pathlib import Path
 from lmlib.analysis.mini_glue import TASKS
 from lmlib.runtime.files import save_figure
 
-COLORS = {"mlm": "tab:blue", "electra-0.25": "tab:red", "all_tokens_mlm": "tab:green"}
+# A colour and a marker per objective: never red against green alone (colorblind readers).
+COLORS = {"mlm": "tab:blue", "electra-0.25": "tab:red", "all_tokens_mlm": "black"}
 COLORS["electra_15"] = "tab:purple"
+MARKERS = {"mlm": "o", "electra-0.25": "s", "all_tokens_mlm": "^", "electra_15": "D"}
 LABELS = {"mlm": "MLM (BERT)", "electra-0.25": "ELECTRA (generator 1/4)"}
 LABELS |= {"all_tokens_mlm": "All-Tokens MLM", "electra_15": "ELECTRA 15%"}
 
@@ -28,8 +30,8 @@ def equal_compute(summary: dict, outdir: Path) -> Path:
             flops = [p["flops"] for p in run["points"]]
             for ax, key in zip(axes, (*TASKS, "score")):
                 label = f"{LABELS[name]}" if i == 0 else None
-                ax.plot(flops, [p[key] for p in run["points"]], marker="o", ms=3, color=color,
-                        alpha=0.8, ls="-" if i == 0 else "--", label=label)  # fmt: skip
+                ax.plot(flops, [p[key] for p in run["points"]], marker=MARKERS[name], ms=3,
+                        color=color, alpha=0.8, ls="--" if i else "-", label=label)  # fmt: skip
     for ax, key in zip(axes, (*TASKS, "score")):
         ax.set(title=key if key != "score" else "mean of the three", xlabel="pretraining FLOPs")
         ax.axhline(0.5, color="grey", lw=0.5)

@@ -30,6 +30,9 @@ HEADLINE = {
     "memo_trap": ("memo_trap", "two_way", "memo trap (two-way)"),
 }
 SEED_STYLES = ("-", "--", ":", "-.")
+# One marker per task or family, so that lines told apart by colour are also told apart by shape
+# (red against green alone is lost on a colorblind reader).
+MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def size_colour(i: int, n: int):
@@ -181,7 +184,7 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
         axes[1].plot(
             [r["compute"] for r in seed0],
             [t["loss"] for t in tasks],
-            "o-",
+            marker=MARKERS[i % len(MARKERS)],
             color=f"C{i}",
             label=fam,
         )
@@ -249,7 +252,7 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
                 ax.plot(
                     s["compute"],
                     ys,
-                    marker="o",
+                    marker=MARKERS[i % len(MARKERS)],
                     ms=3,
                     lw=1,
                     ls=SEED_STYLES[j % 4],
@@ -263,17 +266,17 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
 
     # 6. the memo trap and its subtasks, every seed
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key, label, colour in (
-        ("memo_trap/two_way", "memo trap: prefers the altered ending", "C3"),
-        ("quotes/exact", "subtask: knows the quote", "C0"),
-        ("copying/exact", "subtask: copies a random list", "C2"),
+    for key, label, colour, marker in (
+        ("memo_trap/two_way", "memo trap: prefers the altered ending", "C3", "o"),
+        ("quotes/exact", "subtask: knows the quote", "C0", "s"),
+        ("copying/exact", "subtask: copies a random list", "k", "^"),
     ):
         for j, seed in enumerate(s["seeds"]):
             ys = [s["metrics"][key][n_]["seeds"][str(seed)] for n_ in sizes]
             ax.plot(
                 s["compute"],
                 ys,
-                marker="o",
+                marker=marker,
                 ms=3,
                 ls=SEED_STYLES[j % 4],
                 color=colour,
