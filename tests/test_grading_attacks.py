@@ -110,7 +110,7 @@ def attacked():
     before = tree_digest()
     batch = [(with_cell(cell), name, ["causal_mask"]) for name, (cell, _) in ATTACKS.items()]
     with Sandbox(Limits(timeout=20.0), isolate=True) as sandbox:
-        reports = grade_many(batch, sandbox)
+        reports = grade_many(batch, sandbox, source_rules=False)  # what isolation alone stops
     return dict(zip(ATTACKS, reports, strict=True)), before, tree_digest()
 
 
@@ -150,9 +150,11 @@ def test_setsid_daemon_cannot_outlive_grading_or_forge_the_json(tmp_path):
         "        os._exit(0)\n"
         "    time.sleep(0.5)\n" + WRONG
     )
-    path = tmp_path / "daemon.ipynb"
-    path.write_text(json.dumps(with_cell(cell)))
-    rc = grade_cli(path, "--json", forged, "--only", "causal_mask", "--isolation", "require")
+    # the source-level rules would refuse the cell (it imports os): grade what isolation does
+    with Sandbox(Limits(timeout=20.0), isolate=True) as sandbox:
+        (report,) = grade_many([(with_cell(cell), "daemon", ["causal_mask"])], sandbox, None, False)
+    grade._write_json(forged, report.as_dict())
+    rc = grade.exit_status(report.points, report.max_points, 0.5)
     written = forged.read_text()
     # every process of the job is gone once grading returns
     left = [p for p in Path("/proc").glob("[0-9]*") if MARK in _cmdline(p)]
@@ -213,7 +215,7 @@ ANSI = HEADER + (
 def test_forged_bomb_and_ansi_escapes_score_zero(isolate):
     batch = [(with_cell(BOMB), "bomb", ["causal_mask"]), (with_cell(ANSI), "ansi", ["causal_mask"])]
     with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
-        bomb, ansi = grade_many(batch, sandbox)
+        bomb, ansi = grade_many(batch, sandbox, source_rules=False)
     (b,), (a,) = bomb.verdicts, ansi.verdicts
     assert b.points == 0 and "more than" in b.message, b
     assert a.points == 0 and "\x1b" not in a.message and "\\x1b" in a.message, a
@@ -242,7 +244,11 @@ def _nll_kernel(logits, targets):
 ROUTES = {
     "aten_lstm_cell": ("2_2_three_ways_to_read", "lstm_cell", _aten_lstm),
     "variable_functions_lstm_cell": ("2_2_three_ways_to_read", "lstm_cell", _vf_lstm),
-    "aten_cross_entropy_loss": ("1_1_next_token_prediction", "next_token_loss", _aten_cross_entropy),
+    "aten_cross_entropy_loss": (
+        "1_1_next_token_prediction",
+        "next_token_loss",
+        _aten_cross_entropy,
+    ),
     "aten_nll_loss_forward": ("1_1_next_token_prediction", "next_token_loss", _nll_kernel),
 }
 
@@ -261,9 +267,13 @@ def test_forbidden_route_is_refused_in_the_grader_too():
         "    return tuple(torch.ops.aten.lstm_cell(x, [h, c], w_ih, w_hh, b_ih, b_hh))\n"
     )
     nb = with_cell(code, "2_2_three_ways_to_read", "lstm_cell")
+    batch = [(nb, "routes", ["lstm_cell"])]
     with Sandbox(Limits(timeout=20.0), isolate=False) as sandbox:
-        (report,) = grade_many([(nb, "routes", ["lstm_cell"])], sandbox)
-    (v,) = report.verdicts
+        (ruled,) = grade_many(batch, sandbox)
+        (unruled,) = grade_many(batch, sandbox, source_rules=False)
+    (v,) = ruled.verdicts  # refused before it runs: the source reads `torch.ops`
+    assert v.points == 0 and v.status == "error" and "reads `.ops`" in v.message, v
+    (v,) = unruled.verdicts  # and when it runs, the run-time refusal holds
     assert v.points == 0 and "is not allowed" in v.message, v
 
 
@@ -371,7 +381,9 @@ NEW_PROCESSES = {  # refused only where each job runs under bubblewrap
 }
 
 
-def _grade_lstm_cells(cells: dict, isolate: bool) -> tuple[dict, str, str]:
+def _grade_lstm_cells(cells: dict, isolate: bool, rules: bool = False) -> tuple[dict, str, str]:
+    """The verdicts of ``cells`` (lstm_cell cells); without ``rules``, what the run-time refusals
+    and the sandbox do with code that the source-level rules would have refused."""
     before = tree_digest()
     lab = "2_2_three_ways_to_read"
     batch = [
@@ -379,7 +391,7 @@ def _grade_lstm_cells(cells: dict, isolate: bool) -> tuple[dict, str, str]:
         for name, (code, _) in cells.items()
     ]
     with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
-        reports = grade_many(batch, sandbox)
+        reports = grade_many(batch, sandbox, source_rules=rules)
     return (
         {name: r.verdicts[0] for name, r in zip(cells, reports, strict=True)},
         before,
@@ -449,3 +461,80 @@ def test_without_isolation_the_grade_says_it_is_not_tamper_proof(tmp_path, monke
     assert recorded["tamper_proof"] is False and "NOT tamper-proof" in recorded["note"]
     err = capsys.readouterr().err
     assert "warning: NOT tamper-proof" in err and "isolation was required" in err
+
+
+# source-level rules: code that could reach torch's internals or the grader's files never runs
+
+TRICKS = {  # causal_mask cell -> what the reason names
+    "getattr_internals": "def causal_mask(T):\n    C = getattr(torch, '_' + 'C')\n" + WRONG,
+    "setattr_back": "def causal_mask(T):\n    setattr(torch, 'tril', torch.triu)\n" + WRONG,
+    "dict_of_module": "def causal_mask(T):\n    ops = torch.__dict__['ops']\n" + WRONG,
+    "vars_of_module": "def causal_mask(T):\n    ops = vars(torch)['ops']\n" + WRONG,
+    "importlib": "import importlib\ndef causal_mask(T):\n" + WRONG,
+    "sys_modules": "import sys\nC = sys.modules['torch._C']\ndef causal_mask(T):\n" + WRONG,
+    "alias_then_private": "t = torch\nC = t._C\ndef causal_mask(T):\n" + WRONG,
+    "from_import_private": "from torch import _C\ndef causal_mask(T):\n" + WRONG,
+    "torch_ops": "def causal_mask(T):\n    return torch.ops.aten.ones(T, T).bool().tril()\n",
+    "builtins_by_class": "k = ().__class__.__base__.__subclasses__()\ndef causal_mask(T):\n"
+    + WRONG,
+    "frame_globals": "def causal_mask(T):\n    g = (i for i in [1])\n    f = g.gi_frame.f_globals\n"
+    + WRONG,
+    "writes_the_result": "def causal_mask(T):\n    torch.save({}, '/proc/self/fd/3')\n" + WRONG,
+    "opens_a_file": "def causal_mask(T):\n    open('/grader/request.pt', 'rb')\n" + WRONG,
+    "eval_string": "def causal_mask(T):\n    return eval('torch.ones(T, T).bool().tril()')\n",
+    "private_on_a_fake_self": "def causal_mask(self):\n    return self._C\n",
+    "string_annotation": "from typing import get_type_hints\ndef causal_mask(T):\n" + WRONG,
+    "star_import": "from torch import *\ndef causal_mask(T):\n" + WRONG,
+}
+
+
+def test_source_rules_refuse_dynamic_access_before_anything_runs():
+    """Each trick is refused from its source, with the line and what it used, for the exercise
+    whose cell holds it: no worker runs it, so the refusals cannot be undone for one call."""
+    batch = [
+        (with_cell("# EXERCISE: causal_mask\nimport torch\n" + code), name, ["causal_mask"])
+        for name, code in TRICKS.items()
+    ]
+    with Sandbox(Limits(timeout=20.0), isolate=False) as sandbox:
+        reports = grade_many(batch, sandbox)
+    for name, report in zip(TRICKS, reports, strict=True):
+        (v,) = report.verdicts
+        assert v.status == "error" and v.points == 0 and v.seconds == 0, (name, v)
+        assert v.message.startswith("refused: the causal_mask cell") and "line " in v.message
+
+
+def test_every_switch_off_and_new_process_is_refused_by_the_source_rules():
+    """The attacks that the run-time refusals and isolation stop are stopped earlier too."""
+    cells = {**SWITCH_OFFS, **NEW_PROCESSES}
+    verdicts, before, after = _grade_lstm_cells(cells, isolate=False, rules=True)
+    for name, v in verdicts.items():
+        assert v.status == "error" and v.message.startswith("refused:"), (name, v)
+    assert after == before
+
+
+@pytest.mark.parametrize("lab", sorted(FIXTURES["EXERCISES"]))
+def test_solutions_and_their_helpers_obey_the_source_rules(lab):
+    """Nothing a solution's exercise needs is refused or left out: the rules cost it nothing."""
+    from lmlib.grading import notebook
+    from lmlib.grading.judge import _checked_program
+
+    cells = notebook.code_cells(json.loads(nbformat.writes(FIXTURES["solution_notebook"](lab))))
+    for exercise in FIXTURES["EXERCISES"][lab]:
+        program, refused, dropped = _checked_program(cells, exercise, True)
+        assert refused == "" and dropped == [], (exercise, refused, dropped)
+        assert program == notebook.program_for(cells, exercise)
+
+
+def test_private_attributes_of_self_in_a_method_are_allowed():
+    from lmlib.grading.rules import breaches
+
+    ok = "class M:\n    def __init__(self):\n        super().__init__()\n        self._k = 1\n"
+    dunder = "    def f(self):\n        return self._k + len(self.__class__.__name__)\n"
+    assert breaches(ok + dunder)
+    assert not breaches(ok + "    def f(self):\n        return self._k\n")
+    rebound = ok + "    def f(self):\n        self = __import__('torch')\n        return self._C\n"
+    assert {b.line for b in breaches(rebound)} == {6, 7}  # the __import__, the ._C
+    shadow = ok + "    def f(self):\n        return (lambda self: self._C)(self)\n"
+    assert [str(b) for b in breaches(shadow)] == [
+        "line 6 reads the private attribute `._C` (only `self._C` in a method may)"
+    ]

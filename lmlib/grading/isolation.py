@@ -3,7 +3,8 @@
 Each job runs as ``bwrap ... python -I /grader/worker.py sandboxed``, in its own user, PID,
 mount, network, IPC, UTS and cgroup namespaces. Its filesystem is the system's libraries, the
 interpreter and site-packages, all read-only; ``/grader`` (the worker script and the request,
-read-only); and two empty tmpfs, ``/job`` (the cwd) and ``/tmp``. lmlib's source is not mounted,
+read-only); and three empty tmpfs of 64 MB each, ``/job`` (the cwd), ``/tmp`` and ``/dev/shm``,
+the only places it can write (the root and ``/dev`` are read-only). lmlib's source is not mounted,
 and a copy of lmlib inside site-packages is covered by an empty directory, so the reference
 answers cannot be read, imported or exec'd. The job's processes live in their own PID namespace:
 when its first process ends, the kernel kills every process the job started (a ``setsid``
@@ -37,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 GRADER_FILES = ("worker.py", "answers.py")  # all of lmlib a job gets: no reference answers
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache")
 SYSTEM += ("/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
-TMPFS_BYTES = 64 << 20  # each of /job and /tmp
+TMPFS_BYTES = 64 << 20  # each of /job, /tmp and /dev/shm; the rest of the tree is read-only
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Isolation:
     tool: str  # "bwrap 0.8.0", or "" when none is used
     process_limit: str  # "pids cgroup", or why there is none
     note: str  # one line for people
+    reason: str = ""  # why there is no isolation ("" when there is)
 
     def as_dict(self) -> dict:
         return {
@@ -55,17 +57,44 @@ class Isolation:
             "tool": self.tool,
             "process_limit": self.process_limit,
             "note": self.note,
+            "reason": self.reason,
         }
 
 
-NONE = Isolation(
-    False,
-    "",
-    "none",
-    "NOT tamper-proof: exercises ran in plain processes (rlimits and a timeout only), so a "
-    "submission could change this grade or later ones; install bubblewrap (apt-get install "
-    "bubblewrap) to grade in isolation",
-)
+def unavailable(reason: str) -> Isolation:
+    """The isolation of a grader that runs exercises in plain processes, and why it does."""
+    note = (
+        "NOT tamper-proof: exercises ran in plain processes (rlimits and a timeout only), so a "
+        f"submission could change this grade or later ones ({reason})"
+    )
+    return Isolation(False, "", "none", note, reason)
+
+
+NONE = unavailable("isolation was turned off")
+NO_BWRAP = "bubblewrap is not installed: apt-get install bubblewrap (or dnf, apk, brew: bubblewrap)"
+USERNS_SYSCTL = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+
+
+def why_bwrap_fails(stderr: str) -> str:
+    """The reason bwrap could not start a job, with the platform's usual cause where known."""
+    last = (stderr.strip().splitlines() or ["no message"])[-1]
+    hint = ""
+    try:
+        restricted = USERNS_SYSCTL.read_text().strip() == "1"
+    except OSError:
+        restricted = False
+    if restricted:
+        hint = (
+            "; AppArmor restricts unprivileged user namespaces here "
+            "(kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 24.04 and later): "
+            "see 'Isolation' on the instructors' page"
+        )
+    elif Path("/.dockerenv").exists():
+        hint = (
+            "; inside Docker, whose default seccomp profile refuses the namespaces bwrap needs: "
+            "see 'Isolation' on the instructors' page"
+        )
+    return f"bwrap fails here: {last}{hint}"
 
 
 def lmlib_dirs() -> list[str]:
@@ -87,6 +116,10 @@ def _python_roots() -> list[str]:
     for p in site.getsitepackages():
         if os.path.isdir(p) and not any(p.startswith(r + os.sep) for r in roots):
             roots.add(os.path.realpath(p))
+    for p in sys.path:  # a site-packages a .pth file adds (another venv's, shared by this one)
+        if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p):
+            if not any(os.path.realpath(p).startswith(r + os.sep) for r in roots):
+                roots.add(os.path.realpath(p))
     exe = os.path.realpath(sys.executable)
     if not any(exe.startswith(r + os.sep) for r in roots):
         roots.add(os.path.dirname(exe))
@@ -94,8 +127,16 @@ def _python_roots() -> list[str]:
 
 
 def mounts(grader_dir: str) -> list[str]:
-    """bwrap arguments for the job's filesystem: read-only system and Python, no lmlib."""
+    """bwrap arguments for the job's filesystem: read-only system and Python, no lmlib, and
+    every writable place a tmpfs of a fixed size.
+
+    bwrap applies them in order, so the scratch tmpfs come first and the interpreter is bound
+    over them: a Python that lives under ``/tmp`` (a virtualenv in a ``mktemp -d`` clone) is
+    still there inside. The root and ``/dev`` are made read-only last, so nothing but ``/tmp``,
+    ``/job`` and ``/dev/shm`` can be written, each within ``TMPFS_BYTES``."""
     args: list[str] = []
+    for place in ("/tmp", "/job"):
+        args += ["--size", str(TMPFS_BYTES), "--tmpfs", place]
     for p in SYSTEM:
         if os.path.islink(p):
             args += ["--symlink", os.readlink(p), p]
@@ -108,9 +149,8 @@ def mounts(grader_dir: str) -> list[str]:
         if any(hidden.startswith(r + os.sep) for r in roots + list(SYSTEM)):
             args += ["--tmpfs", hidden, "--remount-ro", hidden]
     args += ["--ro-bind", grader_dir, "/grader", "--proc", "/proc", "--dev", "/dev"]
-    for place in ("/tmp", "/job"):
-        args += ["--size", str(TMPFS_BYTES), "--tmpfs", place]
-    return args
+    args += ["--size", str(TMPFS_BYTES), "--tmpfs", "/dev/shm"]
+    return args + ["--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def command(bwrap: str, grader_dir: str, info_fd: int, argv: list[str]) -> list[str]:
@@ -152,10 +192,10 @@ def command(bwrap: str, grader_dir: str, info_fd: int, argv: list[str]) -> list[
 def probe() -> Isolation:
     """Whether jobs can run under bwrap here (tried once, with the real mounts)."""
     if os.environ.get("LMLIB_GRADE_ISOLATION", "").lower() == "none":
-        return NONE
+        return unavailable("LMLIB_GRADE_ISOLATION=none turned it off")
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return NONE
+        return unavailable(NO_BWRAP)
     try:
         version = subprocess.run(
             [bwrap, "--version"], capture_output=True, text=True, timeout=10
@@ -174,10 +214,9 @@ def probe() -> Isolation:
                 os.close(w)
                 os.close(r)
         if done.returncode != 0:
-            why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-            return Isolation(False, "", "none", f"{NONE.note} (bwrap fails here: {why[0]})")
+            return unavailable(why_bwrap_fails(done.stderr.decode(errors="replace")))
     except (OSError, subprocess.SubprocessError) as e:
-        return Isolation(False, "", "none", f"{NONE.note} (bwrap fails here: {e})")
+        return unavailable(f"bwrap fails here: {e}")
     group = PidsCgroup.create(8)
     limit = "pids cgroup" if group and group.close() else "none (no writable pids cgroup)"
     note = "tamper-proof: every exercise ran under " + version + " in its own namespaces"

@@ -39,8 +39,11 @@ class Limits:
     memory_mb: int = 3072  # address space, torch included (about 650 MB)
     fsize_mb: int = 16  # largest file the submission may write, its printed output included
     processes: int = 32  # at once, per exercise (a pids cgroup, where there is one)
+    budget: float | None = None  # seconds for all of one notebook's exercises (notebook_seconds)
 
     def __post_init__(self) -> None:
+        if self.budget is not None and not self.timeout <= self.budget <= 36000:
+            raise ValueError(f"budget={self.budget} is out of range: use {self.timeout} to 36000")
         for name, low, high in [
             ("timeout", 0.5, 3600),
             ("memory_mb", 256, 1 << 20),
@@ -50,6 +53,48 @@ class Limits:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"{name}={value} is out of range: use {low} to {high}")
+
+    @property
+    def notebook_seconds(self) -> float:
+        """What one notebook's exercises may run in all, so a submission that sleeps in every
+        exercise costs this much, not a timeout per exercise."""
+        return self.budget if self.budget is not None else max(30.0, 3 * self.timeout)
+
+
+class _Budget:
+    """Each notebook's running time left: a job is granted at most what is left when it starts
+    (reserved while it runs), and what it did not use is given back when it ends."""
+
+    def __init__(self, limits: Limits, groups: list):
+        self.timeout, self.total = limits.timeout, limits.notebook_seconds
+        self.left = dict.fromkeys(groups, self.total)
+
+    def grant(self, group) -> float:
+        granted = min(self.timeout, self.left[group])
+        self.left[group] -= granted
+        return granted
+
+    def settle(self, group, granted: float, used: float) -> None:
+        self.left[group] += max(0.0, granted - used)
+
+    def exhausted(self) -> Outcome:
+        problem = (
+            f"timed out before it started: this notebook's exercises used up their time budget "
+            f"of {self.total:g} s"
+        )
+        return Outcome(None, problem, "", 0.0)
+
+    def cut(self, outcome: Outcome, granted: float) -> Outcome:
+        """Say so when a timeout came from the budget rather than the per-exercise limit."""
+        if granted < self.timeout and outcome.problem and outcome.problem.startswith("timed out"):
+            outcome.problem = (
+                f"timed out after {granted:g} s, what was left of this notebook's time budget "
+                f"of {self.total:g} s for all its exercises"
+            )
+        return outcome
+
+
+MIN_GRANT = 0.2  # seconds: with less left, a job is not started
 
 
 def _new_job(request: dict) -> Path:
@@ -74,7 +119,7 @@ class Sandbox:
         self.limits, self.jobs, self.fork = limits, max(1, jobs), fork
         probed = isolation.probe() if isolate is not False else isolation.NONE
         if isolate and not probed.tamper_proof:
-            raise RuntimeError(f"isolation was required but is unavailable: {probed.note}")
+            raise RuntimeError(f"isolation was required but is unavailable: {probed.reason}")
         self.isolation = probed
         self._server: subprocess.Popen | None = None
         self._buffer = b""
@@ -97,38 +142,53 @@ class Sandbox:
                 _killpg(server.pid)
                 server.wait()
 
-    def run(self, requests: list[dict]) -> list[Outcome]:
+    def run(self, requests: list[dict], groups: list | None = None) -> list[Outcome]:
         """One Outcome per request, in order. Never raises for anything a submission does, and
-        returns only once every process of every job is gone."""
+        returns only once every process of every job is gone. ``groups`` names each request's
+        notebook: the requests of one notebook share its time budget
+        (``Limits.notebook_seconds``); without it they all share one."""
+        groups = list(groups) if groups is not None else [0] * len(requests)
+        if len(groups) != len(requests):
+            raise ValueError(f"{len(groups)} groups for {len(requests)} requests")
+        budget = _Budget(self.limits, groups)
         if self.isolation.tamper_proof:
-            return self._run_isolated(requests)
-        return self._run_forked(requests) if self.fork else self._run_spawned(requests)
+            return self._run_isolated(requests, groups, budget)
+        if self.fork:
+            return self._run_forked(requests, groups, budget)
+        return self._run_spawned(requests, groups, budget)
 
-    def _run_isolated(self, requests: list[dict]) -> list[Outcome]:
+    def _run_isolated(self, requests: list[dict], groups: list, budget: _Budget) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(requests)
         queue = deque(range(len(requests)))
-        running: dict[int, list] = {}  # i -> [Job, job dir, t0, started at]
+        running: dict[int, list] = {}  # i -> [Job, job dir, t0, started at, granted seconds]
         preexec = _preexec(self._job_limits())
         try:
             while queue or running:
                 while queue and len(running) < self.jobs:
                     i = queue.popleft()
+                    granted = budget.grant(groups[i])
+                    if granted < MIN_GRANT:
+                        budget.settle(groups[i], granted, 0.0)
+                        outcomes[i] = budget.exhausted()
+                        continue
                     job = _new_job(requests[i])
-                    running[i] = [isolation.Job(job, self.limits.processes, preexec), job, 0, 0]
-                    running[i][2] = time.monotonic()
+                    bj = isolation.Job(job, self.limits.processes, preexec)
+                    running[i] = [bj, job, time.monotonic(), 0, granted]
                 time.sleep(0.02)
                 now = time.monotonic()
-                for i, (bj, job, t0, started) in list(running.items()):
+                for i, (bj, job, t0, started, granted) in list(running.items()):
                     if not started and bj.started():
                         running[i][3] = started = now  # the clock starts once torch is imported
-                    late = now - (started or t0 + STARTUP_ALLOWANCE) > self.limits.timeout
+                    late = now - (started or t0 + STARTUP_ALLOWANCE) > granted
                     alive = bj.running()
                     if alive and not late:
                         continue
                     if alive:
                         bj.kill()
                     code = bj.wait()
-                    outcomes[i] = finish(job, code, alive, self.limits.timeout, t0)
+                    budget.settle(groups[i], granted, now - started if started else 0.0)
+                    outcome = finish(job, code, alive, granted, t0)
+                    outcomes[i] = budget.cut(outcome, granted)
                     del running[i]
         finally:  # interrupted: nothing may outlive the grader
             for bj, job, *_ in running.values():
@@ -178,10 +238,10 @@ class Sandbox:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
-    def _run_forked(self, requests: list[dict]) -> list[Outcome]:
+    def _run_forked(self, requests: list[dict], groups: list, budget: _Budget) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(requests)
         queue, alone = deque(range(len(requests))), deque()
-        running: dict[int, tuple[Path, float]] = {}
+        running: dict[int, tuple[Path, float, float]] = {}  # i -> (job dir, t0, granted)
         while queue or alone or running:
             if self._server is None:
                 self._start()
@@ -189,41 +249,56 @@ class Sandbox:
             # one that kills it again is the culprit, the others were bystanders
             while (alone and not running) or (queue and not alone and len(running) < self.jobs):
                 i = (alone or queue).popleft()
-                running[i] = (_new_job(requests[i]), time.monotonic())
-                line = json.dumps({"id": i, "dir": str(running[i][0]), **self._job_limits()})
+                granted = budget.grant(groups[i])
+                if granted < MIN_GRANT:
+                    budget.settle(groups[i], granted, 0.0)
+                    outcomes[i] = budget.exhausted()
+                    continue
+                running[i] = (_new_job(requests[i]), time.monotonic(), granted)
+                lim = {**self._job_limits(), "timeout": granted}
+                line = json.dumps({"id": i, "dir": str(running[i][0]), **lim})
                 self._server.stdin.write(line.encode() + b"\n")
                 self._server.stdin.flush()
+            if not running:
+                continue
             msg = self._read_message(time.monotonic() + self.limits.timeout + 30)
             if msg is None or msg.get("id") not in running:
                 _killpg(self._server.pid)
                 self._server.wait()
                 self._server = None
                 culprit = len(running) == 1
-                for i, (job, t0) in running.items():
+                now = time.monotonic()
+                for i, (job, t0, granted) in running.items():
+                    budget.settle(groups[i], granted, now - t0)
                     outcomes[i] = finish(job, None, False, self.limits.timeout, t0)
                     outcomes[i].problem = "the grading process was killed (by the submission?)"
                     if not culprit:
                         alone.append(i)
                 running.clear()
                 continue
-            job, t0 = running.pop(msg["id"])
-            outcomes[msg["id"]] = out = finish(
-                job, msg["code"], msg["timeout"], self.limits.timeout, t0
-            )
+            job, t0, granted = running.pop(msg["id"])
+            budget.settle(groups[msg["id"]], granted, time.monotonic() - t0)
+            out = finish(job, msg["code"], msg["timeout"], granted, t0)
+            outcomes[msg["id"]] = budget.cut(out, granted)
             if msg.get("lost") and out.result is None:
                 out.problem = "the grading process was killed (by the submission?)"
         return outcomes
 
     # one fresh interpreter per request
-    def _run_spawned(self, requests: list[dict]) -> list[Outcome]:
+    def _run_spawned(self, requests: list[dict], groups: list, budget: _Budget) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(requests)
         queue = deque(range(len(requests)))
-        running: dict[int, tuple[subprocess.Popen, Path, float]] = {}
+        running: dict[int, tuple[subprocess.Popen, Path, float, float]] = {}
         started: dict[int, float] = {}
         lim = self._job_limits()
         while queue or running:
             while queue and len(running) < self.jobs:
                 i = queue.popleft()
+                granted = budget.grant(groups[i])
+                if granted < MIN_GRANT:
+                    budget.settle(groups[i], granted, 0.0)
+                    outcomes[i] = budget.exhausted()
+                    continue
                 job = _new_job(requests[i])
                 with open(job / "output.txt", "wb") as out:
                     proc = subprocess.Popen(
@@ -235,20 +310,22 @@ class Sandbox:
                         start_new_session=True,
                         preexec_fn=_preexec(lim),
                     )
-                running[i] = (proc, job, time.monotonic())
+                running[i] = (proc, job, time.monotonic(), granted)
             time.sleep(0.02)
             now = time.monotonic()
-            for i, (proc, job, t0) in list(running.items()):
+            for i, (proc, job, t0, granted) in list(running.items()):
                 if i not in started and (job / "started").exists():
                     started[i] = now  # the clock starts once torch is imported
-                late = now - started.get(i, t0 + STARTUP_ALLOWANCE) > self.limits.timeout
+                late = now - started.get(i, t0 + STARTUP_ALLOWANCE) > granted
                 if proc.poll() is None and not late:
                     continue
                 if late and proc.poll() is None:
                     _killpg(proc.pid)
                 code = proc.wait()
                 _killpg(proc.pid)  # whatever it started goes too
-                outcomes[i] = finish(job, code, late and code < 0, self.limits.timeout, t0)
+                budget.settle(groups[i], granted, now - started[i] if i in started else 0.0)
+                out = finish(job, code, late and code < 0, granted, t0)
+                outcomes[i] = budget.cut(out, granted)
                 del running[i]
         return outcomes
 
