@@ -6,6 +6,7 @@ work; the checks on forbidden routes, forged results and escapes hold everywhere
 import argparse
 import hashlib
 import json
+import os
 import runpy
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import torch
 from lmlib.grading import grade, isolation
 from lmlib.grading.checker import run_check
 from lmlib.grading.judge import grade_many
-from lmlib.grading.outcome import check_plain
+from lmlib.grading.outcome import check_plain, deadline
 from lmlib.grading.sandbox import Limits, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -538,3 +539,204 @@ def test_private_attributes_of_self_in_a_method_are_allowed():
     assert [str(b) for b in breaches(shadow)] == [
         "line 6 reads the private attribute `._C` (only `self._C` in a method may)"
     ]
+
+
+# hostile notebook files: exit 2 and a grade.json that says why, in bounded time and memory
+
+
+def _broken(tmp_path: Path, name: str) -> Path:
+    """A notebook file of the kind ``name`` names, in tmp_path."""
+    path = tmp_path / f"{name}.ipynb"
+    nb = with_cell(HEADER + "def causal_mask(T):\n" + WRONG)
+    if name == "non_string_source":
+        nb["cells"][1]["source"] = ["import torch\n", 7, None]
+        path.write_text(json.dumps(nb))
+    elif name == "lone_surrogate":
+        text = json.dumps(nb).replace("import torch", "import torch  # \\udc80", 1)
+        path.write_text(text)
+    elif name == "huge":
+        with open(path, "w") as f:
+            f.write('{"cells": [], "pad": "')
+            f.write("x" * (17 << 20))
+            f.write('"}')
+    elif name == "fifo":
+        os.mkfifo(path)
+    elif name == "dev_zero_link":
+        path.symlink_to("/dev/zero")
+    elif name == "directory":
+        path.mkdir()
+    elif name == "deeply_nested_json":
+        path.write_text("[" * 100_000 + "]" * 100_000)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("non_string_source", "cell 2's source holds a int, not text"),
+        ("lone_surrogate", "lone surrogate (U+DC80)"),
+        ("huge", "over the 16 MB"),
+        ("fifo", "is a FIFO"),
+        ("dev_zero_link", "is a character device"),
+        ("directory", "is a directory"),
+        ("deeply_nested_json", "nested too deeply"),
+    ],
+)
+def test_hostile_notebook_files_exit_2_with_a_grade_json_that_says_why(tmp_path, name, words):
+    path, out = _broken(tmp_path, name), tmp_path / "grade.json"
+    with deadline(60, f"grading the {name} notebook"):  # a FIFO must not hang the grader
+        rc = grade_cli(path, "--json", out, "--isolation", "none")
+    recorded = json.loads(out.read_text())
+    assert rc == 2 and recorded["graded"] is False and words in recorded["error"], recorded
+    assert recorded["points"] == 0 and recorded["exercises"] == []
+
+
+def test_a_600_deep_expression_is_an_error_of_its_exercise_not_of_the_grader(tmp_path):
+    deep = "x = " + "-" * 600 + "1\n"
+    path, out = tmp_path / "deep.ipynb", tmp_path / "grade.json"
+    path.write_text(json.dumps(with_cell(HEADER + deep + "def causal_mask(T):\n" + WRONG)))
+    assert grade_cli(path, "--json", out, "--only", "causal_mask", "--isolation", "none") == 1
+    (v,) = json.loads(out.read_text())["exercises"]
+    assert v["status"] == "error" and "nests its code" in v["message"] and "deep" in v["message"]
+
+
+def test_a_symlinked_notebook_is_graded_with_a_warning_naming_its_target(tmp_path, capsys):
+    other = tmp_path / "other_student" / "lab.ipynb"
+    other.parent.mkdir()
+    other.write_text(json.dumps(with_cell(HEADER + "def causal_mask(T):\n" + WRONG)))
+    link, out = tmp_path / "mine.ipynb", tmp_path / "grade.json"
+    link.symlink_to(other)
+    assert grade_cli(link, "--json", out, "--only", "causal_mask", "--isolation", "none") == 1
+    recorded = json.loads(out.read_text())
+    assert any(str(other) in w and "symbolic link" in w for w in recorded["warnings"]), recorded
+    said = f"warning: {link} is a symbolic link: the file graded is {other}"
+    assert said in capsys.readouterr().out
+
+
+def test_planning_is_linear_in_chained_assignments():
+    """A benchmark as a ratio: planning 4x the statements takes about 4x the time, not 16x
+    (each step a chain ``a1 = a0 + 1``, ``a2 = a1 + 1``... that the exercise needs)."""
+    from lmlib.grading import notebook
+
+    def plan_seconds(n: int) -> float:
+        chain = "a0 = 1\n" + "".join(f"a{i + 1} = a{i} + 1\n" for i in range(n))
+        cells = [
+            notebook.parse_cell(chain, "", 1),
+            notebook.parse_cell(f"# EXERCISE: e\ndef e():\n    return a{n}\n", "e", 2),
+        ]
+        best = float("inf")
+        for _ in range(3):
+            started = time.process_time()
+            program = notebook.program_for(cells, "e")
+            best = min(best, time.process_time() - started)
+        assert len(program) == n + 2
+        return best
+
+    assert plan_seconds(8000) / plan_seconds(2000) < 8
+
+
+def test_sleeping_in_every_exercise_is_bounded_by_the_notebook_budget():
+    """Five exercises that each sleep under the timeout: the notebook's budget, not five
+    timeouts, bounds the time they get; the later ones say the budget ran out."""
+    nb = json.loads(nbformat.writes(FIXTURES["solution_notebook"](LAB2)))
+    for cell in nb["cells"]:
+        if "".join(cell["source"]).startswith("# EXERCISE:"):
+            cell["source"] = "".join(cell["source"]) + "\nimport time\n_ = time.sleep(2.5)\n"
+    limits = Limits(timeout=3.0, budget=4.0)
+    with Sandbox(limits, jobs=2, isolate=False) as sandbox:
+        (report,) = grade_many([(nb, "sleepy", None)], sandbox)
+    statuses = [v.status for v in report.verdicts]
+    assert statuses.count("passed") <= 2 and statuses.count("timeout") >= 3, report.verdicts
+    late = [v.message for v in report.verdicts if v.status == "timeout"]
+    assert all("time budget of 4 s" in m for m in late), late
+    assert sum(v.seconds for v in report.verdicts if v.status == "passed") <= 4.0 + 2 * 0.5
+
+
+def test_student_text_is_escaped_in_the_markdown_summary_and_the_terminal():
+    from lmlib.grading.judge import ExerciseScore, Report
+
+    hostile = "![x](https://e.example/p.png) <img src=x> [go](javascript:alert(1)) | *b* \x1b[2K"
+    report = Report("lab\n## fake heading.ipynb", LAB2, 0, isolation=isolation.NONE.as_dict())
+    report.verdicts.append(ExerciseScore("causal_mask", "failed", 0.0, 1.0, hostile))
+    report.warnings.append(hostile)
+    md = grade.report.markdown(report)
+    for raw in ("](", "<img", "[go]", "*b*", "\x1b", "\n## fake"):
+        assert raw not in md, raw
+    assert md.count("\n| ") == 2  # the header row and the one exercise: no row forged
+    table = grade.report.table(report)
+    assert "\x1b" not in table and "\n## fake" not in table
+    assert "isolation: NONE, not tamper-proof: isolation was turned off" in table
+
+
+def test_isolation_mounts_put_the_interpreter_over_the_scratch_tmpfs(monkeypatch):
+    """An interpreter under /tmp is bound after /tmp's tmpfs, so it is visible inside; the root
+    and /dev are made read-only last, and /dev/shm is a sized tmpfs."""
+    monkeypatch.setattr(isolation, "_python_roots", lambda: ["/tmp/clone/.venv", "/usr"])
+    args = isolation.mounts("/tmp/grader")
+    pairs = [(args[i], args[i + 1]) for i in range(len(args) - 1)]
+    assert pairs.index(("--tmpfs", "/tmp")) < pairs.index(("--ro-bind", "/tmp/clone/.venv"))
+    assert args[-4:] == ["--remount-ro", "/dev", "--remount-ro", "/"]
+    for place in ("/tmp", "/job", "/dev/shm"):
+        at = args.index(place)
+        assert args[at - 3 : at - 1] == ["--size", str(isolation.TMPFS_BYTES)], place
+
+
+@pytest.mark.slow
+@needs_isolation
+def test_isolated_grading_works_with_the_interpreter_in_a_venv_under_tmp():
+    """A venv under /tmp (as in a ``mktemp -d`` clone) grades isolated: its interpreter is
+    visible inside the job although the job gets a fresh /tmp."""
+    import site
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="lmlib-venv-", dir="/tmp"))
+    try:
+        subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", root], check=True)
+        (pure,) = root.glob("lib/python*/site-packages")
+        (pure / "shared.pth").write_text(f"{site.getsitepackages()[0]}\n{ROOT}\n")
+        path, out = root / "lab.ipynb", root / "grade.json"
+        cell = "# EXERCISE: causal_mask\nimport torch\ndef causal_mask(T):\n" + RIGHT_MASK
+        path.write_text(json.dumps(with_cell(cell)))
+        argv = ["-m", "lmlib", "grade", path, "--json", out, "--only", "causal_mask"]
+        done = subprocess.run(
+            [root / "bin" / "python", *argv, "--require-isolation"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(root)},
+        )
+        recorded = json.loads(out.read_text())
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert recorded["isolation"]["tamper_proof"] and recorded["points"] == 1, recorded
+        assert "isolation: tamper-proof" in done.stdout
+    finally:
+        subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
+@pytest.mark.slow
+@needs_isolation
+def test_every_writable_place_in_the_sandbox_is_capped():
+    """Writing 96 MB to /, /dev/shm, home, /tmp or /root fails inside the job (each is
+    read-only or a 64 MB tmpfs), so disk-in-memory use is bounded."""
+    cell = HEADER + (
+        "def causal_mask(T):\n"
+        "    full = []\n"
+        "    for place in ['/', '/dev/shm', os.environ['HOME'], '/tmp', '/root']:\n"
+        "        try:  # files of 8 MB, under the 16 MB file-size limit\n"
+        "            for i in range(12):\n"
+        "                with open(os.path.join(place, f'fill{i}'), 'wb') as f:\n"
+        "                    f.write(bytes(8 << 20))\n"
+        "        except OSError:\n"
+        "            full.append(place)\n"
+        "    if len(full) != 5:\n"
+        "        raise ValueError(f'wrote 96 MB to {full}')\n" + RIGHT_MASK
+    )
+    with Sandbox(Limits(timeout=20.0), isolate=True) as sandbox:  # the rules refuse `os`
+        (report,) = grade_many([(with_cell(cell), "fill", ["causal_mask"])], sandbox, None, False)
+    (v,) = report.verdicts
+    assert v.status == "passed", v
+
+
+RIGHT_MASK = "    return torch.ones(T, T, dtype=torch.bool).tril()\n"

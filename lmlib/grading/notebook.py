@@ -38,11 +38,12 @@ def read(path: str | Path) -> dict:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except OSError as e:
         raise NotebookError(f"cannot read notebook {path}: {e.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        raise NotebookError(f"{path} is {kind}, not a notebook file")
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
-            raise NotebookError(f"{path} is {kind}, not a notebook file")
         if info.st_size > MAX_BYTES:
             raise NotebookError(
                 f"{path} is {info.st_size >> 20} MB, over the {MAX_BYTES >> 20} MB a notebook "
