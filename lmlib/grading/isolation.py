@@ -1,18 +1,21 @@
 """Real isolation for one graded job: bubblewrap (``bwrap``) namespaces and a pids cgroup.
 
-Each job runs as ``bwrap ... python -I /grader/worker.py sandboxed``, in its own user, PID,
+Each notebook's exercises run in a job ``bwrap ... python -I /grader/worker.py pool``, one
+interpreter that runs them one after another in forked children, in its own user, PID,
 mount, network, IPC, UTS and cgroup namespaces. Its filesystem is the system's libraries, the
-interpreter and site-packages, all read-only; ``/grader`` (the worker script and the request,
-read-only); and three empty tmpfs of 64 MB each, ``/job`` (the cwd), ``/tmp`` and ``/dev/shm``,
-the only places it can write (the root and ``/dev`` are read-only). lmlib's source is not mounted,
+interpreter and site-packages, all read-only; ``/grader`` (the worker's scripts, read-only; each
+request reaches the pool on its stdin when its turn comes); and three empty tmpfs of 64 MB each,
+``/job`` (the cwd), ``/tmp`` and ``/dev/shm``, the only places it can write (the root and
+``/dev`` are read-only). lmlib's source is not mounted,
 and a copy of lmlib inside site-packages is covered by an empty directory, so the reference
 answers cannot be read, imported or exec'd. The job's processes live in their own PID namespace:
 when its first process ends, the kernel kills every process the job started (a ``setsid``
 daemon included), and it cannot see, signal or stop the grader. Where ``/sys/fs/cgroup`` is
 writable, a pids cgroup per job caps how many processes it may have at once. Before the
-submission runs, the worker forbids itself to start any process or program (a seccomp filter,
-``worker.no_new_processes``), so the refusals of forbidden shortcuts cannot be left behind in a
-fresh interpreter or a forked child.
+submission runs, the child that runs it forbids itself to start any process or program, or to
+trace one (a seccomp filter, ``seccomp.no_new_processes``), so the refusals of forbidden
+shortcuts cannot be left behind in a fresh interpreter or a forked child, and the pool that
+started it is out of its reach; between exercises the pool empties the scratch directories.
 
 ``probe()`` says once per process whether this works here; without it the grader still grades,
 and records that the grade is not tamper-proof.
@@ -35,7 +38,7 @@ from pathlib import Path
 from lmlib.grading.cgroup import PidsCgroup
 
 HERE = Path(__file__).resolve().parent
-GRADER_FILES = ("worker.py", "answers.py")  # all of lmlib a job gets: no reference answers
+GRADER_FILES = ("worker.py", "answers.py", "seccomp.py")  # all of lmlib a job gets
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache")
 SYSTEM += ("/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
 TMPFS_BYTES = 64 << 20  # each of /job, /tmp and /dev/shm; the rest of the tree is read-only
@@ -167,6 +170,7 @@ def command(bwrap: str, grader_dir: str, info_fd: int, argv: list[str]) -> list[
     return [
         bwrap,
         "--unshare-all",  # user, pid, mount, network, ipc, uts, cgroup
+        "--as-pid-1",  # the pool is the namespace's init: its children cannot signal it
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
@@ -223,27 +227,26 @@ def probe() -> Isolation:
     return Isolation(True, version, limit, note)
 
 
-class Job:
-    """One exercise under bwrap, from its start until every process it started is gone.
+class Pool:
+    """One bwrap job running a notebook's exercises one after another in a single interpreter
+    (``worker.py pool``), from its start until every process it started is gone.
 
-    ``job`` is the trusted side's private directory: the request and the worker go into
-    ``job/grader`` (mounted read-only), the job's output and result come back through two files
-    opened here and inherited as fds; nothing else of the host is writable from inside."""
+    ``job`` is the trusted side's private directory: the worker goes into ``job/grader``
+    (mounted read-only); each request is written to the pool's stdin when it is its turn, and
+    each result comes back on an inherited pipe, so no exercise ever sees another's inputs."""
 
     def __init__(self, job: Path, processes: int, preexec) -> None:
         grader = job / "grader"
         grader.mkdir()
         for name in GRADER_FILES:
             shutil.copyfile(HERE / name, grader / name)
-        os.replace(job / "request.pt", grader / "request.pt")
         self.group = PidsCgroup.create(processes)
         self.child: int | None = None
-        started_r, started_w = os.pipe()
+        self.reply = b""
+        report_r, report_w = os.pipe()
         self.info_r, info_w = os.pipe()
         out = open(job / "output.txt", "wb")  # noqa: SIM115
-        result = open(job / "result.pt", "wb")  # noqa: SIM115
-        fd = result.fileno()
-        argv = [sys.executable, "-I", "/grader/worker.py", "sandboxed", str(fd), str(started_w)]
+        argv = [sys.executable, "-I", "/grader/worker.py", "pool", str(report_w)]
 
         def setup() -> None:  # in the child, before exec
             preexec()
@@ -253,27 +256,49 @@ class Job:
         try:
             self.proc = subprocess.Popen(
                 command(shutil.which("bwrap") or "bwrap", str(grader), info_w, argv),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                pass_fds=(fd, started_w, info_w),
+                pass_fds=(report_w, info_w),
                 preexec_fn=setup,
                 start_new_session=True,
             )
         finally:
             out.close()
-            result.close()
-            os.close(started_w)
+            os.close(report_w)
             os.close(info_w)
-        os.set_blocking(started_r, False)
-        self.started_r = started_r
+        os.set_blocking(report_r, False)
+        self.report_r = report_r
+        self.ready = False
 
-    def started(self) -> bool:
-        """True once the worker inside has imported torch (the exercise's clock starts then)."""
+    def send(self, request: bytes, timeout: float) -> bool:
+        """Start the next exercise; False if the pool is gone."""
+        header = json.dumps({"size": len(request), "timeout": timeout}).encode() + b"\n"
         try:
-            return bool(os.read(self.started_r, 1))
-        except BlockingIOError:
+            self.proc.stdin.write(header + request)
+            self.proc.stdin.flush()
+            return True
+        except OSError:
             return False
+
+    def poll(self) -> tuple[dict, bytes] | None:
+        """The next whole message from the pool, ``({"ready": true}, b"")`` first, then
+        ``(report, result bytes)`` per exercise; None until one has fully arrived."""
+        try:
+            while chunk := os.read(self.report_r, 1 << 20):
+                self.reply += chunk
+        except BlockingIOError:
+            pass
+        if b"\n" not in self.reply:
+            return None
+        line, rest = self.reply.split(b"\n", 1)
+        msg = json.loads(line)
+        size = int(msg.get("size", 0))
+        if len(rest) < size:
+            return None
+        self.reply = rest[size:]
+        self.ready = self.ready or bool(msg.get("ready"))
+        return msg, rest[:size]
 
     def running(self) -> bool:
         return self.proc.poll() is None
@@ -305,15 +330,23 @@ class Job:
         except subprocess.TimeoutExpired:  # --die-with-parent takes the namespace down too
             _kill(self.proc.pid)
 
-    def wait(self) -> int:
-        """Exit code of the job (negative: killed by that signal), once all of it is gone.
+    def close(self) -> int:
+        """Exit code of the pool (negative: killed by that signal), once all of it is gone.
 
         bwrap exits only after the namespace's init has been reaped, and the kernel reaps an
         init only after every other process of its PID namespace has exited."""
-        code = self.proc.wait()
+        try:
+            self.proc.stdin.close()  # the pool's loop ends
+        except OSError:
+            pass
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
         if self.group is not None:
             self.group.close()
-        for fd in (self.started_r, self.info_r):
+        for fd in (self.report_r, self.info_r):
             os.close(fd)
         return -(code - 128) if code > 128 else code
 

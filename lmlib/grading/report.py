@@ -80,7 +80,7 @@ def markdown(report: Report) -> str:
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {markdown_text(v.name)} | {_mark(v.status)} | {v.points:g}/{v.max_points:g} | "
+        f"| {v.name} | {_mark(v.status)} | {v.points:g}/{v.max_points:g} | "  # a spec's name
         f"{markdown_text(v.message)} |"
         for v in report.verdicts
     ]

@@ -10,6 +10,7 @@ read by ``outcome.py``, which accepts only plain data.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import select
@@ -26,7 +27,7 @@ from pathlib import Path
 import torch
 
 from lmlib.grading import isolation
-from lmlib.grading.outcome import Outcome, finish
+from lmlib.grading.outcome import Outcome, exit_reason, finish
 from lmlib.grading.worker import set_limits
 
 WORKER = Path(__file__).with_name("worker.py")
@@ -95,6 +96,45 @@ class _Budget:
 
 
 MIN_GRANT = 0.2  # seconds: with less left, a job is not started
+REPLY_ALLOWANCE = 30.0  # seconds past its timeout a pool may take to report an exercise
+
+
+@dataclass
+class _Slot:
+    """A running pool: its job dir, the exercises still to run, the one running now."""
+
+    pool: isolation.Pool
+    job: Path
+    queue: deque
+    t0: float
+    current: tuple | None = None  # (request index, sent at, seconds granted)
+
+    def end(self) -> str:
+        """Wait until every process of the pool is gone, remove its dir; its own output."""
+        self.pool.close()
+        output = _tail(self.job / "output.txt")
+        shutil.rmtree(self.job, ignore_errors=True)
+        return output
+
+
+def _tail(path: Path, size: int = 2000) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, path.stat().st_size - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _pooled(report: dict, data: bytes, granted: float, sent: float) -> Outcome:
+    """The Outcome of one exercise a pool reported, read by ``outcome.finish`` as any other."""
+    job = Path(tempfile.mkdtemp(prefix="lmlib-grade-"))
+    if data:
+        (job / "result.pt").write_bytes(data)
+    (job / "output.txt").write_text(str(report.get("output", "")), errors="replace")
+    code = report.get("code")
+    code = code if type(code) is int else None
+    return finish(job, code, bool(report.get("timeout")), granted, sent)
 
 
 def _new_job(request: dict) -> Path:
@@ -158,44 +198,90 @@ class Sandbox:
         return self._run_spawned(requests, groups, budget)
 
     def _run_isolated(self, requests: list[dict], groups: list, budget: _Budget) -> list[Outcome]:
+        """A pool (one bwrap job, one interpreter) per notebook, or per share of a notebook when
+        there are more workers than notebooks; its exercises run one after another."""
         outcomes: list[Outcome | None] = [None] * len(requests)
-        queue = deque(range(len(requests)))
-        running: dict[int, list] = {}  # i -> [Job, job dir, t0, started at, granted seconds]
+        by_group: dict = {}
+        for i, g in enumerate(groups):
+            by_group.setdefault(g, []).append(i)
+        share = max(1, self.jobs // max(1, len(by_group)))
+        queues = deque(
+            deque(order[k :: min(share, len(order))])
+            for order in by_group.values()
+            for k in range(min(share, len(order)))
+        )
+        active: list[_Slot] = []
         preexec = _preexec(self._job_limits())
         try:
-            while queue or running:
-                while queue and len(running) < self.jobs:
-                    i = queue.popleft()
-                    granted = budget.grant(groups[i])
-                    if granted < MIN_GRANT:
-                        budget.settle(groups[i], granted, 0.0)
-                        outcomes[i] = budget.exhausted()
-                        continue
-                    job = _new_job(requests[i])
-                    bj = isolation.Job(job, self.limits.processes, preexec)
-                    running[i] = [bj, job, time.monotonic(), 0, granted]
-                time.sleep(0.02)
-                now = time.monotonic()
-                for i, (bj, job, t0, started, granted) in list(running.items()):
-                    if not started and bj.started():
-                        running[i][3] = started = now  # the clock starts once torch is imported
-                    late = now - (started or t0 + STARTUP_ALLOWANCE) > granted
-                    alive = bj.running()
-                    if alive and not late:
-                        continue
-                    if alive:
-                        bj.kill()
-                    code = bj.wait()
-                    budget.settle(groups[i], granted, now - started if started else 0.0)
-                    outcome = finish(job, code, alive, granted, t0)
-                    outcomes[i] = budget.cut(outcome, granted)
-                    del running[i]
+            while queues or active:
+                while queues and len(active) < self.jobs:
+                    job = Path(tempfile.mkdtemp(prefix="lmlib-grade-"))
+                    pool = isolation.Pool(job, self.limits.processes, preexec)
+                    active.append(_Slot(pool, job, queues.popleft(), time.monotonic()))
+                time.sleep(0.01)
+                for slot in list(active):
+                    if not self._step(slot, requests, groups, budget, outcomes, queues):
+                        active.remove(slot)
         finally:  # interrupted: nothing may outlive the grader
-            for bj, job, *_ in running.values():
-                bj.kill()
-                bj.wait()
-                shutil.rmtree(job, ignore_errors=True)
+            for slot in active:
+                slot.pool.kill()
+                slot.end()
         return outcomes
+
+    def _step(self, slot, requests, groups, budget: _Budget, outcomes, queues) -> bool:
+        """Move one pool on: read a result, start the next exercise, or end it. False once the
+        pool is gone (what was left of its queue goes to a fresh pool)."""
+        now, pool = time.monotonic(), slot.pool
+        try:
+            msg = pool.poll()
+        except (ValueError, TypeError):  # a garbled report: the pool cannot be trusted on
+            msg, dead = None, True
+        else:
+            dead = not pool.running() and msg is None
+        if not pool.ready:
+            if dead or now - slot.t0 > STARTUP_ALLOWANCE:
+                pool.kill()
+                output = slot.end()
+                why = f"the grading process did not start: {output.strip()[-300:] or '?'}"
+                for i in [*([slot.current[0]] if slot.current else []), *slot.queue]:
+                    outcomes[i] = Outcome(None, why, output, 0.0)
+                return False
+            return True
+        if slot.current is not None and msg is not None and not msg[0].get("ready"):
+            i, sent, granted = slot.current
+            report, data = msg
+            budget.settle(groups[i], granted, now - sent)
+            outcomes[i] = budget.cut(_pooled(report, data, granted, sent), granted)
+            slot.current = None
+        if slot.current is None:
+            while slot.queue:
+                i = slot.queue.popleft()
+                granted = budget.grant(groups[i])
+                if granted >= MIN_GRANT:
+                    buffer = io.BytesIO()
+                    torch.save(requests[i], buffer)
+                    slot.current = (i, time.monotonic(), granted)
+                    if pool.send(buffer.getvalue(), granted):
+                        return True
+                    dead = True
+                    break
+                budget.settle(groups[i], granted, 0.0)
+                outcomes[i] = budget.exhausted()
+            if not dead:
+                slot.end()
+                return False
+        i, sent, granted = slot.current
+        if dead or now - sent > granted + REPLY_ALLOWANCE:
+            pool.kill()
+            code = pool.proc.poll()
+            output = slot.end()
+            budget.settle(groups[i], granted, now - sent)
+            problem = "the process ended before returning a result: " + exit_reason(code)
+            outcomes[i] = Outcome(None, problem, output, now - sent)
+            if slot.queue:  # the other exercises get a fresh pool
+                queues.append(slot.queue)
+            return False
+        return True
 
     def _job_limits(self) -> dict:
         lim = self.limits
