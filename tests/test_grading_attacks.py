@@ -740,3 +740,39 @@ def test_every_writable_place_in_the_sandbox_is_capped():
 
 
 RIGHT_MASK = "    return torch.ones(T, T, dtype=torch.bool).tril()\n"
+
+
+@pytest.mark.slow
+@needs_isolation
+def test_exercises_of_one_pool_pass_nothing_to_each_other():
+    """One interpreter grades the notebook, but each exercise runs in a child of its own: what
+    an earlier exercise wrote to the scratch places, its module state and its patches of torch
+    are gone for the next, and it cannot signal the pool."""
+    lab = "3_1_multihead_attention"
+    nb = json.loads(nbformat.writes(FIXTURES["solution_notebook"](lab)))
+    leave = (  # assignments, as the grader keeps only those of a cell's statements
+        "import os, signal, torch\n"
+        "_left = [open(os.path.join(p, 'left'), 'w').write('x') for p in ['/tmp', '/job', "
+        "'/dev/shm']]\n"
+        "_patched = setattr(torch, 'tril', None)\n"
+        "_killed = os.kill(1, signal.SIGKILL)\n"
+        "_interrupted = os.kill(1, signal.SIGINT)\n"
+    )
+    find = (  # an exercise that finds anything left behind undefines itself
+        "import os, torch\n"
+        "def _look():\n"
+        "    left = ['/tmp/left', '/job/left', '/dev/shm/left']\n"
+        "    return any(os.path.exists(p) for p in left) or torch.tril is None\n"
+        "{name} = None if _look() else {name}\n"
+    )
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if text.startswith("# EXERCISE: split_heads"):
+            cell["source"] = text.replace("\n", "\n" + leave, 1)
+        elif text.startswith("# EXERCISE:"):
+            name = text.split("\n", 1)[0].split(":")[1].strip()
+            cell["source"] = text + "\n" + find.format(name=name)
+    with Sandbox(Limits(timeout=20.0), jobs=1, isolate=True) as sandbox:  # one pool
+        (report,) = grade_many([(nb, "pool", None)], sandbox, 0, source_rules=False)
+    messages = [v.message for v in report.verdicts]
+    assert [v.status for v in report.verdicts] == ["passed"] * 5, messages
