@@ -456,12 +456,19 @@ def test_without_isolation_the_grade_says_it_is_not_tamper_proof(tmp_path, monke
         out = tmp_path / "grade.json"
         assert grade_cli(path, "--json", out, "--only", "causal_mask") == 1
         assert grade_cli(path, "--only", "causal_mask", "--isolation", "require") == 2
+        refused = tmp_path / "refused.json"
+        assert grade_cli(path, "--json", refused, "--require-isolation") == 2
+        why = json.loads(refused.read_text())
+        assert why["graded"] is False and "isolation was required" in why["error"]
+        assert why["isolation"]["reason"] == "LMLIB_GRADE_ISOLATION=none turned it off"
     finally:
         isolation.probe.cache_clear()
     recorded = json.loads(out.read_text())["isolation"]
     assert recorded["tamper_proof"] is False and "NOT tamper-proof" in recorded["note"]
-    err = capsys.readouterr().err
-    assert "warning: NOT tamper-proof" in err and "isolation was required" in err
+    assert recorded["reason"] == "LMLIB_GRADE_ISOLATION=none turned it off"
+    said = capsys.readouterr()
+    assert "isolation: NONE, not tamper-proof: LMLIB_GRADE_ISOLATION=none" in said.out
+    assert "warning: NOT tamper-proof" in said.err and "isolation was required" in said.err
 
 
 # source-level rules: code that could reach torch's internals or the grader's files never runs
@@ -776,3 +783,56 @@ def test_exercises_of_one_pool_pass_nothing_to_each_other():
         (report,) = grade_many([(nb, "pool", None)], sandbox, 0, source_rules=False)
     messages = [v.message for v in report.verdicts]
     assert [v.status for v in report.verdicts] == ["passed"] * 5, messages
+
+
+def test_explaining_a_failure_is_linear_in_the_notebook():
+    """A benchmark as a ratio: the reason of a failing exercise in a notebook of n chained
+    assignments, each followed by a statement the grader skips, costs about n, not n squared."""
+    from lmlib.grading import layout, notebook
+
+    def explain_seconds(n: int) -> float:
+        chain = "a0 = 1\n" + "".join(f"a{i + 1} = a{i} + 1\nprint(a{i})\n" for i in range(n))
+        cells = [
+            notebook.parse_cell(chain, "", 1),
+            notebook.parse_cell(f"# EXERCISE: e\ndef e():\n    return a{n} + zz\n", "e", 2),
+        ]
+        best = float("inf")
+        for _ in range(3):
+            started = time.process_time()
+            text = layout.explain("NameError: name 'zz' is not defined", cells, "e")
+            best = min(best, time.process_time() - started)
+        assert "`zz` is not set at the top level of any cell" in text
+        return best
+
+    assert explain_seconds(2000) / explain_seconds(500) < 8
+
+
+EARLY = (  # a full-marks result written before any case ran, then an exit
+    HEADER + "def _forge():\n"
+    "    answer = {'value': torch.ones(1)}\n"
+    "    forged = {'defined': True, 'errors': [], 'output': '', 'cases': [answer] * 3}\n"
+    "    buffer = io.BytesIO()\n"
+    "    torch.save(forged, buffer)\n"
+    "    if sys.argv[1:2] == ['pool']:\n"
+    "        os.write(3, buffer.getvalue())\n"
+    "    else:\n"
+    "        open('../result.pt', 'wb').write(buffer.getvalue())\n"
+    "    os._exit(3)\n"
+    "_forged = _forge()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "isolate", [False, pytest.param(True, marks=[pytest.mark.slow, needs_isolation])]
+)
+def test_a_result_from_a_worker_that_did_not_finish_is_refused(isolate):
+    """A result counts only from a worker that ran every case and exited as the worker does;
+    the source-level rules refuse the cell before it runs at all."""
+    batch = [(with_cell(EARLY), "early", ["causal_mask"])]
+    with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
+        (unruled,) = grade_many(batch, sandbox, source_rules=False)
+        (ruled,) = grade_many(batch, sandbox)
+    (v,) = unruled.verdicts
+    assert v.points == 0 and "did not finish" in v.message and "exit code 3" in v.message, v
+    (v,) = ruled.verdicts
+    assert v.points == 0 and v.message.startswith("refused:"), v
