@@ -1,5 +1,5 @@
-"""``lmlib grade NOTEBOOK``: grade a lab notebook without running it, one sandboxed process per
-exercise, and report points (terminal, grade.json, GitHub summary, GitHub Classroom).
+"""``lmlib grade NOTEBOOK``: grade a lab notebook without running it, each exercise in a sandboxed
+process, and report points (terminal, grade.json, GitHub summary, GitHub Classroom).
 
 Exit status: 0 at or above the pass mark, 1 below it, 2 when the notebook cannot be graded (or,
 with ``--require-isolation``, cannot be graded in isolation); grade.json then says why.
