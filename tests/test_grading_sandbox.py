@@ -335,3 +335,27 @@ def test_real_lab_solution_full_marks_student_zero(sandbox, path):
     )
     assert full.points == full.max_points, [v for v in full.verdicts if v.status != "passed"]
     assert zero.points == 0, [v for v in zero.verdicts if v.status == "passed"]
+
+
+def test_a_memory_cgroup_kills_a_job_over_its_memory():
+    """The memory cgroup each isolated pool runs in: 400 MB written in a group of 128 MB is
+    killed by the kernel; 16 MB is not."""
+    import subprocess
+    import sys
+
+    from lmlib.grading.cgroup import MemoryCgroup
+
+    def run(mb: int) -> int:
+        group = MemoryCgroup.create(128 << 20)
+        if group is None:
+            pytest.skip("no writable memory cgroup here")
+        try:
+            fill = f"x = b'x' * ({mb} << 20)"
+            return subprocess.run(
+                [sys.executable, "-S", "-c", fill], preexec_fn=group.enter, timeout=120
+            ).returncode
+        finally:
+            assert group.close()
+
+    assert run(16) == 0
+    assert run(400) == -9

@@ -1,4 +1,4 @@
-"""Real isolation for one graded job: bubblewrap (``bwrap``) namespaces and a pids cgroup.
+"""Real isolation for one graded job: bubblewrap (``bwrap``) namespaces and cgroups.
 
 Each notebook's exercises run in a job ``bwrap ... python -I /grader/worker.py pool``, one
 interpreter that runs them one after another in forked children, in its own user, PID,
@@ -11,7 +11,8 @@ and a copy of lmlib inside site-packages is covered by an empty directory, so th
 answers cannot be read, imported or exec'd. The job's processes live in their own PID namespace:
 when its first process ends, the kernel kills every process the job started (a ``setsid``
 daemon included), and it cannot see, signal or stop the grader. Where ``/sys/fs/cgroup`` is
-writable, a pids cgroup per job caps how many processes it may have at once. Before the
+writable, a pids cgroup per job caps how many processes it may have at once, and a memory
+cgroup the memory they use together, its tmpfs files included. Before the
 submission runs, the child that runs it forbids itself to start any process or program, or to
 trace one (a seccomp filter, ``seccomp.no_new_processes``), so the refusals of forbidden
 shortcuts cannot be left behind in a fresh interpreter or a forked child, and the pool that
@@ -35,7 +36,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmlib.grading.cgroup import PidsCgroup
+from lmlib.grading.cgroup import MemoryCgroup, PidsCgroup
 
 HERE = Path(__file__).resolve().parent
 GRADER_FILES = ("worker.py", "answers.py", "seccomp.py")  # all of lmlib a job gets
@@ -50,7 +51,7 @@ class Isolation:
 
     tamper_proof: bool
     tool: str  # "bwrap 0.8.0", or "" when none is used
-    process_limit: str  # "pids cgroup", or why there is none
+    process_limit: str  # "pids and memory cgroups", or which there are not
     note: str  # one line for people
     reason: str = ""  # why there is no isolation ("" when there is)
 
@@ -221,8 +222,14 @@ def probe() -> Isolation:
             return unavailable(why_bwrap_fails(done.stderr.decode(errors="replace")))
     except (OSError, subprocess.SubprocessError) as e:
         return unavailable(f"bwrap fails here: {e}")
-    group = PidsCgroup.create(8)
-    limit = "pids cgroup" if group and group.close() else "none (no writable pids cgroup)"
+    found = [
+        kind
+        for kind, cls, limit in (("pids", PidsCgroup, 8), ("memory", MemoryCgroup, 1 << 30))
+        if (group := cls.create(limit)) is not None and group.close()
+    ]
+    limit = " and ".join(found) + " cgroup" + "s" * (len(found) > 1) if found else "none"
+    if len(found) < 2:
+        limit += " (no writable cgroup for " + " or ".join({"pids", "memory"} - set(found)) + ")"
     note = "tamper-proof: every exercise ran under " + version + " in its own namespaces"
     return Isolation(True, version, limit, note)
 
@@ -235,12 +242,13 @@ class Pool:
     (mounted read-only); each request is written to the pool's stdin when it is its turn, and
     each result comes back on an inherited pipe, so no exercise ever sees another's inputs."""
 
-    def __init__(self, job: Path, processes: int, preexec) -> None:
+    def __init__(self, job: Path, processes: int, memory_mb: int, preexec) -> None:
         grader = job / "grader"
         grader.mkdir()
         for name in GRADER_FILES:
             shutil.copyfile(HERE / name, grader / name)
-        self.group = PidsCgroup.create(processes)
+        groups = (PidsCgroup.create(processes), MemoryCgroup.create(memory_mb << 20))
+        self.groups = [g for g in groups if g is not None]
         self.child: int | None = None
         self.reply = b""
         report_r, report_w = os.pipe()
@@ -250,8 +258,8 @@ class Pool:
 
         def setup() -> None:  # in the child, before exec
             preexec()
-            if self.group is not None:
-                self.group.enter()
+            for group in self.groups:
+                group.enter()
 
         try:
             self.proc = subprocess.Popen(
@@ -344,8 +352,8 @@ class Pool:
         except subprocess.TimeoutExpired:
             self.kill()
             code = self.proc.wait()
-        if self.group is not None:
-            self.group.close()
+        for group in self.groups:
+            group.close()
         for fd in (self.report_r, self.info_r):
             os.close(fd)
         return -(code - 128) if code > 128 else code

@@ -101,10 +101,11 @@ def _pooled(report: dict, data: bytes, granted: float, sent: float) -> Outcome:
 
 
 def run_pools(
-    requests: list[dict], groups: list, budget: Budget, jobs: int, processes: int, preexec
+    requests: list[dict], groups: list, budget: Budget, jobs: int, cgroups: tuple, preexec
 ) -> list[Outcome]:
     """A pool (one bwrap job, one interpreter) per notebook, or per share of a notebook when
-    there are more workers than notebooks; its exercises run one after another."""
+    there are more workers than notebooks; its exercises run one after another. ``cgroups``:
+    (processes, memory in MB) each pool may have at once."""
     outcomes: list[Outcome | None] = [None] * len(requests)
     by_group: dict = {}
     for i, g in enumerate(groups):
@@ -120,7 +121,7 @@ def run_pools(
         while queues or active:
             while queues and len(active) < jobs:
                 job = Path(tempfile.mkdtemp(prefix="lmlib-grade-"))
-                pool = isolation.Pool(job, processes, preexec)
+                pool = isolation.Pool(job, *cgroups, preexec)
                 active.append(_Slot(pool, job, queues.popleft(), time.monotonic()))
             time.sleep(0.01)
             for slot in list(active):

@@ -117,7 +117,8 @@ class Sandbox:
         budget = Budget(self.limits.timeout, self.limits.notebook_seconds, groups)
         if self.isolation.tamper_proof:
             preexec = _preexec(self._job_limits())
-            return run_pools(requests, groups, budget, self.jobs, self.limits.processes, preexec)
+            cgroups = (self.limits.processes, self.limits.memory_mb)
+            return run_pools(requests, groups, budget, self.jobs, cgroups, preexec)
         if self.fork:
             return self._run_forked(requests, groups, budget)
         return self._run_spawned(requests, groups, budget)
