@@ -337,3 +337,32 @@ def test_checks_fingerprint_covers_the_grader_and_every_reference_it_uses():
     assert {"models/cnn.py", "models/rnn.py", "grading/judge.py", "grading/spec.py"} <= files
     assert {"grading/worker.py", "grading/labs/lab2_2.py", "grading/sandbox.py"} <= files
     assert "models/attention.py" not in files  # lab 2.2 does not use it
+
+
+def test_instructors_page_quotes_the_measured_grading_times():
+    """The grading times on the instructors' page are those of results/grading/times.json
+    (``python -m lmlib.grading.timing``), each in its sentence, within 1% (they are rounded)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from claims import find_claim
+
+    root = Path(__file__).resolve().parents[1]
+    record = json.loads((root / "results" / "grading" / "times.json").read_text())
+    page = (root / "book" / "instructors.md").read_text()
+    summary = record["summary"]
+    claims = {
+        "median_cpu_s_per_notebook": ("median", "CPU seconds"),
+        "max_cpu_s_per_notebook": ("at most", "for a lab"),
+        "max_wall_s_per_notebook": ("wall time",),
+        "median_cpu_ratio_per_exercise_to_per_notebook": ("one interpreter per exercise",),
+    }
+    for key, words in claims.items():
+        value = summary[key]
+        assert find_claim(page, f"{value:g}", words), (key, value)
+    for lab in record["labs"]:  # the summary is of these runs, every solution at full marks
+        for mode in ("per_notebook", "per_exercise"):
+            assert lab[mode]["points"] == lab[mode]["max_points"], lab
+    ratios = sorted(r["per_exercise"]["cpu_s"] / r["per_notebook"]["cpu_s"] for r in record["labs"])
+    median = (ratios[(len(ratios) - 1) // 2] + ratios[len(ratios) // 2]) / 2
+    assert abs(median - summary["median_cpu_ratio_per_exercise_to_per_notebook"]) <= 0.01 * median

@@ -6,6 +6,7 @@ work; the checks on forbidden routes, forged results and escapes hold everywhere
 import argparse
 import hashlib
 import json
+import os
 import runpy
 import time
 from pathlib import Path
@@ -17,7 +18,7 @@ import torch
 from lmlib.grading import grade, isolation
 from lmlib.grading.checker import run_check
 from lmlib.grading.judge import grade_many
-from lmlib.grading.outcome import check_plain
+from lmlib.grading.outcome import check_plain, deadline
 from lmlib.grading.sandbox import Limits, Sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +111,7 @@ def attacked():
     before = tree_digest()
     batch = [(with_cell(cell), name, ["causal_mask"]) for name, (cell, _) in ATTACKS.items()]
     with Sandbox(Limits(timeout=20.0), isolate=True) as sandbox:
-        reports = grade_many(batch, sandbox)
+        reports = grade_many(batch, sandbox, source_rules=False)  # what isolation alone stops
     return dict(zip(ATTACKS, reports, strict=True)), before, tree_digest()
 
 
@@ -150,9 +151,11 @@ def test_setsid_daemon_cannot_outlive_grading_or_forge_the_json(tmp_path):
         "        os._exit(0)\n"
         "    time.sleep(0.5)\n" + WRONG
     )
-    path = tmp_path / "daemon.ipynb"
-    path.write_text(json.dumps(with_cell(cell)))
-    rc = grade_cli(path, "--json", forged, "--only", "causal_mask", "--isolation", "require")
+    # the source-level rules would refuse the cell (it imports os): grade what isolation does
+    with Sandbox(Limits(timeout=20.0), isolate=True) as sandbox:
+        (report,) = grade_many([(with_cell(cell), "daemon", ["causal_mask"])], sandbox, None, False)
+    grade._write_json(forged, report.as_dict())
+    rc = grade.exit_status(report.points, report.max_points, 0.5)
     written = forged.read_text()
     # every process of the job is gone once grading returns
     left = [p for p in Path("/proc").glob("[0-9]*") if MARK in _cmdline(p)]
@@ -193,10 +196,10 @@ BOMB = (
     "    for _ in range(4):\n"
     "        x = [x] * 300\n"
     "    forged = {'defined': True, 'errors': [], 'output': '', 'cases': [{'value': x}] * 3}\n"
-    "    if sys.argv[1:2] == ['sandboxed']:\n"
+    "    if sys.argv[1:2] == ['pool']:  # an isolated job's result goes to fd 3\n"
     "        buffer = io.BytesIO()\n"
     "        torch.save(forged, buffer)\n"
-    "        os.write(int(sys.argv[2]), buffer.getvalue())\n"
+    "        os.write(3, buffer.getvalue())\n"
     "    else:\n"
     "        torch.save(forged, '../result.pt')\n"
     "    os._exit(0)\n"
@@ -213,7 +216,7 @@ ANSI = HEADER + (
 def test_forged_bomb_and_ansi_escapes_score_zero(isolate):
     batch = [(with_cell(BOMB), "bomb", ["causal_mask"]), (with_cell(ANSI), "ansi", ["causal_mask"])]
     with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
-        bomb, ansi = grade_many(batch, sandbox)
+        bomb, ansi = grade_many(batch, sandbox, source_rules=False)
     (b,), (a,) = bomb.verdicts, ansi.verdicts
     assert b.points == 0 and "more than" in b.message, b
     assert a.points == 0 and "\x1b" not in a.message and "\\x1b" in a.message, a
@@ -265,9 +268,13 @@ def test_forbidden_route_is_refused_in_the_grader_too():
         "    return tuple(torch.ops.aten.lstm_cell(x, [h, c], w_ih, w_hh, b_ih, b_hh))\n"
     )
     nb = with_cell(code, "2_2_three_ways_to_read", "lstm_cell")
+    batch = [(nb, "routes", ["lstm_cell"])]
     with Sandbox(Limits(timeout=20.0), isolate=False) as sandbox:
-        (report,) = grade_many([(nb, "routes", ["lstm_cell"])], sandbox)
-    (v,) = report.verdicts
+        (ruled,) = grade_many(batch, sandbox)
+        (unruled,) = grade_many(batch, sandbox, source_rules=False)
+    (v,) = ruled.verdicts  # refused before it runs: the source reads `torch.ops`
+    assert v.points == 0 and v.status == "error" and "reads `.ops`" in v.message, v
+    (v,) = unruled.verdicts  # and when it runs, the run-time refusal holds
     assert v.points == 0 and "is not allowed" in v.message, v
 
 
@@ -375,7 +382,9 @@ NEW_PROCESSES = {  # refused only where each job runs under bubblewrap
 }
 
 
-def _grade_lstm_cells(cells: dict, isolate: bool) -> tuple[dict, str, str]:
+def _grade_lstm_cells(cells: dict, isolate: bool, rules: bool = False) -> tuple[dict, str, str]:
+    """The verdicts of ``cells`` (lstm_cell cells); without ``rules``, what the run-time refusals
+    and the sandbox do with code that the source-level rules would have refused."""
     before = tree_digest()
     lab = "2_2_three_ways_to_read"
     batch = [
@@ -383,7 +392,7 @@ def _grade_lstm_cells(cells: dict, isolate: bool) -> tuple[dict, str, str]:
         for name, (code, _) in cells.items()
     ]
     with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
-        reports = grade_many(batch, sandbox)
+        reports = grade_many(batch, sandbox, source_rules=rules)
     return (
         {name: r.verdicts[0] for name, r in zip(cells, reports, strict=True)},
         before,
@@ -447,9 +456,383 @@ def test_without_isolation_the_grade_says_it_is_not_tamper_proof(tmp_path, monke
         out = tmp_path / "grade.json"
         assert grade_cli(path, "--json", out, "--only", "causal_mask") == 1
         assert grade_cli(path, "--only", "causal_mask", "--isolation", "require") == 2
+        refused = tmp_path / "refused.json"
+        assert grade_cli(path, "--json", refused, "--require-isolation") == 2
+        why = json.loads(refused.read_text())
+        assert why["graded"] is False and "isolation was required" in why["error"]
+        assert why["isolation"]["reason"] == "LMLIB_GRADE_ISOLATION=none turned it off"
     finally:
         isolation.probe.cache_clear()
     recorded = json.loads(out.read_text())["isolation"]
     assert recorded["tamper_proof"] is False and "NOT tamper-proof" in recorded["note"]
-    err = capsys.readouterr().err
-    assert "warning: NOT tamper-proof" in err and "isolation was required" in err
+    assert recorded["reason"] == "LMLIB_GRADE_ISOLATION=none turned it off"
+    said = capsys.readouterr()
+    assert "isolation: NONE, not tamper-proof: LMLIB_GRADE_ISOLATION=none" in said.out
+    assert "warning: NOT tamper-proof" in said.err and "isolation was required" in said.err
+
+
+# source-level rules: code that could reach torch's internals or the grader's files never runs
+
+TRICKS = {  # causal_mask cell -> what the reason names
+    "getattr_internals": "def causal_mask(T):\n    C = getattr(torch, '_' + 'C')\n" + WRONG,
+    "setattr_back": "def causal_mask(T):\n    setattr(torch, 'tril', torch.triu)\n" + WRONG,
+    "dict_of_module": "def causal_mask(T):\n    ops = torch.__dict__['ops']\n" + WRONG,
+    "vars_of_module": "def causal_mask(T):\n    ops = vars(torch)['ops']\n" + WRONG,
+    "importlib": "import importlib\ndef causal_mask(T):\n" + WRONG,
+    "sys_modules": "import sys\nC = sys.modules['torch._C']\ndef causal_mask(T):\n" + WRONG,
+    "alias_then_private": "t = torch\nC = t._C\ndef causal_mask(T):\n" + WRONG,
+    "from_import_private": "from torch import _C\ndef causal_mask(T):\n" + WRONG,
+    "torch_ops": "def causal_mask(T):\n    return torch.ops.aten.ones(T, T).bool().tril()\n",
+    "builtins_by_class": "k = ().__class__.__base__.__subclasses__()\ndef causal_mask(T):\n"
+    + WRONG,
+    "frame_globals": "def causal_mask(T):\n    g = (i for i in [1])\n    f = g.gi_frame.f_globals\n"
+    + WRONG,
+    "writes_the_result": "def causal_mask(T):\n    torch.save({}, '/proc/self/fd/3')\n" + WRONG,
+    "opens_a_file": "def causal_mask(T):\n    open('/grader/request.pt', 'rb')\n" + WRONG,
+    "eval_string": "def causal_mask(T):\n    return eval('torch.ones(T, T).bool().tril()')\n",
+    "private_on_a_fake_self": "def causal_mask(self):\n    return self._C\n",
+    "string_annotation": "from typing import get_type_hints\ndef causal_mask(T):\n" + WRONG,
+    "star_import": "from torch import *\ndef causal_mask(T):\n" + WRONG,
+}
+
+
+def test_source_rules_refuse_dynamic_access_before_anything_runs():
+    """Each trick is refused from its source, with the line and what it used, for the exercise
+    whose cell holds it: no worker runs it, so the refusals cannot be undone for one call."""
+    batch = [
+        (with_cell("# EXERCISE: causal_mask\nimport torch\n" + code), name, ["causal_mask"])
+        for name, code in TRICKS.items()
+    ]
+    with Sandbox(Limits(timeout=20.0), isolate=False) as sandbox:
+        reports = grade_many(batch, sandbox)
+    for name, report in zip(TRICKS, reports, strict=True):
+        (v,) = report.verdicts
+        assert v.status == "error" and v.points == 0 and v.seconds == 0, (name, v)
+        assert v.message.startswith("refused: the causal_mask cell") and "line " in v.message
+
+
+def test_every_switch_off_and_new_process_is_refused_by_the_source_rules():
+    """The attacks that the run-time refusals and isolation stop are stopped earlier too."""
+    cells = {**SWITCH_OFFS, **NEW_PROCESSES}
+    verdicts, before, after = _grade_lstm_cells(cells, isolate=False, rules=True)
+    for name, v in verdicts.items():
+        assert v.status == "error" and v.message.startswith("refused:"), (name, v)
+    assert after == before
+
+
+@pytest.mark.parametrize("lab", sorted(FIXTURES["EXERCISES"]))
+def test_solutions_and_their_helpers_obey_the_source_rules(lab):
+    """Nothing a solution's exercise needs is refused or left out: the rules cost it nothing."""
+    from lmlib.grading import notebook
+    from lmlib.grading.judge import _checked_program
+
+    cells = notebook.code_cells(json.loads(nbformat.writes(FIXTURES["solution_notebook"](lab))))
+    for exercise in FIXTURES["EXERCISES"][lab]:
+        program, refused, dropped = _checked_program(cells, exercise, True)
+        assert refused == "" and dropped == [], (exercise, refused, dropped)
+        assert program == notebook.program_for(cells, exercise)
+
+
+def test_private_attributes_of_self_in_a_method_are_allowed():
+    from lmlib.grading.rules import breaches
+
+    ok = "class M:\n    def __init__(self):\n        super().__init__()\n        self._k = 1\n"
+    dunder = "    def f(self):\n        return self._k + len(self.__class__.__name__)\n"
+    assert breaches(ok + dunder)
+    assert not breaches(ok + "    def f(self):\n        return self._k\n")
+    rebound = ok + "    def f(self):\n        self = __import__('torch')\n        return self._C\n"
+    assert {b.line for b in breaches(rebound)} == {6, 7}  # the __import__, the ._C
+    shadow = ok + "    def f(self):\n        return (lambda self: self._C)(self)\n"
+    assert [str(b) for b in breaches(shadow)] == [
+        "line 6 reads the private attribute `._C` (only `self._C` in a method may)"
+    ]
+
+
+# hostile notebook files: exit 2 and a grade.json that says why, in bounded time and memory
+
+
+def _broken(tmp_path: Path, name: str) -> Path:
+    """A notebook file of the kind ``name`` names, in tmp_path."""
+    path = tmp_path / f"{name}.ipynb"
+    nb = with_cell(HEADER + "def causal_mask(T):\n" + WRONG)
+    if name == "non_string_source":
+        nb["cells"][1]["source"] = ["import torch\n", 7, None]
+        path.write_text(json.dumps(nb))
+    elif name == "lone_surrogate":
+        text = json.dumps(nb).replace("import torch", "import torch  # \\udc80", 1)
+        path.write_text(text)
+    elif name == "huge":
+        with open(path, "w") as f:
+            f.write('{"cells": [], "pad": "')
+            f.write("x" * (17 << 20))
+            f.write('"}')
+    elif name == "fifo":
+        os.mkfifo(path)
+    elif name == "dev_zero_link":
+        path.symlink_to("/dev/zero")
+    elif name == "directory":
+        path.mkdir()
+    elif name == "deeply_nested_json":
+        path.write_text("[" * 100_000 + "]" * 100_000)
+    return path
+
+
+@pytest.mark.parametrize(
+    "name, words",
+    [
+        ("non_string_source", "cell 2's source holds a int, not text"),
+        ("lone_surrogate", "lone surrogate (U+DC80)"),
+        ("huge", "over the 16 MB"),
+        ("fifo", "is a FIFO"),
+        ("dev_zero_link", "is a character device"),
+        ("directory", "is a directory"),
+        ("deeply_nested_json", "nested too deeply"),
+    ],
+)
+def test_hostile_notebook_files_exit_2_with_a_grade_json_that_says_why(tmp_path, name, words):
+    path, out = _broken(tmp_path, name), tmp_path / "grade.json"
+    with deadline(60, f"grading the {name} notebook"):  # a FIFO must not hang the grader
+        rc = grade_cli(path, "--json", out, "--isolation", "none")
+    recorded = json.loads(out.read_text())
+    assert rc == 2 and recorded["graded"] is False and words in recorded["error"], recorded
+    assert recorded["points"] == 0 and recorded["exercises"] == []
+
+
+def test_a_600_deep_expression_is_an_error_of_its_exercise_not_of_the_grader(tmp_path):
+    deep = "x = " + "-" * 600 + "1\n"
+    path, out = tmp_path / "deep.ipynb", tmp_path / "grade.json"
+    path.write_text(json.dumps(with_cell(HEADER + deep + "def causal_mask(T):\n" + WRONG)))
+    assert grade_cli(path, "--json", out, "--only", "causal_mask", "--isolation", "none") == 1
+    (v,) = json.loads(out.read_text())["exercises"]
+    assert v["status"] == "error" and "nests its code" in v["message"] and "deep" in v["message"]
+
+
+def test_a_symlinked_notebook_is_graded_with_a_warning_naming_its_target(tmp_path, capsys):
+    other = tmp_path / "other_student" / "lab.ipynb"
+    other.parent.mkdir()
+    other.write_text(json.dumps(with_cell(HEADER + "def causal_mask(T):\n" + WRONG)))
+    link, out = tmp_path / "mine.ipynb", tmp_path / "grade.json"
+    link.symlink_to(other)
+    assert grade_cli(link, "--json", out, "--only", "causal_mask", "--isolation", "none") == 1
+    recorded = json.loads(out.read_text())
+    assert any(str(other) in w and "symbolic link" in w for w in recorded["warnings"]), recorded
+    said = f"warning: {link} is a symbolic link: the file graded is {other}"
+    assert said in capsys.readouterr().out
+
+
+def test_planning_is_linear_in_chained_assignments():
+    """A benchmark as a ratio: planning 4x the statements takes about 4x the time, not 16x
+    (each step a chain ``a1 = a0 + 1``, ``a2 = a1 + 1``... that the exercise needs)."""
+    from lmlib.grading import notebook
+
+    def plan_seconds(n: int) -> float:
+        chain = "a0 = 1\n" + "".join(f"a{i + 1} = a{i} + 1\n" for i in range(n))
+        cells = [
+            notebook.parse_cell(chain, "", 1),
+            notebook.parse_cell(f"# EXERCISE: e\ndef e():\n    return a{n}\n", "e", 2),
+        ]
+        best = float("inf")
+        for _ in range(3):
+            started = time.process_time()
+            program = notebook.program_for(cells, "e")
+            best = min(best, time.process_time() - started)
+        assert len(program) == n + 2
+        return best
+
+    assert plan_seconds(8000) / plan_seconds(2000) < 8
+
+
+def test_sleeping_in_every_exercise_is_bounded_by_the_notebook_budget():
+    """Five exercises that each sleep under the timeout: the notebook's budget, not five
+    timeouts, bounds the time they get; the later ones say the budget ran out."""
+    nb = json.loads(nbformat.writes(FIXTURES["solution_notebook"](LAB2)))
+    for cell in nb["cells"]:
+        if "".join(cell["source"]).startswith("# EXERCISE:"):
+            cell["source"] = "".join(cell["source"]) + "\nimport time\n_ = time.sleep(2.5)\n"
+    limits = Limits(timeout=3.0, budget=4.0)
+    with Sandbox(limits, jobs=2, isolate=False) as sandbox:
+        (report,) = grade_many([(nb, "sleepy", None)], sandbox)
+    statuses = [v.status for v in report.verdicts]
+    assert statuses.count("passed") <= 2 and statuses.count("timeout") >= 3, report.verdicts
+    late = [v.message for v in report.verdicts if v.status == "timeout"]
+    assert all("time budget of 4 s" in m for m in late), late
+    assert sum(v.seconds for v in report.verdicts if v.status == "passed") <= 4.0 + 2 * 0.5
+
+
+def test_student_text_is_escaped_in_the_markdown_summary_and_the_terminal():
+    from lmlib.grading.judge import ExerciseScore, Report
+
+    hostile = "![x](https://e.example/p.png) <img src=x> [go](javascript:alert(1)) | *b* \x1b[2K"
+    report = Report("lab\n## fake heading.ipynb", LAB2, 0, isolation=isolation.NONE.as_dict())
+    report.verdicts.append(ExerciseScore("causal_mask", "failed", 0.0, 1.0, hostile))
+    report.warnings.append(hostile)
+    md = grade.report.markdown(report)
+    for raw in ("](", "<img", "[go]", "*b*", "\x1b", "\n## fake"):
+        assert raw not in md, raw
+    assert md.count("\n| ") == 2  # the header row and the one exercise: no row forged
+    table = grade.report.table(report)
+    assert "\x1b" not in table and "\n## fake" not in table
+    assert "isolation: NONE, not tamper-proof: isolation was turned off" in table
+
+
+def test_isolation_mounts_put_the_interpreter_over_the_scratch_tmpfs(monkeypatch):
+    """An interpreter under /tmp is bound after /tmp's tmpfs, so it is visible inside; the root
+    and /dev are made read-only last, and /dev/shm is a sized tmpfs."""
+    monkeypatch.setattr(isolation, "_python_roots", lambda: ["/tmp/clone/.venv", "/usr"])
+    args = isolation.mounts("/tmp/grader")
+    pairs = [(args[i], args[i + 1]) for i in range(len(args) - 1)]
+    assert pairs.index(("--tmpfs", "/tmp")) < pairs.index(("--ro-bind", "/tmp/clone/.venv"))
+    assert args[-4:] == ["--remount-ro", "/dev", "--remount-ro", "/"]
+    for place in ("/tmp", "/job", "/dev/shm"):
+        at = args.index(place)
+        assert args[at - 3 : at - 1] == ["--size", str(isolation.TMPFS_BYTES)], place
+
+
+@pytest.mark.slow
+@needs_isolation
+def test_isolated_grading_works_with_the_interpreter_in_a_venv_under_tmp():
+    """A venv under /tmp (as in a ``mktemp -d`` clone) grades isolated: its interpreter is
+    visible inside the job although the job gets a fresh /tmp."""
+    import site
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="lmlib-venv-", dir="/tmp"))
+    try:
+        subprocess.run([sys._base_executable, "-m", "venv", "--without-pip", root], check=True)
+        (pure,) = root.glob("lib/python*/site-packages")
+        (pure / "shared.pth").write_text(f"{site.getsitepackages()[0]}\n{ROOT}\n")
+        path, out = root / "lab.ipynb", root / "grade.json"
+        cell = "# EXERCISE: causal_mask\nimport torch\ndef causal_mask(T):\n" + RIGHT_MASK
+        path.write_text(json.dumps(with_cell(cell)))
+        argv = ["-m", "lmlib", "grade", path, "--json", out, "--only", "causal_mask"]
+        done = subprocess.run(
+            [root / "bin" / "python", *argv, "--require-isolation"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={"PATH": "/usr/bin:/bin", "HOME": str(root)},
+        )
+        recorded = json.loads(out.read_text())
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert recorded["isolation"]["tamper_proof"] and recorded["points"] == 1, recorded
+        assert "isolation: tamper-proof" in done.stdout
+    finally:
+        subprocess.run(["rm", "-rf", str(root)], check=False)
+
+
+@pytest.mark.slow
+@needs_isolation
+def test_every_writable_place_in_the_sandbox_is_capped():
+    """Writing 96 MB to /, /dev/shm, home, /tmp or /root fails inside the job (each is
+    read-only or a 64 MB tmpfs), so disk-in-memory use is bounded."""
+    cell = HEADER + (
+        "def causal_mask(T):\n"
+        "    full = []\n"
+        "    for place in ['/', '/dev/shm', os.environ['HOME'], '/tmp', '/root']:\n"
+        "        try:  # files of 8 MB, under the 16 MB file-size limit\n"
+        "            for i in range(12):\n"
+        "                with open(os.path.join(place, f'fill{i}'), 'wb') as f:\n"
+        "                    f.write(bytes(8 << 20))\n"
+        "        except OSError:\n"
+        "            full.append(place)\n"
+        "    if len(full) != 5:\n"
+        "        raise ValueError(f'wrote 96 MB to {full}')\n" + RIGHT_MASK
+    )
+    with Sandbox(Limits(timeout=20.0), isolate=True) as sandbox:  # the rules refuse `os`
+        (report,) = grade_many([(with_cell(cell), "fill", ["causal_mask"])], sandbox, None, False)
+    (v,) = report.verdicts
+    assert v.status == "passed", v
+
+
+RIGHT_MASK = "    return torch.ones(T, T, dtype=torch.bool).tril()\n"
+
+
+@pytest.mark.slow
+@needs_isolation
+def test_exercises_of_one_pool_pass_nothing_to_each_other():
+    """One interpreter grades the notebook, but each exercise runs in a child of its own: what
+    an earlier exercise wrote to the scratch places, its module state and its patches of torch
+    are gone for the next, and it cannot signal the pool."""
+    lab = "3_1_multihead_attention"
+    nb = json.loads(nbformat.writes(FIXTURES["solution_notebook"](lab)))
+    leave = (  # assignments, as the grader keeps only those of a cell's statements
+        "import os, signal, torch\n"
+        "_left = [open(os.path.join(p, 'left'), 'w').write('x') for p in ['/tmp', '/job', "
+        "'/dev/shm']]\n"
+        "_patched = setattr(torch, 'tril', None)\n"
+        "_killed = os.kill(1, signal.SIGKILL)\n"
+        "_interrupted = os.kill(1, signal.SIGINT)\n"
+    )
+    find = (  # an exercise that finds anything left behind undefines itself
+        "import os, torch\n"
+        "def _look():\n"
+        "    left = ['/tmp/left', '/job/left', '/dev/shm/left']\n"
+        "    return any(os.path.exists(p) for p in left) or torch.tril is None\n"
+        "{name} = None if _look() else {name}\n"
+    )
+    for cell in nb["cells"]:
+        text = "".join(cell["source"])
+        if text.startswith("# EXERCISE: split_heads"):
+            cell["source"] = text.replace("\n", "\n" + leave, 1)
+        elif text.startswith("# EXERCISE:"):
+            name = text.split("\n", 1)[0].split(":")[1].strip()
+            cell["source"] = text + "\n" + find.format(name=name)
+    with Sandbox(Limits(timeout=20.0), jobs=1, isolate=True) as sandbox:  # one pool
+        (report,) = grade_many([(nb, "pool", None)], sandbox, 0, source_rules=False)
+    messages = [v.message for v in report.verdicts]
+    assert [v.status for v in report.verdicts] == ["passed"] * 5, messages
+
+
+def test_explaining_a_failure_is_linear_in_the_notebook():
+    """A benchmark as a ratio: the reason of a failing exercise in a notebook of n chained
+    assignments, each followed by a statement the grader skips, costs about n, not n squared."""
+    from lmlib.grading import layout, notebook
+
+    def explain_seconds(n: int) -> float:
+        chain = "a0 = 1\n" + "".join(f"a{i + 1} = a{i} + 1\nprint(a{i})\n" for i in range(n))
+        cells = [
+            notebook.parse_cell(chain, "", 1),
+            notebook.parse_cell(f"# EXERCISE: e\ndef e():\n    return a{n} + zz\n", "e", 2),
+        ]
+        best = float("inf")
+        for _ in range(3):
+            started = time.process_time()
+            text = layout.explain("NameError: name 'zz' is not defined", cells, "e")
+            best = min(best, time.process_time() - started)
+        assert "`zz` is not set at the top level of any cell" in text
+        return best
+
+    assert explain_seconds(2000) / explain_seconds(500) < 8
+
+
+EARLY = (  # a full-marks result written before any case ran, then an exit
+    HEADER + "def _forge():\n"
+    "    answer = {'value': torch.ones(1)}\n"
+    "    forged = {'defined': True, 'errors': [], 'output': '', 'cases': [answer] * 3}\n"
+    "    buffer = io.BytesIO()\n"
+    "    torch.save(forged, buffer)\n"
+    "    if sys.argv[1:2] == ['pool']:\n"
+    "        os.write(3, buffer.getvalue())\n"
+    "    else:\n"
+    "        open('../result.pt', 'wb').write(buffer.getvalue())\n"
+    "    os._exit(3)\n"
+    "_forged = _forge()\n"
+)
+
+
+@pytest.mark.parametrize(
+    "isolate", [False, pytest.param(True, marks=[pytest.mark.slow, needs_isolation])]
+)
+def test_a_result_from_a_worker_that_did_not_finish_is_refused(isolate):
+    """A result counts only from a worker that ran every case and exited as the worker does;
+    the source-level rules refuse the cell before it runs at all."""
+    batch = [(with_cell(EARLY), "early", ["causal_mask"])]
+    with Sandbox(Limits(timeout=20.0), isolate=isolate) as sandbox:
+        (unruled,) = grade_many(batch, sandbox, source_rules=False)
+        (ruled,) = grade_many(batch, sandbox)
+    (v,) = unruled.verdicts
+    assert v.points == 0 and "did not finish" in v.message and "exit code 3" in v.message, v
+    (v,) = ruled.verdicts
+    assert v.points == 0 and v.message.startswith("refused:"), v

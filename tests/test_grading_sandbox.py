@@ -11,7 +11,7 @@ import nbformat
 import pytest
 
 from lmlib.grading.grade import exit_status
-from lmlib.grading.judge import grade_many, grade_notebook
+from lmlib.grading.judge import grade_many
 from lmlib.grading.sandbox import Limits, Sandbox
 from lmlib.grading.student import student_notebook
 from lmlib.tools.cli import main
@@ -162,7 +162,7 @@ def test_hostile_submissions_only_lose_their_own_exercise(sandbox):
         (with_cell(base, "causal_mask", cell), name, None) for name, (cell, *_) in HOSTILE.items()
     ]
     started = time.monotonic()
-    reports = grade_many(notebooks, sandbox)
+    reports = grade_many(notebooks, sandbox, source_rules=False)  # what the sandbox alone does
     assert time.monotonic() - started < 60
     for (name, (_, status, points, words)), report in zip(HOSTILE.items(), reports, strict=True):
         verdicts = {v.name: v for v in report.verdicts}
@@ -190,7 +190,8 @@ def test_spawned_workers_kill_the_whole_process_group(tmp_path):
     )
     nb = with_cell(with_cell(solution(LAB2), "causal_mask", hang), "split_heads", memory)
     with Sandbox(Limits(timeout=10.0, memory_mb=2048), fork=False, isolate=False) as sb:
-        report = grade_notebook(nb, "hostile.ipynb", sb, only=["split_heads", "causal_mask"])
+        only = ["split_heads", "causal_mask"]  # the rules would refuse subprocess: no rules here
+        (report,) = grade_many([(nb, "hostile.ipynb", only)], sb, None, source_rules=False)
     status = {v.name: (v.status, v.message) for v in report.verdicts}
     assert status["split_heads"][0] == "error" and "MemoryError" in status["split_heads"][1]
     assert status["causal_mask"][0] == "timeout"
@@ -308,7 +309,8 @@ def test_cli_refuses_bad_options_with_exit_2(tmp_path, capsys, options, words):
     path.write_text(json.dumps(solution(LAB2)))
     assert main(["grade", str(path), "--json", str(tmp_path / "g.json"), *options]) == 2
     assert words in capsys.readouterr().err
-    assert not (tmp_path / "g.json").exists()
+    recorded = json.loads((tmp_path / "g.json").read_text())  # says why nothing was graded
+    assert recorded["graded"] is False and words in recorded["error"] and not recorded["exercises"]
 
 
 @pytest.mark.parametrize("metadata", [[], "lab", 3])
@@ -333,3 +335,27 @@ def test_real_lab_solution_full_marks_student_zero(sandbox, path):
     )
     assert full.points == full.max_points, [v for v in full.verdicts if v.status != "passed"]
     assert zero.points == 0, [v for v in zero.verdicts if v.status == "passed"]
+
+
+def test_a_memory_cgroup_kills_a_job_over_its_memory():
+    """The memory cgroup each isolated pool runs in: 400 MB written in a group of 128 MB is
+    killed by the kernel; 16 MB is not."""
+    import subprocess
+    import sys
+
+    from lmlib.grading.cgroup import MemoryCgroup
+
+    def run(mb: int) -> int:
+        group = MemoryCgroup.create(128 << 20)
+        if group is None:
+            pytest.skip("no writable memory cgroup here")
+        try:
+            fill = f"x = b'x' * ({mb} << 20)"
+            return subprocess.run(
+                [sys.executable, "-S", "-c", fill], preexec_fn=group.enter, timeout=120
+            ).returncode
+        finally:
+            assert group.close()
+
+    assert run(16) == 0
+    assert run(400) == -9

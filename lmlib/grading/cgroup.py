@@ -1,8 +1,9 @@
-"""A pids cgroup per graded job: a cap on how many processes the job may have at once.
+"""Cgroups per graded job: a cap on how many processes it may have at once (pids), and on the
+memory all of them use together, the files it writes to its tmpfs included (memory).
 
-Made under ``/sys/fs/cgroup`` where that is writable (cgroup v1 ``pids`` or v2 with the pids
-controller); elsewhere ``PidsCgroup.create`` returns None and the job has no such cap, which the
-grade records.
+Made under ``/sys/fs/cgroup`` where that is writable (cgroup v1's ``pids`` and ``memory``
+hierarchies, or v2 with those controllers); elsewhere ``create`` returns None and the job has no
+such cap, which the grade records.
 """
 
 from __future__ import annotations
@@ -13,35 +14,43 @@ import tempfile
 import time
 from pathlib import Path
 
-PIDS_ROOTS = ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup")
 
+class Cgroup:
+    """One cgroup of one controller, holding one job; ``None`` from ``create`` where not allowed."""
 
-class PidsCgroup:
-    """A pids cgroup capping one job's processes; ``None`` from ``create`` where not allowed."""
+    CONTROLLER = ""
+    LIMIT_FILES: tuple[str, ...] = ()  # v1's file, v2's file
 
     def __init__(self, path: Path):
         self.path = path
 
-    @staticmethod
-    def root() -> Path | None:
-        for r in PIDS_ROOTS:
+    @classmethod
+    def root(cls) -> Path | None:
+        for r in (f"/sys/fs/cgroup/{cls.CONTROLLER}", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
             p = Path(r)
             if (p / "cgroup.procs").exists() and os.access(p, os.W_OK):
-                if r.endswith("pids") or "pids" in _read(p / "cgroup.controllers"):
+                if r.endswith(cls.CONTROLLER) or cls.CONTROLLER in _read(p / "cgroup.controllers"):
                     return p
         return None
 
     @classmethod
-    def create(cls, limit: int) -> PidsCgroup | None:
+    def create(cls, limit: int):
         root = cls.root()
         if root is None:
             return None
         try:
             path = Path(tempfile.mkdtemp(prefix="lmlib-grade-", dir=root))
-            (path / "pids.max").write_text(str(limit))
-            return cls(path)
         except OSError:
             return None
+        for name in cls.LIMIT_FILES:
+            if (path / name).exists():
+                try:
+                    (path / name).write_text(str(limit))
+                    return cls(path)
+                except OSError:
+                    break
+        _rmdir(path)
+        return None
 
     def enter(self) -> None:
         """In the child before exec: move this process (and so all it starts) into the group."""
@@ -61,11 +70,29 @@ class PidsCgroup:
                 except (ProcessLookupError, PermissionError):
                     pass
             time.sleep(0.01)
-        try:
-            self.path.rmdir()
-        except OSError:
-            return False
-        return not left
+        return _rmdir(self.path) and not left
+
+
+class PidsCgroup(Cgroup):
+    """At most ``limit`` processes and threads at once."""
+
+    CONTROLLER = "pids"
+    LIMIT_FILES = ("pids.max",)
+
+
+class MemoryCgroup(Cgroup):
+    """At most ``limit`` bytes of memory for all the job's processes and its tmpfs files."""
+
+    CONTROLLER = "memory"
+    LIMIT_FILES = ("memory.limit_in_bytes", "memory.max")
+
+
+def _rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()
+        return True
+    except OSError:
+        return False
 
 
 def _read(path: Path) -> str:

@@ -1,17 +1,22 @@
-"""Real isolation for one graded job: bubblewrap (``bwrap``) namespaces and a pids cgroup.
+"""Real isolation for one graded job: bubblewrap (``bwrap``) namespaces and cgroups.
 
-Each job runs as ``bwrap ... python -I /grader/worker.py sandboxed``, in its own user, PID,
+Each notebook's exercises run in a job ``bwrap ... python -I /grader/worker.py pool``, one
+interpreter that runs them one after another in forked children, in its own user, PID,
 mount, network, IPC, UTS and cgroup namespaces. Its filesystem is the system's libraries, the
-interpreter and site-packages, all read-only; ``/grader`` (the worker script and the request,
-read-only); and two empty tmpfs, ``/job`` (the cwd) and ``/tmp``. lmlib's source is not mounted,
+interpreter and site-packages, all read-only; ``/grader`` (the worker's scripts, read-only; each
+request reaches the pool on its stdin when its turn comes); and three empty tmpfs of 64 MB each,
+``/job`` (the cwd), ``/tmp`` and ``/dev/shm``, the only places it can write (the root and
+``/dev`` are read-only). lmlib's source is not mounted,
 and a copy of lmlib inside site-packages is covered by an empty directory, so the reference
 answers cannot be read, imported or exec'd. The job's processes live in their own PID namespace:
 when its first process ends, the kernel kills every process the job started (a ``setsid``
 daemon included), and it cannot see, signal or stop the grader. Where ``/sys/fs/cgroup`` is
-writable, a pids cgroup per job caps how many processes it may have at once. Before the
-submission runs, the worker forbids itself to start any process or program (a seccomp filter,
-``worker.no_new_processes``), so the refusals of forbidden shortcuts cannot be left behind in a
-fresh interpreter or a forked child.
+writable, a pids cgroup per job caps how many processes it may have at once, and a memory
+cgroup the memory they use together, its tmpfs files included. Before the
+submission runs, the child that runs it forbids itself to start any process or program, or to
+trace one (a seccomp filter, ``seccomp.no_new_processes``), so the refusals of forbidden
+shortcuts cannot be left behind in a fresh interpreter or a forked child, and the pool that
+started it is out of its reach; between exercises the pool empties the scratch directories.
 
 ``probe()`` says once per process whether this works here; without it the grader still grades,
 and records that the grade is not tamper-proof.
@@ -31,13 +36,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from lmlib.grading.cgroup import PidsCgroup
+from lmlib.grading.cgroup import MemoryCgroup, PidsCgroup
 
 HERE = Path(__file__).resolve().parent
-GRADER_FILES = ("worker.py", "answers.py")  # all of lmlib a job gets: no reference answers
+GRADER_FILES = ("worker.py", "answers.py", "seccomp.py")  # all of lmlib a job gets
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache")
 SYSTEM += ("/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
-TMPFS_BYTES = 64 << 20  # each of /job and /tmp
+TMPFS_BYTES = 64 << 20  # each of /job, /tmp and /dev/shm; the rest of the tree is read-only
 
 
 @dataclass(frozen=True)
@@ -46,8 +51,9 @@ class Isolation:
 
     tamper_proof: bool
     tool: str  # "bwrap 0.8.0", or "" when none is used
-    process_limit: str  # "pids cgroup", or why there is none
+    process_limit: str  # "pids and memory cgroups", or which there are not
     note: str  # one line for people
+    reason: str = ""  # why there is no isolation ("" when there is)
 
     def as_dict(self) -> dict:
         return {
@@ -55,17 +61,44 @@ class Isolation:
             "tool": self.tool,
             "process_limit": self.process_limit,
             "note": self.note,
+            "reason": self.reason,
         }
 
 
-NONE = Isolation(
-    False,
-    "",
-    "none",
-    "NOT tamper-proof: exercises ran in plain processes (rlimits and a timeout only), so a "
-    "submission could change this grade or later ones; install bubblewrap (apt-get install "
-    "bubblewrap) to grade in isolation",
-)
+def unavailable(reason: str) -> Isolation:
+    """The isolation of a grader that runs exercises in plain processes, and why it does."""
+    note = (
+        "NOT tamper-proof: exercises ran in plain processes (rlimits and a timeout only), so a "
+        f"submission could change this grade or later ones ({reason})"
+    )
+    return Isolation(False, "", "none", note, reason)
+
+
+NONE = unavailable("isolation was turned off")
+NO_BWRAP = "bubblewrap is not installed: apt-get install bubblewrap (or dnf, apk, brew: bubblewrap)"
+USERNS_SYSCTL = Path("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+
+
+def why_bwrap_fails(stderr: str) -> str:
+    """The reason bwrap could not start a job, with the platform's usual cause where known."""
+    last = (stderr.strip().splitlines() or ["no message"])[-1]
+    hint = ""
+    try:
+        restricted = USERNS_SYSCTL.read_text().strip() == "1"
+    except OSError:
+        restricted = False
+    if restricted:
+        hint = (
+            "; AppArmor restricts unprivileged user namespaces here "
+            "(kernel.apparmor_restrict_unprivileged_userns=1, Ubuntu 24.04 and later): "
+            "see 'Isolation' on the instructors' page"
+        )
+    elif Path("/.dockerenv").exists():
+        hint = (
+            "; inside Docker, whose default seccomp profile refuses the namespaces bwrap needs: "
+            "see 'Isolation' on the instructors' page"
+        )
+    return f"bwrap fails here: {last}{hint}"
 
 
 def lmlib_dirs() -> list[str]:
@@ -87,6 +120,10 @@ def _python_roots() -> list[str]:
     for p in site.getsitepackages():
         if os.path.isdir(p) and not any(p.startswith(r + os.sep) for r in roots):
             roots.add(os.path.realpath(p))
+    for p in sys.path:  # a site-packages a .pth file adds (another venv's, shared by this one)
+        if os.path.basename(p) in ("site-packages", "dist-packages") and os.path.isdir(p):
+            if not any(os.path.realpath(p).startswith(r + os.sep) for r in roots):
+                roots.add(os.path.realpath(p))
     exe = os.path.realpath(sys.executable)
     if not any(exe.startswith(r + os.sep) for r in roots):
         roots.add(os.path.dirname(exe))
@@ -94,8 +131,16 @@ def _python_roots() -> list[str]:
 
 
 def mounts(grader_dir: str) -> list[str]:
-    """bwrap arguments for the job's filesystem: read-only system and Python, no lmlib."""
+    """bwrap arguments for the job's filesystem: read-only system and Python, no lmlib, and
+    every writable place a tmpfs of a fixed size.
+
+    bwrap applies them in order, so the scratch tmpfs come first and the interpreter is bound
+    over them: a Python that lives under ``/tmp`` (a virtualenv in a ``mktemp -d`` clone) is
+    still there inside. The root and ``/dev`` are made read-only last, so nothing but ``/tmp``,
+    ``/job`` and ``/dev/shm`` can be written, each within ``TMPFS_BYTES``."""
     args: list[str] = []
+    for place in ("/tmp", "/job"):
+        args += ["--size", str(TMPFS_BYTES), "--tmpfs", place]
     for p in SYSTEM:
         if os.path.islink(p):
             args += ["--symlink", os.readlink(p), p]
@@ -108,9 +153,8 @@ def mounts(grader_dir: str) -> list[str]:
         if any(hidden.startswith(r + os.sep) for r in roots + list(SYSTEM)):
             args += ["--tmpfs", hidden, "--remount-ro", hidden]
     args += ["--ro-bind", grader_dir, "/grader", "--proc", "/proc", "--dev", "/dev"]
-    for place in ("/tmp", "/job"):
-        args += ["--size", str(TMPFS_BYTES), "--tmpfs", place]
-    return args
+    args += ["--size", str(TMPFS_BYTES), "--tmpfs", "/dev/shm"]
+    return args + ["--remount-ro", "/dev", "--remount-ro", "/"]
 
 
 def command(bwrap: str, grader_dir: str, info_fd: int, argv: list[str]) -> list[str]:
@@ -127,6 +171,7 @@ def command(bwrap: str, grader_dir: str, info_fd: int, argv: list[str]) -> list[
     return [
         bwrap,
         "--unshare-all",  # user, pid, mount, network, ipc, uts, cgroup
+        "--as-pid-1",  # the pool is the namespace's init: its children cannot signal it
         "--die-with-parent",
         "--new-session",
         "--cap-drop",
@@ -152,10 +197,10 @@ def command(bwrap: str, grader_dir: str, info_fd: int, argv: list[str]) -> list[
 def probe() -> Isolation:
     """Whether jobs can run under bwrap here (tried once, with the real mounts)."""
     if os.environ.get("LMLIB_GRADE_ISOLATION", "").lower() == "none":
-        return NONE
+        return unavailable("LMLIB_GRADE_ISOLATION=none turned it off")
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return NONE
+        return unavailable(NO_BWRAP)
     try:
         version = subprocess.run(
             [bwrap, "--version"], capture_output=True, text=True, timeout=10
@@ -174,67 +219,94 @@ def probe() -> Isolation:
                 os.close(w)
                 os.close(r)
         if done.returncode != 0:
-            why = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["?"]
-            return Isolation(False, "", "none", f"{NONE.note} (bwrap fails here: {why[0]})")
+            return unavailable(why_bwrap_fails(done.stderr.decode(errors="replace")))
     except (OSError, subprocess.SubprocessError) as e:
-        return Isolation(False, "", "none", f"{NONE.note} (bwrap fails here: {e})")
-    group = PidsCgroup.create(8)
-    limit = "pids cgroup" if group and group.close() else "none (no writable pids cgroup)"
+        return unavailable(f"bwrap fails here: {e}")
+    found = [
+        kind
+        for kind, cls, limit in (("pids", PidsCgroup, 8), ("memory", MemoryCgroup, 1 << 30))
+        if (group := cls.create(limit)) is not None and group.close()
+    ]
+    limit = " and ".join(found) + " cgroup" + "s" * (len(found) > 1) if found else "none"
+    if len(found) < 2:
+        limit += " (no writable cgroup for " + " or ".join({"pids", "memory"} - set(found)) + ")"
     note = "tamper-proof: every exercise ran under " + version + " in its own namespaces"
     return Isolation(True, version, limit, note)
 
 
-class Job:
-    """One exercise under bwrap, from its start until every process it started is gone.
+class Pool:
+    """One bwrap job running a notebook's exercises one after another in a single interpreter
+    (``worker.py pool``), from its start until every process it started is gone.
 
-    ``job`` is the trusted side's private directory: the request and the worker go into
-    ``job/grader`` (mounted read-only), the job's output and result come back through two files
-    opened here and inherited as fds; nothing else of the host is writable from inside."""
+    ``job`` is the trusted side's private directory: the worker goes into ``job/grader``
+    (mounted read-only); each request is written to the pool's stdin when it is its turn, and
+    each result comes back on an inherited pipe, so no exercise ever sees another's inputs."""
 
-    def __init__(self, job: Path, processes: int, preexec) -> None:
+    def __init__(self, job: Path, processes: int, memory_mb: int, preexec) -> None:
         grader = job / "grader"
         grader.mkdir()
         for name in GRADER_FILES:
             shutil.copyfile(HERE / name, grader / name)
-        os.replace(job / "request.pt", grader / "request.pt")
-        self.group = PidsCgroup.create(processes)
+        groups = (PidsCgroup.create(processes), MemoryCgroup.create(memory_mb << 20))
+        self.groups = [g for g in groups if g is not None]
         self.child: int | None = None
-        started_r, started_w = os.pipe()
+        self.reply = b""
+        report_r, report_w = os.pipe()
         self.info_r, info_w = os.pipe()
         out = open(job / "output.txt", "wb")  # noqa: SIM115
-        result = open(job / "result.pt", "wb")  # noqa: SIM115
-        fd = result.fileno()
-        argv = [sys.executable, "-I", "/grader/worker.py", "sandboxed", str(fd), str(started_w)]
+        argv = [sys.executable, "-I", "/grader/worker.py", "pool", str(report_w)]
 
         def setup() -> None:  # in the child, before exec
             preexec()
-            if self.group is not None:
-                self.group.enter()
+            for group in self.groups:
+                group.enter()
 
         try:
             self.proc = subprocess.Popen(
                 command(shutil.which("bwrap") or "bwrap", str(grader), info_w, argv),
-                stdin=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                pass_fds=(fd, started_w, info_w),
+                pass_fds=(report_w, info_w),
                 preexec_fn=setup,
                 start_new_session=True,
             )
         finally:
             out.close()
-            result.close()
-            os.close(started_w)
+            os.close(report_w)
             os.close(info_w)
-        os.set_blocking(started_r, False)
-        self.started_r = started_r
+        os.set_blocking(report_r, False)
+        self.report_r = report_r
+        self.ready = False
 
-    def started(self) -> bool:
-        """True once the worker inside has imported torch (the exercise's clock starts then)."""
+    def send(self, request: bytes, timeout: float) -> bool:
+        """Start the next exercise; False if the pool is gone."""
+        header = json.dumps({"size": len(request), "timeout": timeout}).encode() + b"\n"
         try:
-            return bool(os.read(self.started_r, 1))
-        except BlockingIOError:
+            self.proc.stdin.write(header + request)
+            self.proc.stdin.flush()
+            return True
+        except OSError:
             return False
+
+    def poll(self) -> tuple[dict, bytes] | None:
+        """The next whole message from the pool, ``({"ready": true}, b"")`` first, then
+        ``(report, result bytes)`` per exercise; None until one has fully arrived."""
+        try:
+            while chunk := os.read(self.report_r, 1 << 20):
+                self.reply += chunk
+        except BlockingIOError:
+            pass
+        if b"\n" not in self.reply:
+            return None
+        line, rest = self.reply.split(b"\n", 1)
+        msg = json.loads(line)
+        size = int(msg.get("size", 0))
+        if len(rest) < size:
+            return None
+        self.reply = rest[size:]
+        self.ready = self.ready or bool(msg.get("ready"))
+        return msg, rest[:size]
 
     def running(self) -> bool:
         return self.proc.poll() is None
@@ -266,15 +338,23 @@ class Job:
         except subprocess.TimeoutExpired:  # --die-with-parent takes the namespace down too
             _kill(self.proc.pid)
 
-    def wait(self) -> int:
-        """Exit code of the job (negative: killed by that signal), once all of it is gone.
+    def close(self) -> int:
+        """Exit code of the pool (negative: killed by that signal), once all of it is gone.
 
         bwrap exits only after the namespace's init has been reaped, and the kernel reaps an
         init only after every other process of its PID namespace has exited."""
-        code = self.proc.wait()
-        if self.group is not None:
-            self.group.close()
-        for fd in (self.started_r, self.info_r):
+        try:
+            self.proc.stdin.close()  # the pool's loop ends
+        except OSError:
+            pass
+        try:
+            code = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.wait()
+        for group in self.groups:
+            group.close()
+        for fd in (self.report_r, self.info_r):
             os.close(fd)
         return -(code - 128) if code > 128 else code
 

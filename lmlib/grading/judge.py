@@ -14,10 +14,11 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lmlib.grading import layout, notebook
+from lmlib.grading import layout, notebook, rules
 from lmlib.grading.answers import call_with_grads
 from lmlib.grading.labs import checks_sha256, get_lab
 from lmlib.grading.outcome import CHECK_SECONDS, Outcome, deadline
+from lmlib.grading.report import printable
 from lmlib.grading.sandbox import Sandbox
 from lmlib.grading.spec import (
     Case,
@@ -59,6 +60,7 @@ class Report:
     seed: int
     verdicts: list[ExerciseScore] = field(default_factory=list)
     isolation: dict = field(default_factory=dict)  # isolation.Isolation.as_dict()
+    warnings: list[str] = field(default_factory=list)  # e.g. the notebook is a symlink
 
     @property
     def points(self) -> float:
@@ -79,6 +81,7 @@ class Report:
             "points": self.points,
             "max_points": self.max_points,
             "isolation": self.isolation,
+            "warnings": self.warnings,
             "exercises": [asdict(v) for v in self.verdicts],
         }
 
@@ -187,21 +190,27 @@ def grade_many(
     notebooks: list[tuple[dict, str, list[str] | None]],
     sandbox: Sandbox,
     seed: int | None = None,
+    source_rules: bool = True,
 ) -> list[Report]:
     """Grade several notebooks in one batch of sandboxed jobs (``jobs`` at a time), e.g. all the
-    mutants of a lab. Each exercise still runs in its own process."""
-    reports, pending = [], []
-    for nb, path, only in notebooks:
-        report, todo = _plan(nb, path, only, seed)
+    mutants of a lab. Each exercise still runs in its own process. ``source_rules=False`` sends
+    code that breaks ``rules.py`` to the worker anyway: only for testing what isolation alone
+    stops."""
+    reports, pending, groups = [], [], []
+    for k, (nb, path, only) in enumerate(notebooks):
+        report, todo = _plan(nb, path, only, seed, source_rules)
         reports.append(report)
         pending += todo
-    requests = [_request(ex, prepared, cells) for _, ex, prepared, cells in pending]
-    for (v, ex, prepared, cells), outcome in zip(pending, sandbox.run(requests), strict=True):
+        groups += [k] * len(todo)  # a notebook's exercises share its time budget
+    requests = [_request(ex, prepared, program) for _, ex, prepared, _, program, _ in pending]
+    outcomes = sandbox.run(requests, groups)
+    for (v, ex, prepared, cells, _, dropped), outcome in zip(pending, outcomes, strict=True):
         try:
             with deadline(CHECK_SECONDS, "checking the answer"):
                 _settle(v, ex, prepared, outcome)
             if v.status != "passed":
                 v.message += layout.explain(v.message, cells, ex.name)
+                v.message += "".join(f". Not run: {text}" for text in dropped[:3])
         except TimeoutError as e:  # an answer built to be slow to compare
             v.status, v.points, v.message = "error", 0.0, f"{e}; the answer is refused"
         except Exception as e:  # a bug in a spec must not sink the other exercises
@@ -213,13 +222,9 @@ def grade_many(
     return reports
 
 
-def printable(text: str) -> str:
-    """``text`` with control characters (ANSI escapes, carriage returns, bells) shown as
-    ``\\x1b``-style escapes, so a message cannot redraw the terminal or fake a table row."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-
-
-def _plan(nb: dict, path: str, only: list[str] | None, seed: int | None) -> tuple[Report, list]:
+def _plan(
+    nb: dict, path: str, only: list[str] | None, seed: int | None, source_rules: bool = True
+) -> tuple[Report, list]:
     lab = notebook.lab_id(nb, path)
     exercises = get_lab(lab)  # ValueError for an unknown lab
     seed = int.from_bytes(os.urandom(8), "little") if seed is None else seed
@@ -240,14 +245,44 @@ def _plan(nb: dict, path: str, only: list[str] | None, seed: int | None) -> tupl
         elif cell.syntax_error:
             v.status, v.message = "error", cell.syntax_error
         else:
-            pending.append((v, ex, prepared, cells))
+            program, refused, dropped = _checked_program(cells, ex.name, source_rules)
+            if refused:
+                v.status, v.message = "error", refused
+            else:
+                pending.append((v, ex, prepared, cells, program, dropped))
         if cell is not None:
             v.submission_sha256 = sha256(cell.code)
     return report, pending
 
 
-def _request(ex: Exercise, prepared: list[Prepared], cells: list[notebook.Cell]) -> dict:
-    program = notebook.program_for(cells, ex.name)
+def _checked_program(
+    cells: list[notebook.Cell], exercise: str, source_rules: bool
+) -> tuple[list[notebook.Statement], str, list[str]]:
+    """(what the worker runs, why the exercise is refused or '', what of other cells is left
+    out): a statement of the exercise's own cell that breaks a rule of ``rules.py`` refuses
+    the exercise; one of another cell is not run, and the reason says so if the answer fails."""
+    program = notebook.program_for(cells, exercise)
+    if not source_rules:
+        return program, "", []
+    where = {id(st): c.where for c in cells for st in c.statements}
+    kept, dropped = [], []
+    for st in program:
+        found = rules.breaches(st.source, st.line)
+        if not found:
+            kept.append(st)
+        elif st.cell == exercise:
+            why = (
+                f"refused: the {exercise} cell ({where[id(st)]}), {found[0]}, which graded "
+                "code may not use (it could reach torch's internals or the grader's files); "
+                "write the exercise with torch, numpy, einops and math"
+            )
+            return [], why, []
+        else:
+            dropped.append(f"{where[id(st)]}, {found[0]} (graded code may not use it)")
+    return kept, "", dropped
+
+
+def _request(ex: Exercise, prepared: list[Prepared], program: list[notebook.Statement]) -> dict:
     return {
         "exercise": ex.name,
         "module": ex.module,

@@ -190,7 +190,7 @@ def problems(cells: list[Cell], exercise: str) -> dict[str, str]:
             for name in scanned[id(st)][1] - needed:
                 needed.add(name)
                 todo.append(name)
-    found = {}
+    found, where = {}, _Skipped(cells, own)
     from_lmlib = {n for n, (_, cause) in failed.items() if cause == "lmlib"} & needed
     modules = {n for n in from_lmlib if isinstance(_node(failed[n][0]), ast.Import)}
     for name in sorted(needed - BUILTINS):
@@ -199,9 +199,9 @@ def problems(cells: list[Cell], exercise: str) -> dict[str, str]:
         if name in failed:
             found[name] = _failed(name, *failed[name], cell_of)
         elif name in bound:
-            if changed := _changed(name, binder[name], cell_of[id(binder[name])], cells, own):
+            if changed := _changed(name, binder[name], cell_of[id(binder[name])], where):
                 found[name] = changed
-        elif text := _elsewhere(name, cells, own):
+        elif text := _elsewhere(name, own, where):
             found[name] = text
         elif not star:
             found[name] = f"`{name}` is not set at the top level of any cell"
@@ -226,44 +226,57 @@ def _failed(name: str, st: Statement, cause: str, cell_of: dict) -> str:
     )
 
 
-def _changed(name: str, st: Statement, cell: Cell, cells: list[Cell], own: Cell) -> str:
+class _Skipped:
+    """What the statements the grader skips do, by name, read once per notebook: each cell is
+    parsed once, so explaining a notebook stays linear in its length."""
+
+    def __init__(self, cells: list[Cell], own: Cell):
+        self.changes: dict[str, list[tuple[Cell, int, str]]] = {}  # cells up to the exercise's
+        self.sets: dict[str, list[tuple[Cell, int, ast.stmt]]] = {}  # those cells first
+        self.later: dict[str, tuple[Cell, Statement]] = {}  # first binding after the exercise
+        for c in sorted(cells, key=lambda c: c.index > own.index):
+            for node in _skipped(c):
+                if c.index <= own.index:
+                    for name, line, text in _changes(node):
+                        self.changes.setdefault(name, []).append((c, line, text))
+                    for name, line in _sets(node):
+                        self.changes.setdefault(name, []).append((c, line, _what(node)))
+                for name, line in _sets(node):
+                    self.sets.setdefault(name, []).append((c, line, node))
+        for c in cells:
+            for st in c.statements:
+                for name in st.binds if c.index > own.index else ():
+                    self.later.setdefault(name, (c, st))
+
+
+def _changed(name: str, st: Statement, cell: Cell, where: _Skipped) -> str:
     """Why the grader's value of ``name`` (set by ``st``) differs from Jupyter's, or ''."""
     if not isinstance(_node(st), notebook._KEEP_OWN):
         return ""  # a module, function or class: calls on it change nothing the grader lacks
     after = (cell.index, st.line)
-    for c in cells:
-        if c.index > own.index:
-            continue
-        for node in _skipped(c):
-            how = [(line, text) for n, line, text in _changes(node) if n == name]
-            how += [(line, f"{_what(node)}") for n, line in _sets(node) if n == name]
-            for line, text in how:
-                if (c.index, line) > after:
-                    return (
-                        f"`{name}` is changed in {c.where} (line {line}) by {text}, {_SKIP}; "
-                        f"so the grader keeps the value set in {cell.where} (line {st.line})"
-                    )
+    for c, line, text in sorted(where.changes.get(name, []), key=lambda x: x[0].index):
+        if (c.index, line) > after:
+            return (
+                f"`{name}` is changed in {c.where} (line {line}) by {text}, {_SKIP}; "
+                f"so the grader keeps the value set in {cell.where} (line {st.line})"
+            )
     return ""
 
 
-def _elsewhere(name: str, cells: list[Cell], own: Cell) -> str:
+def _elsewhere(name: str, own: Cell, where: _Skipped) -> str:
     """Where the notebook sets ``name`` out of the grader's reach, or ''."""
-    for c in cells:
-        for st in c.statements:
-            if name in st.binds and c.index > own.index:
-                return (
-                    f"`{name}` is set in {c.where} (line {st.line}), after this exercise's cell "
-                    f"({own.where}): the grader runs the notebook from the top and stops at the "
-                    "exercise, so move it above the exercise or into its cell"
-                )
-    for c in sorted(cells, key=lambda c: c.index > own.index):
-        for node in _skipped(c):
-            for n, line in _sets(node):
-                if n == name:
-                    return (
-                        f"`{name}` is set in {c.where} (line {line}) inside {_what(node)}, "
-                        f"{_SKIP}: define it at the top level of a cell above the exercise"
-                    )
+    if name in where.later:
+        c, st = where.later[name]
+        return (
+            f"`{name}` is set in {c.where} (line {st.line}), after this exercise's cell "
+            f"({own.where}): the grader runs the notebook from the top and stops at the "
+            "exercise, so move it above the exercise or into its cell"
+        )
+    for c, line, node in where.sets.get(name, [])[:1]:
+        return (
+            f"`{name}` is set in {c.where} (line {line}) inside {_what(node)}, "
+            f"{_SKIP}: define it at the top level of a cell above the exercise"
+        )
     return ""
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
+import stat
 import symtable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,15 +25,78 @@ class NotebookError(ValueError):
     """The notebook cannot be read or is malformed."""
 
 
+MAX_BYTES = 16 << 20  # a lab notebook with its outputs is well under 1 MB
+MAX_DEPTH = 100  # nesting of a cell's syntax tree: hand-written code stays far below
+
+
 def read(path: str | Path) -> dict:
-    """The notebook as a dict (nbformat 4 JSON), without nbformat."""
+    """The notebook as a dict (nbformat 4 JSON), without nbformat; NotebookError for anything
+    that is not a readable notebook file, in bounded time and memory: a FIFO or a device (even
+    through a symlink) is refused without reading it, a file over ``MAX_BYTES`` is refused, and
+    so is a cell whose source is not text (``check_cells``)."""
     try:
-        nb = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise NotebookError(f"cannot read notebook {path}: {e}") from e
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as e:
+        raise NotebookError(f"cannot read notebook {path}: {e.strerror}") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        kind = _KINDS.get(stat.S_IFMT(info.st_mode), "not a regular file")
+        raise NotebookError(f"{path} is {kind}, not a notebook file")
+    with os.fdopen(fd, "rb") as f:
+        if info.st_size > MAX_BYTES:
+            raise NotebookError(
+                f"{path} is {info.st_size >> 20} MB, over the {MAX_BYTES >> 20} MB a notebook "
+                "may have: clear its outputs (Edit > Clear All Outputs) and save it again"
+            )
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise NotebookError(f"{path} grew past {MAX_BYTES >> 20} MB while it was read")
+    try:
+        nb = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as e:
+        why = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+        raise NotebookError(f"cannot read notebook {path}: {why}") from None
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise NotebookError(f"{path} is not a Jupyter notebook (no 'cells' list)")
+    check_cells(nb, path)
     return nb
+
+
+_KINDS = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFDIR: "a directory",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def check_cells(nb: dict, path: str | Path) -> None:
+    """NotebookError unless every cell is an object whose source is a string or a list of
+    strings, all valid Unicode text (no lone surrogate, which cannot be written as UTF-8)."""
+    for i, cell in enumerate(nb["cells"], 1):
+        if not isinstance(cell, dict):
+            raise NotebookError(f"{path}: cell {i} is a {type(cell).__name__}, not an object")
+        src = cell.get("source", "")
+        parts = src if isinstance(src, list) else [src]
+        for part in parts:
+            if not isinstance(part, str):
+                raise NotebookError(
+                    f"{path}: cell {i}'s source holds a {type(part).__name__}, not text; "
+                    "restore the cell from the lab's original notebook"
+                )
+            try:
+                part.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise NotebookError(
+                    f"{path}: cell {i}'s source holds a lone surrogate "
+                    f"(U+{ord(part[e.start]):04X}), which is not text"
+                ) from None
+    lab = nb.get("metadata", {}).get("lmlib", {}) if isinstance(nb.get("metadata"), dict) else {}
+    name = lab.get("lab") if isinstance(lab, dict) else None
+    if isinstance(name, str) and not name.isprintable():
+        raise NotebookError(f"{path}: the notebook's lab name {name!r} is not printable text")
 
 
 def write(nb: dict, path: str | Path) -> None:
@@ -139,6 +204,12 @@ def parse_cell(code: str, name: str, index: int = 0, label: str = "") -> Cell:
         msg = e.msg if isinstance(e, SyntaxError) else type(e).__name__
         error = f"syntax error in the {name or 'setup'} cell, {where}{msg}"
         return Cell(name, code, (), error, index=index, label=label)
+    if (depth := _depth(tree)) > MAX_DEPTH:
+        error = (
+            f"the {name or 'setup'} cell nests its code {depth} levels deep; the grader reads "
+            f"at most {MAX_DEPTH}: split the expression into named steps"
+        )
+        return Cell(name, code, (), error, index=index, label=label)
     lines = _strip_magics(code).split("\n")
     keep = _KEEP_ALWAYS + _KEEP_OWN
     body = tree.body
@@ -159,6 +230,17 @@ def parse_cell(code: str, name: str, index: int = 0, label: str = "") -> Cell:
         kept.append(Statement(text, start, name, isinstance(node, _KEEP_OWN), _binds(node), uses))
     uses = frozenset(n.id for n in ast.walk(tree) if isinstance(n, ast.Name))
     return Cell(name, code, tuple(kept), None, uses, index, label)
+
+
+def _depth(tree: ast.AST) -> int:
+    """How deep the syntax tree goes (iteratively: a deep tree must not exhaust the stack)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAX_DEPTH:  # past the limit the answer is already known
+            stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return deepest
 
 
 def code_cells(nb: dict) -> list[Cell]:
@@ -185,16 +267,18 @@ def program_for(cells: list[Cell], exercise: str) -> list[Statement]:
     ]
     first = {id(st) for st in always}
     optional = [st for c in cells if c.index <= own for st in c.statements if id(st) not in first]
+    binders: dict[str, list[int]] = {}  # name -> the optional statements that bind it
+    for k, st in enumerate(optional):
+        for name in st.binds:
+            binders.setdefault(name, []).append(k)
     needed = set().union(*(st.uses for st in always))
-    chosen: set[int] = set()
-    grew = True
-    while grew:
-        grew = False
-        for k, st in enumerate(optional):
-            if k not in chosen and needed.intersection(st.binds):
+    todo, chosen = list(needed), set()
+    while todo:  # each name and each statement is visited once: linear in the notebook
+        for k in binders.pop(todo.pop(), ()):
+            if k not in chosen:
                 chosen.add(k)
-                needed |= st.uses
-                grew = True
+                todo += [n for n in optional[k].uses if n not in needed]
+                needed |= optional[k].uses
     keep = first | {id(optional[k]) for k in chosen}
     return [st for c in cells for st in c.statements if id(st) in keep]
 

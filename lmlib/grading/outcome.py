@@ -122,6 +122,10 @@ def finish(job: Path, code: int | None, timed_out: bool, timeout: float, t0: flo
     result, problem = None, None
     if timed_out:
         problem = f"timed out after {timeout:g} s (an infinite loop, or far too slow)"
+    elif code not in (0, None) and (job / "result.pt").exists():
+        # the worker exits 0 once every case ran and its refusals were checked after each: a
+        # result from a process that ended otherwise was not produced by that path
+        problem = "a result came from a process that did not finish: " + exit_reason(code)
     elif (job / "result.pt").exists() and (job / "result.pt").stat().st_size:
         try:
             with deadline(CHECK_SECONDS, "reading the result"):

@@ -1,15 +1,39 @@
 """Writing a grading Report for people and machines: a terminal table, grade.json, a Markdown
 summary for GitHub Actions, and GitHub Classroom's autograding result.
+
+Every string that can come from a submission (messages, the notebook's path, warnings) is
+escaped where it is shown: control characters for the terminal (``printable``), Markdown and
+HTML for the summary (``markdown_text``), so a notebook cannot redraw the terminal, fake a row,
+or put a link or an image into an instructor's summary.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import re
+from typing import TYPE_CHECKING
 
-from lmlib.grading.judge import Report
+if TYPE_CHECKING:
+    from lmlib.grading.judge import Report
 
 _MARK = {"passed": "PASS", "not_implemented": "TODO", "missing": "MISSING", "timeout": "TIMEOUT"}
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>=:])")  # punctuation Markdown may act on
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters (ANSI escapes, carriage returns, bells) and lone
+    surrogates shown as ``\\x1b``-style escapes, so a message cannot redraw the terminal or fake
+    a table row."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
+
+
+def markdown_text(text: str, width: int = 200) -> str:
+    """One line of ``text`` that Markdown and HTML show as written: no tag, link, image,
+    emphasis or table cell can come from it."""
+    text = _one_line(printable(text), width)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _mark(status: str) -> str:
@@ -21,37 +45,52 @@ def _one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def isolation_line(isolation: dict) -> str:
+    """How the exercises were run, for the table: tamper-proof or not, and why not."""
+    if isolation.get("tamper_proof"):
+        tool, limit = isolation.get("tool"), isolation.get("process_limit")
+        return f"isolation: tamper-proof ({tool}, {limit})"
+    why = isolation.get("reason") or isolation.get("note")
+    return f"isolation: NONE, not tamper-proof: {why}"
+
+
 def table(report: Report) -> str:
     """Plain-text table for the terminal."""
     rows = [
-        (v.name, _mark(v.status), f"{v.points:g}/{v.max_points:g}", v.message)
+        (v.name, _mark(v.status), f"{v.points:g}/{v.max_points:g}", printable(v.message))
         for v in report.verdicts
     ]
     w = max([len(r[0]) for r in rows] + [8])
-    lines = [f"{report.lab}  ({report.notebook})", f"{'exercise':<{w}}  result   points  why"]
+    lines = [f"{printable(report.lab)}  ({printable(report.notebook)})"]
+    lines += [f"warning: {printable(text)}" for text in report.warnings]
+    lines.append(f"{'exercise':<{w}}  result   points  why")
     lines += [f"{n:<{w}}  {m:<7}  {p:>6}  {_one_line(msg, 100)}" for n, m, p, msg in rows]
     lines.append(f"{'total':<{w}}  {'':<7}  {report.points:g}/{report.max_points:g}")
+    lines.append(printable(isolation_line(report.isolation)))
     return "\n".join(lines)
 
 
 def markdown(report: Report) -> str:
     """A Markdown section for ``$GITHUB_STEP_SUMMARY``; submission text is escaped."""
-
-    def cell(text: str) -> str:
-        return _one_line(text, 200).replace("|", "\\|").replace("<", "&lt;").replace("`", "'")
-
     lines = [
-        f"### {cell(report.lab)}: {report.points:g} / {report.max_points:g} points",
+        f"### {markdown_text(report.lab)}: {report.points:g} / {report.max_points:g} points",
         "",
+        *[f"> warning: {markdown_text(w, 500)}\n" for w in report.warnings],
         "| exercise | result | points | details |",
         "|---|---|---|---|",
     ]
     lines += [
-        f"| {cell(v.name)} | {_mark(v.status)} | {v.points:g}/{v.max_points:g} | "
-        f"{cell(v.message)} |"
+        f"| {v.name} | {_mark(v.status)} | {v.points:g}/{v.max_points:g} | "  # a spec's name
+        f"{markdown_text(v.message)} |"
         for v in report.verdicts
     ]
+    lines += ["", markdown_text(isolation_line(report.isolation), 500)]
     return "\n".join(lines) + "\n"
+
+
+def failure_markdown(path: str, error: str) -> str:
+    """The summary of a notebook that could not be graded."""
+    return f"### {markdown_text(path)}: not graded\n\n{markdown_text(error, 1000)}\n"
 
 
 def classroom(report: Report, pass_mark: float) -> dict:

@@ -1,11 +1,12 @@
 """The trusted side of sandboxing: start workers, enforce limits, read back only plain data.
 
-Each request runs in its own process. Where bubblewrap works (``isolation.py``) that process is
-a fresh interpreter in its own namespaces, and the grade is tamper-proof. Elsewhere it is forked
-by ``worker.py serve`` (or spawned afresh with ``fork=False``): own session, an empty temp cwd,
-and the grade records that it is not tamper-proof. Either way: rlimits on address space, CPU and
-file size, and a wall-clock timeout that kills everything the job started. What comes back is
-read by ``outcome.py``, which accepts only plain data.
+Where bubblewrap works (``isolation.py``), each notebook's exercises run in a pool of its own
+(``pools.py``): one interpreter in its own namespaces, each exercise in a fresh child of it, and
+the grade is tamper-proof. Elsewhere each exercise is forked by ``worker.py serve`` (or spawned
+afresh with ``fork=False``): own session, an empty temp cwd, and the grade records that it is
+not tamper-proof. Either way: rlimits on address space, CPU and file size, a wall-clock timeout
+per exercise that kills everything it started, and a time budget per notebook. What comes back
+is read by ``outcome.py``, which accepts only plain data.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import subprocess
 import sys
@@ -27,10 +27,10 @@ import torch
 
 from lmlib.grading import isolation
 from lmlib.grading.outcome import Outcome, finish
+from lmlib.grading.pools import MIN_GRANT, STARTUP_ALLOWANCE, Budget, run_pools
 from lmlib.grading.worker import set_limits
 
 WORKER = Path(__file__).with_name("worker.py")
-STARTUP_ALLOWANCE = 60.0  # seconds a spawned worker may take to import torch on a loaded machine
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,11 @@ class Limits:
     memory_mb: int = 3072  # address space, torch included (about 650 MB)
     fsize_mb: int = 16  # largest file the submission may write, its printed output included
     processes: int = 32  # at once, per exercise (a pids cgroup, where there is one)
+    budget: float | None = None  # seconds for all of one notebook's exercises (notebook_seconds)
 
     def __post_init__(self) -> None:
+        if self.budget is not None and not self.timeout <= self.budget <= 36000:
+            raise ValueError(f"budget={self.budget} is out of range: use {self.timeout} to 36000")
         for name, low, high in [
             ("timeout", 0.5, 3600),
             ("memory_mb", 256, 1 << 20),
@@ -50,6 +53,12 @@ class Limits:
             value = getattr(self, name)
             if not low <= value <= high:
                 raise ValueError(f"{name}={value} is out of range: use {low} to {high}")
+
+    @property
+    def notebook_seconds(self) -> float:
+        """What one notebook's exercises may run in all, so a submission that sleeps in every
+        exercise costs this much, not a timeout per exercise."""
+        return self.budget if self.budget is not None else max(30.0, 3 * self.timeout)
 
 
 def _new_job(request: dict) -> Path:
@@ -74,7 +83,7 @@ class Sandbox:
         self.limits, self.jobs, self.fork = limits, max(1, jobs), fork
         probed = isolation.probe() if isolate is not False else isolation.NONE
         if isolate and not probed.tamper_proof:
-            raise RuntimeError(f"isolation was required but is unavailable: {probed.note}")
+            raise RuntimeError(f"isolation was required but is unavailable: {probed.reason}")
         self.isolation = probed
         self._server: subprocess.Popen | None = None
         self._buffer = b""
@@ -97,45 +106,22 @@ class Sandbox:
                 _killpg(server.pid)
                 server.wait()
 
-    def run(self, requests: list[dict]) -> list[Outcome]:
+    def run(self, requests: list[dict], groups: list | None = None) -> list[Outcome]:
         """One Outcome per request, in order. Never raises for anything a submission does, and
-        returns only once every process of every job is gone."""
+        returns only once every process of every job is gone. ``groups`` names each request's
+        notebook: the requests of one notebook share its time budget
+        (``Limits.notebook_seconds``); without it they all share one."""
+        groups = list(groups) if groups is not None else [0] * len(requests)
+        if len(groups) != len(requests):
+            raise ValueError(f"{len(groups)} groups for {len(requests)} requests")
+        budget = Budget(self.limits.timeout, self.limits.notebook_seconds, groups)
         if self.isolation.tamper_proof:
-            return self._run_isolated(requests)
-        return self._run_forked(requests) if self.fork else self._run_spawned(requests)
-
-    def _run_isolated(self, requests: list[dict]) -> list[Outcome]:
-        outcomes: list[Outcome | None] = [None] * len(requests)
-        queue = deque(range(len(requests)))
-        running: dict[int, list] = {}  # i -> [Job, job dir, t0, started at]
-        preexec = _preexec(self._job_limits())
-        try:
-            while queue or running:
-                while queue and len(running) < self.jobs:
-                    i = queue.popleft()
-                    job = _new_job(requests[i])
-                    running[i] = [isolation.Job(job, self.limits.processes, preexec), job, 0, 0]
-                    running[i][2] = time.monotonic()
-                time.sleep(0.02)
-                now = time.monotonic()
-                for i, (bj, job, t0, started) in list(running.items()):
-                    if not started and bj.started():
-                        running[i][3] = started = now  # the clock starts once torch is imported
-                    late = now - (started or t0 + STARTUP_ALLOWANCE) > self.limits.timeout
-                    alive = bj.running()
-                    if alive and not late:
-                        continue
-                    if alive:
-                        bj.kill()
-                    code = bj.wait()
-                    outcomes[i] = finish(job, code, alive, self.limits.timeout, t0)
-                    del running[i]
-        finally:  # interrupted: nothing may outlive the grader
-            for bj, job, *_ in running.values():
-                bj.kill()
-                bj.wait()
-                shutil.rmtree(job, ignore_errors=True)
-        return outcomes
+            preexec = _preexec(self._job_limits())
+            cgroups = (self.limits.processes, self.limits.memory_mb)
+            return run_pools(requests, groups, budget, self.jobs, cgroups, preexec)
+        if self.fork:
+            return self._run_forked(requests, groups, budget)
+        return self._run_spawned(requests, groups, budget)
 
     def _job_limits(self) -> dict:
         lim = self.limits
@@ -178,10 +164,10 @@ class Sandbox:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
-    def _run_forked(self, requests: list[dict]) -> list[Outcome]:
+    def _run_forked(self, requests: list[dict], groups: list, budget: Budget) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(requests)
         queue, alone = deque(range(len(requests))), deque()
-        running: dict[int, tuple[Path, float]] = {}
+        running: dict[int, tuple[Path, float, float]] = {}  # i -> (job dir, t0, granted)
         while queue or alone or running:
             if self._server is None:
                 self._start()
@@ -189,41 +175,56 @@ class Sandbox:
             # one that kills it again is the culprit, the others were bystanders
             while (alone and not running) or (queue and not alone and len(running) < self.jobs):
                 i = (alone or queue).popleft()
-                running[i] = (_new_job(requests[i]), time.monotonic())
-                line = json.dumps({"id": i, "dir": str(running[i][0]), **self._job_limits()})
+                granted = budget.grant(groups[i])
+                if granted < MIN_GRANT:
+                    budget.settle(groups[i], granted, 0.0)
+                    outcomes[i] = budget.exhausted()
+                    continue
+                running[i] = (_new_job(requests[i]), time.monotonic(), granted)
+                lim = {**self._job_limits(), "timeout": granted}
+                line = json.dumps({"id": i, "dir": str(running[i][0]), **lim})
                 self._server.stdin.write(line.encode() + b"\n")
                 self._server.stdin.flush()
+            if not running:
+                continue
             msg = self._read_message(time.monotonic() + self.limits.timeout + 30)
             if msg is None or msg.get("id") not in running:
                 _killpg(self._server.pid)
                 self._server.wait()
                 self._server = None
                 culprit = len(running) == 1
-                for i, (job, t0) in running.items():
+                now = time.monotonic()
+                for i, (job, t0, granted) in running.items():
+                    budget.settle(groups[i], granted, now - t0)
                     outcomes[i] = finish(job, None, False, self.limits.timeout, t0)
                     outcomes[i].problem = "the grading process was killed (by the submission?)"
                     if not culprit:
                         alone.append(i)
                 running.clear()
                 continue
-            job, t0 = running.pop(msg["id"])
-            outcomes[msg["id"]] = out = finish(
-                job, msg["code"], msg["timeout"], self.limits.timeout, t0
-            )
+            job, t0, granted = running.pop(msg["id"])
+            budget.settle(groups[msg["id"]], granted, time.monotonic() - t0)
+            out = finish(job, msg["code"], msg["timeout"], granted, t0)
+            outcomes[msg["id"]] = budget.cut(out, granted)
             if msg.get("lost") and out.result is None:
                 out.problem = "the grading process was killed (by the submission?)"
         return outcomes
 
     # one fresh interpreter per request
-    def _run_spawned(self, requests: list[dict]) -> list[Outcome]:
+    def _run_spawned(self, requests: list[dict], groups: list, budget: Budget) -> list[Outcome]:
         outcomes: list[Outcome | None] = [None] * len(requests)
         queue = deque(range(len(requests)))
-        running: dict[int, tuple[subprocess.Popen, Path, float]] = {}
+        running: dict[int, tuple[subprocess.Popen, Path, float, float]] = {}
         started: dict[int, float] = {}
         lim = self._job_limits()
         while queue or running:
             while queue and len(running) < self.jobs:
                 i = queue.popleft()
+                granted = budget.grant(groups[i])
+                if granted < MIN_GRANT:
+                    budget.settle(groups[i], granted, 0.0)
+                    outcomes[i] = budget.exhausted()
+                    continue
                 job = _new_job(requests[i])
                 with open(job / "output.txt", "wb") as out:
                     proc = subprocess.Popen(
@@ -235,20 +236,22 @@ class Sandbox:
                         start_new_session=True,
                         preexec_fn=_preexec(lim),
                     )
-                running[i] = (proc, job, time.monotonic())
+                running[i] = (proc, job, time.monotonic(), granted)
             time.sleep(0.02)
             now = time.monotonic()
-            for i, (proc, job, t0) in list(running.items()):
+            for i, (proc, job, t0, granted) in list(running.items()):
                 if i not in started and (job / "started").exists():
                     started[i] = now  # the clock starts once torch is imported
-                late = now - started.get(i, t0 + STARTUP_ALLOWANCE) > self.limits.timeout
+                late = now - started.get(i, t0 + STARTUP_ALLOWANCE) > granted
                 if proc.poll() is None and not late:
                     continue
                 if late and proc.poll() is None:
                     _killpg(proc.pid)
                 code = proc.wait()
                 _killpg(proc.pid)  # whatever it started goes too
-                outcomes[i] = finish(job, code, late and code < 0, self.limits.timeout, t0)
+                budget.settle(groups[i], granted, now - started[i] if i in started else 0.0)
+                out = finish(job, code, late and code < 0, granted, t0)
+                outcomes[i] = budget.cut(out, granted)
                 del running[i]
         return outcomes
 

@@ -1,13 +1,14 @@
 """The grading worker: runs one exercise of a student notebook, returns plain data, decides nothing.
 
 Run as a standalone script with ``python -I worker.py`` so lmlib is never imported next to student
-code (the reference answers live there). It imports nothing from lmlib but ``answers.py`` beside
-it; under bubblewrap the two are copied alone into the job's read-only ``/grader``, where no lmlib
-source exists. Three modes:
+code (the reference answers live there). It imports nothing from lmlib but ``answers.py`` and
+``seccomp.py`` beside it; under bubblewrap the three are copied alone into the job's read-only
+``/grader``, where no lmlib source exists. Three modes:
 
-- ``sandboxed RESULT_FD STARTED_FD``: inside bwrap (``isolation.py``), run ``/grader/request.pt``
-  and write the result to an inherited fd; nothing the job writes outlives its tmpfs, and from
-  before the submission runs it may start threads but no process (``no_new_processes``);
+- ``pool REPORT_FD``: inside bwrap (``isolation.py``), one interpreter for a notebook's exercises:
+  it reads requests on stdin, runs each in a forked child and reports the results on an
+  inherited fd; the children may start threads but no process (``no_new_processes``), and
+  nothing one of them writes is left for the next;
 - ``run JOB_DIR``: run the job in JOB_DIR once (the parent set the limits in ``preexec_fn``);
 - ``serve``: a fork server. It imports torch once, then reads ``{"id", "dir", ...}`` lines on stdin
   and forks a monitor per job, which forks the job (own session, rlimits, empty cwd), kills its
@@ -38,9 +39,11 @@ import torch
 
 if __package__:  # imported as lmlib.grading.worker by the trusted side, for set_limits
     from lmlib.grading.answers import Refuse, describe_error, forbid, run_cases, torch_save
-else:  # run as a script, alone with answers.py (in /grader under bubblewrap)
+    from lmlib.grading.seccomp import no_new_processes
+else:  # run as a script, alone with answers.py and seccomp.py (in /grader under bubblewrap)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     from answers import Refuse, describe_error, forbid, run_cases, torch_save
+    from seccomp import no_new_processes
 
     del sys.path[0]
 
@@ -104,77 +107,133 @@ def run_job(job: str) -> None:
     os.replace(tmp, os.path.join(job, "result.pt"))
 
 
-def run_sandboxed(result_fd: int, started_fd: int) -> None:
-    """Inside bwrap: the request is read-only in /grader, the result goes to an inherited fd."""
-    os.write(started_fd, b"s")
-    os.close(started_fd)
-    req = torch.load("/grader/request.pt", weights_only=True)
-    os.chdir("/job")
-    no_new_processes()
-    result = execute(req)
-    buffer = io.BytesIO()
-    torch_save(result, buffer)
-    data = memoryview(buffer.getvalue())
-    while data:
-        data = data[os.write(result_fd, data) :]
-    os.close(result_fd)
+SCRATCH = ("/tmp", "/job", "/dev/shm")  # the job's writable places, emptied between exercises
+OUTPUT = "/tmp/.lmlib-output"  # an exercise's stdout and stderr, read back by the pool
+MAX_RESULT = 64 << 20  # bytes; as outcome.MAX_RESULT_BYTES
 
 
-# seccomp: the syscalls that start a process or a program, per architecture
-_AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}
-_SYSCALLS = {
-    "x86_64": {"fork": 57, "vfork": 58, "execve": 59, "execveat": 322, "clone": 56},
-    "aarch64": {"execve": 221, "execveat": 281, "clone": 220},
-}
-_CLONE3, _CLONE_THREAD, _EPERM, _ENOSYS = 435, 0x00010000, 1, 38
-_SECCOMP_SYSCALL = {"x86_64": 317, "aarch64": 277}
-
-
-def no_new_processes() -> bool:
-    """From now on this process (every thread) may start threads, but no process or program:
-    fork, vfork, clone of a process and exec fail with EPERM (clone3 with ENOSYS, so the C
-    library falls back to clone for threads). A graded job then cannot hand its work to a fresh
-    interpreter, or to a child that undoes the refusals of ``answers.py``. A seccomp filter, so
-    Linux on x86_64 or aarch64 only; False where it cannot be installed."""
+def pool(report_fd: int) -> None:
+    """Inside bwrap: one interpreter for a notebook's exercises, one at a time. Reads
+    ``{"size": N}`` then N bytes of a request on stdin, forks a child that runs it (in the
+    child, from before the submission runs, no process may start or be traced:
+    ``no_new_processes``) and reports ``{"code", "timeout", "size", "output"}`` then the
+    result's bytes on ``report_fd``. Between exercises the child and everything it wrote are
+    gone, so one exercise can pass nothing to the next. The pool itself never runs student code,
+    and the children it starts can neither trace it (it is not dumpable) nor signal it."""
     import ctypes
-    import platform
-    import struct
 
-    machine = platform.machine()
-    if machine not in _SYSCALLS:
-        return False
-    calls = _SYSCALLS[machine]
-    allow, deny, nosys = 0x7FFF0000, 0x00050000 | _EPERM, 0x00050000 | _ENOSYS
-    # (code, jump if true, jump if false, k); jumps are labels resolved below
-    load, jeq, jge, jset, ret = 0x20, 0x15, 0x35, 0x45, 0x06
-    prog = [(load, 0, 0, 4), (jeq, 0, "deny", _AUDIT_ARCH[machine]), (load, 0, 0, 0)]
-    if machine == "x86_64":
-        prog.append((jge, "deny", 0, 0x40000000))  # the x32 ABI's numbers
-    prog += [(jeq, "deny", 0, nr) for name, nr in calls.items() if name != "clone"]
-    prog += [(jeq, "nosys", 0, _CLONE3), (jeq, 0, "allow", calls["clone"])]
-    prog += [(load, 0, 0, 16), (jset, "allow", "deny", _CLONE_THREAD)]  # clone's flags
-    labels = {"allow": len(prog), "deny": len(prog) + 1, "nosys": len(prog) + 2}
-    prog += [(ret, 0, 0, allow), (ret, 0, 0, deny), (ret, 0, 0, nosys)]
+    import einops  # noqa: F401  (warm imports every forked child shares)
+    import numpy  # noqa: F401
+    import torch.nn.functional  # noqa: F401
 
-    def jump(target, i: int) -> int:
-        return target if isinstance(target, int) else labels[target] - i - 1
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE 0
+    # as the PID namespace's init (bwrap --as-pid-1) it gets no signal from inside the namespace
+    # that it has no handler for: drop Python's one for SIGINT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.chdir("/job")
+    report = os.fdopen(report_fd, "wb", buffering=0)
+    report.write(b'{"ready": true}\n')
+    requests = os.fdopen(0, "rb", buffering=0)
+    while line := requests.readline():
+        header = json.loads(line)
+        request = _read_exactly(requests, header["size"])
+        code, timed_out, result = _run_child(request, header["timeout"])
+        output = _tail(OUTPUT, 2000)
+        for place in SCRATCH:
+            _empty(place)
+        reply = {"code": code, "timeout": timed_out, "size": len(result), "output": output}
+        report.write(json.dumps(reply).encode() + b"\n" + result)
 
-    code = b"".join(
-        struct.pack("=HBBI", op, jump(jt, i), jump(jf, i), k)
-        for i, (op, jt, jf, k) in enumerate(prog)
-    )
-    buf = ctypes.create_string_buffer(code, len(code))
 
-    class Program(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+def _run_child(request: bytes, timeout: float) -> tuple[int | None, bool, bytes]:
+    """Fork a child that runs ``request``; (exit code, timed out, the result's bytes)."""
+    r, w = os.pipe()
+    out = os.open(OUTPUT, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    child = os.fork()
+    if child == 0:
+        code = 70
+        try:
+            os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+            os.dup2(out, 1)
+            os.dup2(out, 2)
+            os.dup2(w, 3)
+            os.closerange(4, 65536)  # the pool's own pipes are out of reach
+            req = torch.load(io.BytesIO(request), weights_only=True)
+            no_new_processes()
+            buffer = io.BytesIO()
+            torch_save(execute(req), buffer)
+            data = memoryview(buffer.getvalue())
+            while data:
+                data = data[os.write(3, data) :]
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(code)
+    os.close(w)
+    os.close(out)
+    chunks, size, status = [], 0, None
+    deadline, timed_out = time.monotonic() + timeout, False
+    while status is None:
+        if size <= MAX_RESULT and select.select([r], [], [], 0.01)[0]:
+            chunk = os.read(r, 1 << 20)
+            chunks.append(chunk)
+            size += len(chunk)
+        pid, st = os.waitpid(child, os.WNOHANG)
+        if pid:
+            status = st
+        elif (time.monotonic() > deadline and not timed_out) or size > MAX_RESULT:
+            timed_out = timed_out or size <= MAX_RESULT
+            os.kill(child, signal.SIGKILL)
+            time.sleep(0.01)
+    os.set_blocking(r, False)
+    try:
+        while size <= MAX_RESULT and (chunk := os.read(r, 1 << 20)):
+            chunks.append(chunk)
+            size += len(chunk)
+    except BlockingIOError:
+        pass
+    os.close(r)  # past MAX_RESULT the trusted side refuses the result for its size
+    return os.waitstatus_to_exitcode(status), timed_out, b"".join(chunks)[: MAX_RESULT + 1]
 
-    program = Program(len(prog), ctypes.addressof(buf))
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-        return False
-    # seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &program): every thread
-    done = libc.syscall(_SECCOMP_SYSCALL[machine], 1, 1, ctypes.byref(program))
-    return done == 0
+
+def _read_exactly(f, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = f.read(size - len(data))
+        if not chunk:
+            raise EOFError("the request was cut short")
+        data += chunk
+    return data
+
+
+def _tail(path: str, size: int) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - size))
+            return f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+
+
+def _empty(place: str) -> None:
+    """Remove everything under ``place``, whatever permissions the exercise gave it."""
+    for root, dirs, files in os.walk(place, topdown=False):
+        for name in files:
+            _try(os.unlink, os.path.join(root, name))
+        for name in dirs:
+            _try(os.chmod, os.path.join(root, name), 0o700)
+            _try(os.rmdir, os.path.join(root, name))
+            if os.path.lexists(os.path.join(root, name)):  # a symlink to a directory
+                _try(os.unlink, os.path.join(root, name))
+
+
+def _try(fn, *args) -> None:
+    try:
+        fn(*args)
+    except OSError:
+        pass
 
 
 def set_limits(memory_mb: int, cpu_s: int, fsize_mb: int) -> None:
@@ -294,13 +353,13 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["serve"]:
         serve()
         os._exit(0)  # no interpreter teardown: torch's takes seconds
-    if len(argv) == 3 and argv[0] == "sandboxed":
-        run_sandboxed(int(argv[1]), int(argv[2]))
+    if len(argv) == 2 and argv[0] == "pool":
+        pool(int(argv[1]))
         os._exit(0)
     if len(argv) == 2 and argv[0] == "run":
         run_job(argv[1])
         os._exit(0)  # skip atexit hooks a submission may have registered
-    print("usage: python -I worker.py serve | run JOB_DIR | sandboxed FD FD", file=sys.stderr)
+    print("usage: python -I worker.py serve | run JOB_DIR | pool REPORT_FD", file=sys.stderr)
     return 2
 
 
