@@ -1,7 +1,7 @@
 """Running notebooks' exercises under bubblewrap, a pool (one interpreter) per notebook, and the
 time budget every way of running them shares.
 
-A notebook's exercises run one after another in its pool (``isolation.Pool``, ``worker.py
+A notebook's exercises run one after another in its pool (``bwrap_job.Pool``, ``worker.py
 pool``); with more workers than notebooks, a notebook's exercises are shared among several
 pools. A pool that dies or stops answering is killed with all it started: its current exercise
 gets the reason, and the exercises it had left go to a fresh pool.
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from lmlib.grading import isolation
+from lmlib.grading import bwrap_job
 from lmlib.grading.outcome import Outcome, exit_reason, finish
 
 STARTUP_ALLOWANCE = 60.0  # seconds a worker may take to import torch on a loaded machine
@@ -66,7 +66,7 @@ REPLY_ALLOWANCE = 30.0  # seconds past its timeout a pool may take to report an 
 class _Slot:
     """A running pool: its job dir, the exercises still to run, the one running now."""
 
-    pool: isolation.Pool
+    pool: bwrap_job.Pool
     job: Path
     queue: deque
     t0: float
@@ -121,7 +121,7 @@ def run_pools(
         while queues or active:
             while queues and len(active) < jobs:
                 job = Path(tempfile.mkdtemp(prefix="lmlib-grade-"))
-                pool = isolation.Pool(job, *cgroups, preexec)
+                pool = bwrap_job.Pool(job, *cgroups, preexec)
                 active.append(_Slot(pool, job, queues.popleft(), time.monotonic()))
             time.sleep(0.01)
             for slot in list(active):
