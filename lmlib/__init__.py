@@ -23,6 +23,7 @@ models/       what the chapters build
   params        counting parameters: one meaning for every model
 data/         what the models read
   tokenizer     character and word tokenizers
+  bpe           byte-level byte-pair encoding: merges learned from bytes, any UTF-8 text
   shakespeare   tiny Shakespeare, found locally or downloaded once, and its batches
   multitask     the synthetic multitask corpus: one task per sentence
   knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
@@ -111,6 +112,7 @@ tools/        the `lmlib` command
   book_guard    the book build's notebook budget and idle-kernel watchdog
 """
 
+from lmlib.data.bpe import BPETokenizer
 from lmlib.data.shakespeare import CharDataset, DataError, get_batch, tiny_shakespeare
 from lmlib.data.tokenizer import CharTokenizer
 from lmlib.models.attention import (
@@ -138,6 +140,7 @@ __all__ = [
     "EncoderDecoder",
     "MLP",
     "CharDataset",
+    "BPETokenizer",
     "CharTokenizer",
     "CheckpointError",
     "DataError",
