@@ -83,6 +83,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   encdec_ladder encoder-decoder to decoder-only, one difference removed at a time
   attention_heads  lab 2's heads over seeds: look-back and entropy before and after training
   mlp_ablation  lab 6's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
+  tokenization  characters, BPE and words at equal compute, and sums with digits merged or split
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command
