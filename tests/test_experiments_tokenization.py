@@ -20,7 +20,7 @@ LAB = ROOT / "labs" / "solutions" / "3_3_tokenization.ipynb"
 TEXT = "To be, or not to be, that is the question:\nWhether 'tis nobler in the mind\n" * 30
 S = dict(d_model=16, n_heads=2, n_layers=1, batch_size=4, window_bytes=16, char_steps=10,
          eval_batches=1, arithmetic=dict(max_digits=2, n_train=300, n_test=5, vocab_size=280,
-                                         window_bytes=16, steps=3))  # fmt: skip
+                                         window_bytes=16, steps=3, checkpoints=[1, 3]))  # fmt: skip
 
 
 def test_word_tokens_encode_every_text_and_spell_rare_words_in_bytes():
@@ -86,22 +86,24 @@ def test_one_lm_run_and_one_arithmetic_run_are_reproducible():
     assert math.isclose(a["bits_per_byte"], a["val_loss"] * 200 / 400 / math.log(2))
     r = tokenization.arithmetic_run(S, split_digits=True, seed=0)
     assert r == tokenization.arithmetic_run(S, split_digits=True, seed=0)
-    assert r["vocab_size"] <= 280 and 0 <= r["accuracy"] <= r["digit_accuracy"] <= 1
+    assert r["vocab_size"] == 256 and r["checkpoints"] == [1, 3] and len(r["accuracy"]) == 2
+    assert all(0 <= a <= d <= 1 for a, d in zip(r["accuracy"], r["digit_accuracy"]))
 
 
 def test_summarize_takes_medians_and_counts_seeds():
     bpb = {"char": [3.0, 3.2, 3.1], "bpe-512": [2.9, 3.3, 2.8]}
     runs = [{"tokenizer": n, "seed": s, "bits_per_byte": v}
             for n, vals in bpb.items() for s, v in enumerate(vals)]  # fmt: skip
-    arith = [{"split_digits": split, "seed": s, "accuracy": acc, "digit_accuracy": acc}
+    arith = [{"split_digits": split, "seed": s, "checkpoints": [5, 10], "accuracy": [acc / 2, acc],
+              "digit_accuracy": [acc, acc]}
              for split, accs in ((False, [0.1, 0.5, 0.2]), (True, [0.8, 0.4, 0.9]))
              for s, acc in enumerate(accs)]  # fmt: skip
     out = tokenization.summarize(runs, arith)
     assert out["best_median"] == "bpe-512" and out["per_tokenizer"]["char"]["median"] == 3.1
     assert out["lowest_per_seed"] == {"0": "bpe-512", "1": "char", "2": "bpe-512"}
-    assert out["best_lowest_in"] == 2 and out["split_higher_in"] == 2
-    assert out["arithmetic"]["split"]["accuracy"] == [0.8, 0.4, 0.9]
-    assert out["arithmetic"]["merged"]["median"] == 0.2
+    assert out["best_lowest_in"] == 2 and out["split_higher_in"] == {"5": 2, "10": 2}
+    assert out["arithmetic"]["10"]["split"]["accuracy"] == [0.8, 0.4, 0.9]
+    assert out["arithmetic"]["5"]["merged"]["median"] == 0.1
 
 
 def test_the_lab_calls_the_experiment():
@@ -123,4 +125,5 @@ def test_ci_run_writes_results_and_figures(tmp_path):
     r = read_results(runner.results_path("tokenization", "ci", 0, tmp_path / "res"))
     assert len(r["runs"]) == 4 * 2 and len(r["arithmetic"]) == 2 * 2
     assert set(r["tokenizers"]) == {"char", "bpe-300", "bpe-400", "word"}
+    assert set(r["summary"]["arithmetic"]) == {"4", "8"}
     assert {p.name for p in (tmp_path / "fig").iterdir()} == {"tokenization_bpb.png"}

@@ -150,16 +150,9 @@ def arithmetic_config(s: dict, steps: int, seed: int) -> TrainConfig:
                        eval_batches=s["eval_batches"], seed=seed, progress=False)  # fmt: skip
 
 
-def arithmetic_run(s: dict, split_digits: bool, seed: int) -> dict:
-    """Train on sums through one BPE, then answer held-out sums greedily: the share of whole
-    answers right, and of answer digits right in place."""
-    d = arithmetic_data(s, split_digits, seed)
-    tok, ids, context, steps = d["tokenizer"], d["ids"], d["context"], s["arithmetic"]["steps"]
-    n = int(len(ids) * 0.9)
-    seed_everything(seed)
-    model = TransformerLM(config(s, tok.vocab_size, context))
-    completed(train(model, ids[:n], ids[n:], arithmetic_config(s, steps, seed)))
-    test = d["test"]
+def answer_sums(model: TransformerLM, tok: BPETokenizer, test: list[tuple[int, int]]) -> dict:
+    """Greedy answers to held-out sums: the share of whole answers right, and of answer digits
+    right in their place."""
     right = digits = 0
     for x, y in test:
         line = sum_text(x, y)
@@ -169,13 +162,35 @@ def arithmetic_run(s: dict, split_digits: bool, seed: int) -> dict:
         got = tok.decode(out[0, idx.shape[1] :].tolist())
         right += got.startswith(answer + ".")
         digits += sum(g == a for g, a in zip(got, answer)) / len(answer)
+    return {"accuracy": right / len(test), "digit_accuracy": digits / len(test)}
+
+
+def arithmetic_run(s: dict, split_digits: bool, seed: int) -> dict:
+    """Train on sums through one BPE; at each of `checkpoints` steps of that one run, answer the
+    held-out sums (see answer_sums)."""
+    a = s["arithmetic"]
+    d = arithmetic_data(s, split_digits, seed)
+    tok, ids, context = d["tokenizer"], d["ids"], d["context"]
+    n = int(len(ids) * 0.9)
+    seed_everything(seed)
+    model = TransformerLM(config(s, tok.vocab_size, context))
+    scores = {}
+
+    def score(step: int, loss: float) -> None:
+        if step in a["checkpoints"]:
+            scores[step] = answer_sums(model, tok, d["test"])
+
+    run = arithmetic_config(s, a["steps"], seed)
+    completed(train(model, ids[:n], ids[n:], run, on_step=score))
     return {"split_digits": split_digits, "seed": seed, "vocab_size": tok.vocab_size,
             "context": context, "bytes_per_token": d["bytes_per_token"],
-            "accuracy": right / len(test), "digit_accuracy": digits / len(test)}  # fmt: skip
+            "checkpoints": a["checkpoints"],
+            **{k: [scores[c][k] for c in a["checkpoints"]] for k in METRICS}}  # fmt: skip
 
 
 def summarize(runs: list[dict], arith: list[dict]) -> dict:
-    """Per tokenizer: bits per byte by seed, median, spread; per digit rule: accuracy by seed."""
+    """Per tokenizer: bits per byte by seed, median, spread; per digit rule and checkpoint: the
+    sums' accuracy by seed and its median, and in how many seeds one digit per token was higher."""
     names = list(dict.fromkeys(r["tokenizer"] for r in runs))
     seeds = sorted({r["seed"] for r in runs})
     bpb = {n: {r["seed"]: r["bits_per_byte"] for r in runs if r["tokenizer"] == n} for n in names}
@@ -186,21 +201,23 @@ def summarize(runs: list[dict], arith: list[dict]) -> dict:
     lowest = {str(s): min(names, key=lambda n: bpb[n][s]) for s in seeds}
     arith = sorted(arith, key=lambda r: r["seed"])
     rules = {"merged": False, "split": True}
-    acc = {
-        rule: {k: [r[k] for r in arith if r["split_digits"] == split] for k in METRICS}
-        for rule, split in rules.items()
-    }
-    for a in acc.values():
-        a["median"] = statistics.median(a["accuracy"])
+    sums_summary, split_higher = {}, {}
+    for i, step in enumerate(arith[0]["checkpoints"] if arith else []):
+        at = {rule: {k: [r[k][i] for r in arith if r["split_digits"] == split] for k in METRICS}
+              for rule, split in rules.items()}  # fmt: skip
+        for v in at.values():
+            v["median"] = statistics.median(v["accuracy"])
+        sums_summary[str(step)] = at
+        split_higher[str(step)] = sum(
+            sp > m for sp, m in zip(at["split"]["accuracy"], at["merged"]["accuracy"])
+        )
     return {
         "per_tokenizer": per,
         "best_median": best,
         "lowest_per_seed": lowest,
         "best_lowest_in": sum(v == best for v in lowest.values()),
-        "arithmetic": acc,
-        "split_higher_in": sum(
-            s > m for s, m in zip(acc["split"]["accuracy"], acc["merged"]["accuracy"])
-        ),
+        "arithmetic": sums_summary,
+        "split_higher_in": split_higher,
     }
 
 
@@ -234,10 +251,11 @@ def run(profile: str, seed: int = 0) -> dict:
         data = datasets(s)
         steps = equal_flops_steps(s, {n: d["vocab_size"] for n, d in data.items()},
                                   {n: d["context"] for n, d in data.items()})  # fmt: skip
-        work = [("lm", s, d, steps[n], sd) for n, d in data.items() for sd in seeds]
-        work += [("arithmetic", s, split, sd) for split in (False, True) for sd in seeds]
-        done = map_spawned(_one, work, jobs=s["jobs"])  # one thread each: the lab's numbers
-        runs, arith = done[: -2 * len(seeds)], done[-2 * len(seeds) :]
+        # the longest runs first; one thread each, so a worker prints the lab's numbers
+        work = [("arithmetic", s, split, sd) for split in (False, True) for sd in seeds]
+        work += [("lm", s, d, steps[n], sd) for n, d in data.items() for sd in seeds]
+        done = map_spawned(_one, work, jobs=s["jobs"])
+        arith, runs = done[: 2 * len(seeds)], done[2 * len(seeds) :]
         tokenizer_info = {n: {k: d[k] for k in ("vocab_size", "bytes_per_token", "context")}
                           | {"steps": steps[n]} | param_split(s, d["vocab_size"], d["context"])
                           for n, d in data.items()}  # fmt: skip
