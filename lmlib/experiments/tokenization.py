@@ -278,7 +278,7 @@ def bpb_figure(r: dict, title: str):
     import matplotlib.pyplot as plt
 
     info = r["tokenizers"]
-    names = list(info)
+    names = sorted(info, key=lambda n: info[n]["vocab_size"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     for i, n in enumerate(names):
         vals = [x["bits_per_byte"] for x in r["runs"] if x["tokenizer"] == n]
