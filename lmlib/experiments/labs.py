@@ -104,8 +104,8 @@ _LABS: dict[str, dict[str, dict]] = {
                             window_bytes=32, steps=1600, checkpoints=[400, 800, 1600]),
         ),
         "gpu": dict(
-            d_model=128, n_heads=4, n_layers=4, batch_size=64, window_bytes=256,
-            char_steps=2000, text_chars=None, bpe_sizes=[512, 1024, 2048], max_words=8192,
+            d_model=128, n_heads=4, n_layers=4, batch_size=64, window_bytes=128,
+            char_steps=1000, text_chars=None, bpe_sizes=[512, 1024, 2048], max_words=8192,
             eval_batches=20, seeds=[0, 1, 2], jobs=1,
             arithmetic=dict(max_digits=2, n_train=100_000, n_test=500, vocab_size=1024,
                             window_bytes=32, steps=3000, checkpoints=[750, 1500, 3000]),
