@@ -23,6 +23,7 @@ models/       what the chapters build
   params        counting parameters: one meaning for every model
 data/         what the models read
   tokenizer     character and word tokenizers
+  bpe           byte-level byte-pair encoding: merges learned from bytes, any UTF-8 text
   shakespeare   tiny Shakespeare, found locally or downloaded once, and its batches
   multitask     the synthetic multitask corpus: one task per sentence
   knowledge     a synthetic knowledge base with a Zipf law over who is mentioned
@@ -82,6 +83,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   encdec_ladder encoder-decoder to decoder-only, one difference removed at a time
   attention_heads  lab 3.1's heads over seeds: look-back and entropy before and after training
   mlp_ablation  lab 3.2's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
+  tokenization  characters, BPE and words at equal compute, and sums with digits merged or split
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command
@@ -113,6 +115,7 @@ tools/        the `lmlib` command
   book_guard    the book build's notebook budget and idle-kernel watchdog
 """
 
+from lmlib.data.bpe import BPETokenizer
 from lmlib.data.shakespeare import CharDataset, DataError, get_batch, tiny_shakespeare
 from lmlib.data.tokenizer import CharTokenizer
 from lmlib.models.attention import (
@@ -140,6 +143,7 @@ __all__ = [
     "EncoderDecoder",
     "MLP",
     "CharDataset",
+    "BPETokenizer",
     "CharTokenizer",
     "CheckpointError",
     "DataError",

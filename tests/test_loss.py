@@ -23,3 +23,16 @@ def test_uniform_prediction_costs_log_vocab():
 def test_shape_mismatch():
     with pytest.raises(ValueError, match="targets"):
         next_token_loss(torch.zeros(2, 3, 5), torch.zeros(2, 4, dtype=torch.long))
+
+
+def test_bits_per_byte_converts_nats_per_token():
+    import math
+
+    import pytest
+
+    from lmlib.training.loss import bits_per_byte
+
+    assert math.isclose(bits_per_byte(math.log(2), 10, 10), 1.0)
+    assert math.isclose(bits_per_byte(2.0, 50, 100), 1.0 / math.log(2))  # 2 bytes per token
+    with pytest.raises(ValueError, match="n_tokens and n_bytes must be >= 1"):
+        bits_per_byte(1.0, 0, 10)

@@ -17,4 +17,5 @@ EXPERIMENTS = {
     "chat_cache": "lmlib.experiments.chat_cache",
     "attention_heads": "lmlib.experiments.attention_heads",
     "mlp_ablation": "lmlib.experiments.mlp_ablation",
+    "tokenization": "lmlib.experiments.tokenization",
 }

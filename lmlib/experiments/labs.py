@@ -89,6 +89,29 @@ _LABS: dict[str, dict[str, dict]] = {
             probe_steps=300, toy_steps=300, eval_batches=20,
         ),
     },
+    "3_3_tokenization": {  # lmlib.experiments.tokenization: bits per byte, and sums
+        "ci": dict(
+            d_model=16, n_heads=2, n_layers=1, batch_size=4, window_bytes=32, char_steps=20,
+            text_chars=20_000, bpe_sizes=[300, 400], max_words=300, eval_batches=2, jobs=1,
+            seeds=[0, 1],
+            arithmetic=dict(max_digits=2, n_train=400, n_test=10, vocab_size=300,
+                            window_bytes=32, steps=8, checkpoints=[4, 8]),
+        ),
+        "cpu": dict(
+            d_model=64, n_heads=4, n_layers=2, batch_size=16, window_bytes=64, char_steps=250,
+            text_chars=None, bpe_sizes=[512, 2048], max_words=2048, eval_batches=8,
+            jobs=2, seeds=[0, 1, 2],
+            arithmetic=dict(max_digits=2, n_train=20_000, n_test=100, vocab_size=1024,
+                            window_bytes=32, steps=1600, checkpoints=[400, 800, 1600]),
+        ),
+        "gpu": dict(
+            d_model=128, n_heads=4, n_layers=4, batch_size=64, window_bytes=128,
+            char_steps=1000, text_chars=None, bpe_sizes=[512, 1024, 2048], max_words=8192,
+            eval_batches=20, seeds=[0, 1, 2], jobs=1,
+            arithmetic=dict(max_digits=2, n_train=100_000, n_test=500, vocab_size=1024,
+                            window_bytes=32, steps=3000, checkpoints=[750, 1500, 3000]),
+        ),
+    },
     "4_1_encoder_decoder": {  # the ladder of lmlib.experiments.encdec_ladder, smaller
         "ci": dict(
             ladder=dict(model=dict(d_model=16, n_heads=2, n_layers=1), batch_size=8,

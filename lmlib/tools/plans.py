@@ -114,6 +114,26 @@ def _lab3_2(profile: str) -> float:
     return total
 
 
+def _lab3_3(profile: str) -> float:
+    from lmlib.experiments import tokenization as tk
+    from lmlib.models.transformer import TransformerLM
+
+    s = settings("3_3_tokenization", profile)
+    # Every tokenizer's model spends the character model's training FLOPs (equal_flops_steps):
+    # 65 characters, one byte per token, so a context of window_bytes; one evaluation each.
+    char = TransformerLM(tk.config(s, 65, s["window_bytes"])).flops_per_token()
+    per_step = s["batch_size"] * s["window_bytes"] * char
+    n_runs = (len(s["bpe_sizes"]) + 2) * len(s["seeds"])
+    total = n_runs * per_step * (s["char_steps"] + s["eval_batches"] / 3)
+    for split in (False, True):  # the sums: vocabulary and context depend on the tokenizer
+        for seed in s["seeds"]:
+            d = tk.arithmetic_data(s, split, seed)
+            model = TransformerLM(tk.config(s, d["tokenizer"].vocab_size, d["context"]))
+            run = tk.arithmetic_config(s, s["arithmetic"]["steps"], seed)
+            total += run_flops(model.flops_per_token(), d["context"], run)
+    return total
+
+
 def _lab5_1(profile: str) -> float:
     from lmlib.analysis.quiz import encode_facts
     from lmlib.data.knowledge import KnowledgeBase
@@ -196,6 +216,7 @@ PLANS: dict[str, Callable[[str], float]] = {
     "2_2_three_ways_to_read": _lab2_2,
     "3_1_multihead_attention": _lab3_1,
     "3_2_mlp": _lab3_2,
+    "3_3_tokenization": _lab3_3,
     "4_1_encoder_decoder": _lab4_1,
     "4_2_pretraining_objectives": _lab4_2,
     "4_3_distillation": _lab4_3,
