@@ -262,6 +262,7 @@ def _request(ex: Exercise, prepared: list[Prepared], cells: list[notebook.Cell])
         ],
         "forbidden": dict(ex.forbidden),
         "forbidden_ops": dict(ex.forbidden_ops),
+        "warm": list(ex.warm),
         "cases": [p.payload for p in prepared],
     }
 

@@ -190,7 +190,8 @@ class Sandbox:
             while (alone and not running) or (queue and not alone and len(running) < self.jobs):
                 i = (alone or queue).popleft()
                 running[i] = (_new_job(requests[i]), time.monotonic())
-                line = json.dumps({"id": i, "dir": str(running[i][0]), **self._job_limits()})
+                job = {"id": i, "dir": str(running[i][0]), "warm": requests[i].get("warm", [])}
+                line = json.dumps({**job, **self._job_limits()})
                 self._server.stdin.write(line.encode() + b"\n")
                 self._server.stdin.flush()
             msg = self._read_message(time.monotonic() + self.limits.timeout + 30)
