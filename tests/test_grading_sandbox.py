@@ -333,3 +333,34 @@ def test_real_lab_solution_full_marks_student_zero(sandbox, path):
     )
     assert full.points == full.max_points, [v for v in full.verdicts if v.status != "passed"]
     assert zero.points == 0, [v for v in zero.verdicts if v.status == "passed"]
+
+
+def _sees_module(name: str, warm: list[str]) -> dict:
+    """A request whose answer reports whether `name` was imported before it ran."""
+    source = f"import sys\ndef f():\n    return {name!r} in sys.modules\n"
+    return {
+        "exercise": "f",
+        "module": False,
+        "statements": [{"source": source, "line": 1, "cell": "f", "own": True}],
+        "forbidden": {},
+        "forbidden_ops": {},
+        "cases": [{"args": []}],
+        "warm": warm,
+    }
+
+
+@pytest.mark.parametrize("fork", [True, False], ids=["forked", "spawned"])
+def test_an_exercise_warms_the_modules_its_spec_names_before_it_runs(fork):
+    """Lab 3.4's training loop names torch._dynamo, which the first optimizer imports for
+    seconds; the worker imports a spec's `warm` modules before the answer's clock starts."""
+    requests = [_sees_module("colorsys", ["colorsys"]), _sees_module("wave", [])]
+    with Sandbox(Limits(timeout=6.0, memory_mb=2048), fork=fork, isolate=False) as sb:
+        warmed, cold = sb.run(requests)
+    assert warmed.result["cases"] == [{"value": True, "grads": None}], warmed
+    assert cold.result["cases"] == [{"value": False, "grads": None}], cold
+
+
+def test_the_training_loop_exercise_warms_torch_dynamo():
+    from lmlib.grading.labs import get_lab
+
+    assert get_lab("3_4_your_gpt")["train_gpt"].warm == ("torch._dynamo",)
