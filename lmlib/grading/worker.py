@@ -18,6 +18,8 @@ A job dir holds ``request.pt`` (torch.save of plain data: the code, the inputs, 
 names), ``work/`` (the empty cwd), and receives ``result.pt`` and ``output.txt``. The parent
 loads the result with ``weights_only=True`` and checks every value, so what a submission does in
 here (patch torch, rig ``__eq__``, write a fake result) changes nothing but its own answer.
+The modules a request names in ``warm`` (from the exercise's spec, never from the submission) are
+imported before the job's clock starts; the fork server imports them once, before forking.
 """
 
 from __future__ import annotations
