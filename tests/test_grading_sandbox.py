@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from lmlib.grading import isolation
 from lmlib.grading.grade import exit_status
 from lmlib.grading.judge import grade_many
 from lmlib.grading.sandbox import Limits, Sandbox
@@ -359,3 +360,40 @@ def test_a_memory_cgroup_kills_a_job_over_its_memory():
 
     assert run(16) == 0
     assert run(400) == -9
+
+
+def _sees_module(name: str, warm: list[str]) -> dict:
+    """A request whose answer reports whether `name` was imported before it ran."""
+    source = f"import sys\ndef f():\n    return {name!r} in sys.modules\n"
+    return {
+        "exercise": "f",
+        "module": False,
+        "statements": [{"source": source, "line": 1, "cell": "f", "own": True}],
+        "forbidden": {},
+        "forbidden_ops": {},
+        "cases": [{"args": []}],
+        "warm": warm,
+    }
+
+
+@pytest.mark.parametrize(
+    "fork, isolate",
+    [(True, False), (False, False), (True, True)],
+    ids=["forked", "spawned", "pool"],
+)
+def test_an_exercise_warms_the_modules_its_spec_names_before_it_runs(fork, isolate):
+    """Lab 3.4's training loop names torch._dynamo, which the first optimizer imports for
+    seconds; the worker imports a spec's `warm` modules before the answer's clock starts."""
+    requests = [_sees_module("colorsys", ["colorsys"]), _sees_module("wave", [])]
+    if isolate and not isolation.probe().tamper_proof:
+        pytest.skip("the pool path needs bubblewrap")
+    with Sandbox(Limits(timeout=6.0, memory_mb=2048), fork=fork, isolate=isolate) as sb:
+        warmed, cold = sb.run(requests)
+    assert warmed.result["cases"] == [{"value": True, "grads": None}], warmed
+    assert cold.result["cases"] == [{"value": False, "grads": None}], cold
+
+
+def test_the_training_loop_exercise_warms_torch_dynamo():
+    from lmlib.grading.labs import get_lab
+
+    assert get_lab("3_4_your_gpt")["train_gpt"].warm == ("torch._dynamo",)

@@ -63,9 +63,11 @@ class Pool:
         self.report_r = report_r
         self.ready = False
 
-    def send(self, request: bytes, timeout: float) -> bool:
-        """Start the next exercise; False if the pool is gone."""
-        header = json.dumps({"size": len(request), "timeout": timeout}).encode() + b"\n"
+    def send(self, request: bytes, timeout: float, warm: list[str] = ()) -> bool:
+        """Start the next exercise; False if the pool is gone. ``warm``: modules the exercise's
+        spec names, imported by the pool (trusted) before it forks the exercise."""
+        header = {"size": len(request), "timeout": timeout, "warm": list(warm)}
+        header = json.dumps(header).encode() + b"\n"
         try:
             self.proc.stdin.write(header + request)
             self.proc.stdin.flush()

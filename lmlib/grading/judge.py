@@ -297,6 +297,7 @@ def _request(ex: Exercise, prepared: list[Prepared], program: list[notebook.Stat
         ],
         "forbidden": dict(ex.forbidden),
         "forbidden_ops": dict(ex.forbidden_ops),
+        "warm": list(ex.warm),
         "cases": [p.payload for p in prepared],
     }
 

@@ -167,7 +167,7 @@ def _step(slot: _Slot, requests, groups, budget: Budget, outcomes, queues) -> bo
                 buffer = io.BytesIO()
                 torch.save(requests[i], buffer)
                 slot.current = (i, time.monotonic(), granted)
-                if pool.send(buffer.getvalue(), granted):
+                if pool.send(buffer.getvalue(), granted, requests[i].get("warm", [])):
                     return True
                 dead = True
                 break

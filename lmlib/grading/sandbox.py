@@ -182,7 +182,8 @@ class Sandbox:
                     continue
                 running[i] = (_new_job(requests[i]), time.monotonic(), granted)
                 lim = {**self._job_limits(), "timeout": granted}
-                line = json.dumps({"id": i, "dir": str(running[i][0]), **lim})
+                warm = requests[i].get("warm", [])
+                line = json.dumps({"id": i, "dir": str(running[i][0]), "warm": warm, **lim})
                 self._server.stdin.write(line.encode() + b"\n")
                 self._server.stdin.flush()
             if not running:

@@ -58,6 +58,9 @@ class Exercise:
     forbidden_ops: dict[str, str] = field(default_factory=dict)  # aten op name -> hint
     rules: str = ""
     grads: tuple[int, ...] = ()
+    # modules the worker imports before the answer's clock starts: torch._dynamo, which the
+    # first torch.optim optimizer imports, takes seconds that are no fault of the answer
+    warm: tuple[str, ...] = ()
 
     def compare(self, expected: Any, got: Any) -> str | None:
         """None when ``got`` matches ``expected``, else a one-line reason."""
@@ -155,6 +158,8 @@ def describe(args: tuple, names: tuple[str, ...] = ()) -> str:
         name = names[i] if i < len(names) else f"arg{i}"
         if isinstance(a, Tensor):
             parts.append(f"{name} {tuple(a.shape)} {str(a.dtype).removeprefix('torch.')}")
+        elif isinstance(a, dict) and any(isinstance(v, Tensor) for v in a.values()):
+            parts.append(f"{name}=a state_dict of {len(a)} tensors")  # weights: too many to show
         else:
             parts.append(f"{name}={a!r}")
     return ", ".join(parts)

@@ -134,6 +134,19 @@ def _lab3_3(profile: str) -> float:
     return total
 
 
+def _lab3_4(profile: str) -> float:
+    from lmlib.models.transformer import TransformerConfig
+    from lmlib.training.train import TrainConfig
+
+    lab = settings("3_4_your_gpt", profile)  # the ladder and the student's model, one run each
+    m, r = lab["model"], lab["run"]
+    run = TrainConfig(**r)
+    sizes = [*lab["ladder"], (m["n_layers"], m["d_model"], m["n_heads"])]
+    return sum(
+        _transformer_flops(TransformerConfig(65, m["context"], d, h, n), run) for n, d, h in sizes
+    )
+
+
 def _lab5_1(profile: str) -> float:
     from lmlib.analysis.quiz import encode_facts
     from lmlib.data.knowledge import KnowledgeBase
@@ -217,6 +230,7 @@ PLANS: dict[str, Callable[[str], float]] = {
     "3_1_multihead_attention": _lab3_1,
     "3_2_mlp": _lab3_2,
     "3_3_tokenization": _lab3_3,
+    "3_4_your_gpt": _lab3_4,
     "4_1_encoder_decoder": _lab4_1,
     "4_2_pretraining_objectives": _lab4_2,
     "4_3_distillation": _lab4_3,

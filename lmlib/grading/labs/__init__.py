@@ -24,6 +24,7 @@ _MODULES = (
     "lab3_1",
     "lab3_2",
     "lab3_3",
+    "lab3_4",
     "lab4_1",
     "lab4_2",
     "lab4_3",
