@@ -40,6 +40,7 @@ def settings(profile: str) -> dict:
         ci=dict(
             n_entities=100, d_model=32, n_layers=1, steps=80, batch_size=64, lr=1e-2,
             edges=[1, 3, 10, 30], policy_steps=100, games=[0, 300, 1500], match_games=100,
+            seeds=[0],
         ),
         cpu=dict(
             n_entities=1000, d_model=64, n_layers=2, steps=800, batch_size=64, lr=3e-3,
