@@ -39,17 +39,17 @@ def settings(profile: str) -> dict:
     return by_profile(
         ci=dict(
             n_entities=100, d_model=32, n_layers=1, steps=80, batch_size=64, lr=3e-3,
-            edges=[1, 3, 10, 30], rl_steps=20, rl_batch=128, rl_lr=1e-3, policy_steps=100,
-            seeds=[0],
+            edges=[1, 3, 10, 30], rl_steps=20, rl_batch=32, rl_samples=8, rl_lr=1e-4,
+            policy_steps=100, seeds=[0],
         ),
         cpu=dict(
             n_entities=1000, d_model=64, n_layers=2, steps=800, batch_size=64, lr=3e-3,
-            edges=[1, 3, 10, 30, 100], rl_steps=300, rl_batch=256, rl_lr=1e-3,
+            edges=[1, 3, 10, 30, 100], rl_steps=300, rl_batch=64, rl_samples=8, rl_lr=1e-4,
             policy_steps=300, seeds=[0, 1, 2],
         ),
         gpu=dict(
             n_entities=3000, d_model=128, n_layers=2, steps=3000, batch_size=128, lr=2e-3,
-            edges=[1, 3, 10, 30, 100, 300], rl_steps=600, rl_batch=512, rl_lr=5e-4,
+            edges=[1, 3, 10, 30, 100, 300], rl_steps=600, rl_batch=128, rl_samples=8, rl_lr=1e-4,
             policy_steps=600, seeds=[0, 1, 2],
         ),
         profile=profile,
@@ -95,9 +95,9 @@ def run(profile: str, seed: int = 0) -> dict:
     base, seen, losses = quiz.train_fact_lm(
         kb, tok, cfg, s["steps"], s["batch_size"], s["lr"], seed
     )
-    ab.init_idk(base, tok, kb)
     lm_wall = time.perf_counter() - start
     q = ab.questions(kb, tok)
+    idk_lift = ab.init_idk(base, q)
     perm = torch.randperm(len(kb.facts), generator=torch.Generator().manual_seed(seed))
     fit, held = perm[: len(perm) // 2], perm[len(perm) // 2 :]
     q_fit, q_held = ({k: v[i] for k, v in q.items()} for i in (fit, held))
@@ -116,17 +116,27 @@ def run(profile: str, seed: int = 0) -> dict:
         (frozen != qa.ABSTAIN) & ~conf["correct"][held], (q_held["target"] + 1) % C, frozen_acts
     )
     out = {"untuned": score(ab.greedy(base, q_held)), "threshold_policy": score(frozen_acts)}
+    with torch.no_grad():
+        out["untuned"]["idk_probability"] = float(
+            ab.choice_logits(base, q_held).softmax(-1)[:, -1].mean()
+        )
     out["threshold_policy"]["speak_threshold"] = policy.speak_threshold()
     rl_wall = {}
     for name, table in qa.TABLES.items():
         model = copy.deepcopy(base)
         t0 = time.perf_counter()
         torch.manual_seed(seed)
-        curve = ab.finetune(model, q_fit, table, s["rl_steps"], s["rl_batch"], s["rl_lr"], seed)
+        curve = ab.finetune(
+            model, q_fit, table, s["rl_steps"], s["rl_batch"], s["rl_samples"], s["rl_lr"], seed
+        )
         rl_wall[name] = round(time.perf_counter() - t0, 1)
         acts = ab.greedy(model, q_held)
+        with torch.no_grad():
+            p_idk = ab.choice_logits(model, q_held).softmax(-1)[:, -1]  # (N,)
         out[f"tuned_{name}"] = {
             **score(acts),
+            "idk_probability": float(p_idk.mean()),
+            "rho_reads_idk_probability": ab.spearman(seen[held].double(), p_idk.double()),
             "reward_own_table": float(
                 ab.choice_rewards(acts, q_held["target"], table, C + 1).mean()
             ),
@@ -139,6 +149,7 @@ def run(profile: str, seed: int = 0) -> dict:
         "settings": s,
         "facts": len(kb.facts),
         "held_out": len(held),
+        "idk_lift": idk_lift,
         "lm_final_loss": sum(losses[-20:]) / len(losses[-20:]),
         "quiz_accuracy_held": float(conf["correct"][held].float().mean()),
         "policies": out,

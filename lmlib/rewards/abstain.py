@@ -15,12 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from lmlib.data.knowledge import KnowledgeBase
 from lmlib.data.tokenizer import WordTokenizer
 from lmlib.models.transformer import TransformerLM
+from lmlib.rewards.qa import policy_gradient_loss
 
 IDK = "idk"  # the answer word for "I don't know"
 
@@ -57,16 +57,34 @@ def choice_logits(model: TransformerLM, q: Mapping[str, Tensor]) -> Tensor:
     return at.gather(-1, q["choices"])
 
 
-def init_idk(model: TransformerLM, tok: WordTokenizer, kb: KnowledgeBase) -> None:
-    """Set IDK's (tied) embedding to the mean of the answer words' embeddings.
+@torch.no_grad()
+def init_idk(model: TransformerLM, q: Mapping[str, Tensor], margin: float = 0.5) -> float:
+    """Give IDK an embedding at which it is never the model's first choice on the questions q,
+    but falls at most `margin` (in logits) short of it on the question where it comes closest.
 
-    Its logit then starts at the mean of the candidates' logits: never the greedy choice, but
-    sampled often enough to be tried, and more often where the model's answers are flat.
+    The embedding is the mean of the candidate answers' embeddings (its logit then follows the
+    mean candidate logit) plus s times the mean final hidden state u, with the largest s that
+    keeps the margin (where u lowers IDK's logit, it only moves further below). Unseen in
+    training, IDK would otherwise start with a probability too small ever to be sampled.
+    Returns s.
     """
-    answers = tok.encode([a for r in kb.relations.values() for a in r])
-    with torch.no_grad():
-        emb = model.tok_emb.weight
-        emb[tok.stoi[IDK]] = emb[answers].mean(0)
+    emb = model.tok_emb.weight  # tied: row i is also the output direction of word i
+    idk = q["choices"][0, -1]
+    emb[idk] = emb[q["choices"][:, :-1].unique()].mean(0)
+    hidden = []
+    hook = model.norm.register_forward_hook(lambda m, i, out: hidden.append(out))
+    try:
+        logits = choice_logits(model, q)  # (N, C + 1)
+    finally:
+        hook.remove()
+    h = hidden[0][torch.arange(len(q["idx"])), q["pos"] - 1]  # (N, D)
+    u = h.mean(0)
+    lift = h @ u  # (N,) how much one unit of s raises IDK's logit (where it is > 0)
+    gap = logits[:, :-1].max(-1).values - logits[:, -1] - margin  # (N,)
+    up = lift > 0
+    s = float((gap[up] / lift[up]).min().clamp(min=0)) if up.any() else 0.0
+    emb[idk] += s * u
+    return s
 
 
 def choice_rewards(
@@ -89,32 +107,47 @@ def finetune(
     q: Mapping[str, Tensor],
     table: Mapping[str, float],
     steps: int,
-    batch_size: int = 256,
-    lr: float = 1e-3,
+    batch_size: int = 64,
+    samples: int = 8,
+    lr: float = 1e-4,
     seed: int = 0,
+    threads: int | None = 1,
 ) -> list[float]:
-    """REINFORCE with a baseline on the questions q, in place: each step samples one choice per
-    question of a batch from the model, scores it with `table`, and raises the log-probability of
-    choices that beat the batch's mean reward. Returns each step's mean sampled reward."""
-    if steps < 0 or batch_size < 1:
-        raise ValueError(f"steps must be >= 0 and batch_size >= 1; got {steps}, {batch_size}")
+    """REINFORCE with a baseline on the questions q, in place. Each step draws `batch_size`
+    questions, samples `samples` choices for each from the model, scores them with `table`, and
+    raises the log-probability of the choices that beat the mean reward of the other samples of
+    the same question (a leave-one-out baseline). Returns each step's mean sampled reward.
+    Batches this small run fastest on one thread (`threads`; None keeps torch's setting)."""
+    if steps < 0 or batch_size < 1 or samples < 2:
+        raise ValueError(
+            f"need steps >= 0, batch_size >= 1, samples >= 2; got {steps}, {batch_size}, {samples}"
+        )
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    n_choices, curve = q["choices"].shape[1], []
+    n_choices, curve, saved = q["choices"].shape[1], [], torch.get_num_threads()
+    torch.set_num_threads(threads or saved)
     model.train()
-    for _ in range(steps):
-        rows = torch.randint(len(q["idx"]), (batch_size,), generator=gen)
-        batch = {k: v[rows] for k, v in q.items()}
-        logp = F.log_softmax(choice_logits(model, batch), dim=-1)  # (B, C + 1)
-        with torch.no_grad():
-            choice = torch.multinomial(logp.exp(), 1, generator=gen)[:, 0]
-            r = choice_rewards(choice, batch["target"], table, n_choices)
-        loss = -((r - r.mean()) * logp.gather(-1, choice[:, None])[:, 0]).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        curve.append(float(r.mean()))
-    model.eval()
+    try:
+        for _ in range(steps):
+            rows = torch.randint(len(q["idx"]), (batch_size,), generator=gen)
+            batch = {k: v[rows] for k, v in q.items()}
+            logits = choice_logits(model, batch)  # (B, C + 1)
+            with torch.no_grad():
+                choice = torch.multinomial(logits.softmax(-1), samples, True, generator=gen)
+                target = batch["target"][:, None].expand_as(choice)  # (B, samples)
+                r = choice_rewards(choice, target, table, n_choices)
+                baseline = (r.sum(1, keepdim=True) - r) / (samples - 1)  # the other samples
+            loss = policy_gradient_loss(
+                logits.repeat_interleave(samples, 0), choice.flatten(), r.flatten(),
+                baseline.flatten(),
+            )  # fmt: skip
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            curve.append(float(r.mean()))
+    finally:
+        torch.set_num_threads(saved)
+        model.eval()
     return curve
 
 
