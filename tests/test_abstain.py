@@ -78,7 +78,9 @@ def test_finetune_follows_the_reward_alone_and_repeats_from_a_seed():
     for _ in range(2):
         tuned = TransformerLM(model.config)
         tuned.load_state_dict(model.state_dict())
-        curves.append(ab.finetune(tuned, q, only_idk, steps=40, batch_size=16, samples=4, lr=1e-2, seed=3))
+        curves.append(
+            ab.finetune(tuned, q, only_idk, steps=40, batch_size=16, samples=4, lr=1e-2, seed=3)
+        )
     assert curves[0] == curves[1]
     assert (ab.greedy(tuned, q) == q["choices"].shape[1] - 1).all()
     assert sum(curves[0][-5:]) / 5 > sum(curves[0][:5]) / 5 + 0.3

@@ -6,7 +6,6 @@ import pytest
 from lmlib.experiments import EXPERIMENTS, abstain
 from lmlib.experiments.results import read_results
 
-
 SETTINGS = abstain.settings
 
 
