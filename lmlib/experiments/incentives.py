@@ -208,7 +208,7 @@ def figures(root: Path, profile: str, outdir: Path) -> list[Path]:
             learned, best = (
                 r["tables"][name][key] for key in ("learned_speak", "best_threshold_on_data")
             )
-            ax.axvline(learned, color="C3", lw=1.5, ls="-.", label="learned" if k == 0 else None)
+            ax.axvline(learned, color="C0", lw=1.5, ls="-.", label="learned" if k == 0 else None)
             ax.axvline(best, color="C4", lw=1, ls="--", label="best on data" if k == 0 else None)
         ax.set(xlabel="confidence p of the model's best answer", title=f"{name} table")
         ax.legend(fontsize=8, loc="lower right")
