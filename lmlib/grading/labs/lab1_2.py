@@ -8,26 +8,31 @@ from __future__ import annotations
 import torch
 
 from lmlib.analysis.probes import exact_match, shares_and_losses
-from lmlib.grading.spec import Case, Exercise, predictions
+from lmlib.grading.spec import Case, Exercise, draw, predictions
 
 LAB = "1_2_multitask_learning"
 
 
 def _split_cases(rng: torch.Generator) -> list[Case]:
     cases = []
-    for shape, K in [((2, 6), 3), ((4, 5), 4), ((1, 9), 2), ((3, 7), 6)]:
+    fresh = [((draw(rng, 2, 5), draw(rng, 10, 31)), draw(rng, 5, 12)), ((1, draw(rng, 1, 8)), 1)]
+    for shape, K in [((2, 6), 3), ((4, 5), 4), ((1, 9), 2), ((3, 7), 6), *fresh]:
         losses = torch.rand(*shape, generator=rng) * 5
         labels = torch.randint(0, K, shape, generator=rng)
         labels.view(-1)[:K] = torch.randperm(K, generator=rng)  # every task occurs
         cases.append(Case((losses, labels, K)))
     uneven = torch.tensor([[0, 0, 0, 0, 0, 1], [0, 0, 0, 0, 2, 2]])
     cases.append(Case((torch.rand(2, 6, generator=rng) * 3, uneven, 3)))
+    K = draw(rng, 3, 9)  # the first and the last task never occur: share 0, mean loss 0
+    labels = torch.randint(1, K - 1, (3, draw(rng, 10, 15)), generator=rng)
+    cases.append(Case((torch.rand(*labels.shape, generator=rng) * 4, labels, K)))
     return cases
 
 
 def _exact_cases(rng: torch.Generator) -> list[Case]:
     cases = []
-    for N, T, V in [(6, 5, 7), (4, 8, 11), (8, 3, 4)]:
+    fresh = [(draw(rng, 2, 9), draw(rng, 9, 25), draw(rng, 2, 40)), (1, 1, draw(rng, 2, 5))]
+    for N, T, V in [(6, 5, 7), (4, 8, 11), (8, 3, 4), *fresh]:
         logits, targets = predictions(N, T, V, 0.8, rng)  # mostly right
         answer = torch.rand(N, T, generator=rng) < 0.5
         answer[:, -1] = True
@@ -58,7 +63,8 @@ EXERCISES = [
         cases=_split_cases,
         reference=shares_and_losses,
         atol=1e-5,
-        rules="Return (shares, mean losses), two (K,) float tensors; labels lie in 0..K-1.",
+        rules="Return (shares, mean losses), two (K,) float64 tensors; labels lie in 0..K-1; "
+        "a task with no tokens has share 0 and mean loss 0.",
     ),
     Exercise(
         name="exact_match",
