@@ -44,6 +44,7 @@ KINDS = {
     "nograd_": ("gradient",),
     "const_": (),
     "edge_": (),
+    "precision_": (),  # a float32 computation where the reference works in float64
 }
 # the classes that do not apply to a lab: no forbidden shortcut, or no answer with a gradient
 NOT_APPLICABLE = {

@@ -121,7 +121,10 @@ def compare(
         if type(got) not in (int, float):
             return f"expected a number{at}, got {type_name(got)}"
         if not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
-            return f"expected {expected:.6g}{at}, got {got:.6g}"
+            digits = next(
+                d for d in (6, 10, 17) if f"{expected:.{d}g}" != f"{got:.{d}g}" or d == 17
+            )
+            return f"expected {expected:.{digits}g}{at}, got {got:.{digits}g}"
         return None
     raise TypeError(f"reference returned {type(expected).__name__}, which specs cannot compare")
 

@@ -22,7 +22,8 @@ def _fit_cases(rng: torch.Generator) -> list[Case]:
         (6, 0.0, 8.0, 0.5, 0.01),
         (4, 2.5, 400.0, 0.2, 0.02),
         (7, 0.8, 5.0, 0.1, 0.01),
-        (draw(rng, 2, 15), 3 * u[0], 1 + 100 * u[1], 0.05 + 0.6 * u[2], 0.01),  # fresh
+        (draw(rng, 9, 15), 3 * u[0], 1 + 100 * u[1], 0.05 + 0.6 * u[2], 0.01),  # fresh
+        (2, 0.5, 10.0, 0.4, 0.0),  # two points: the line through them
     ]:
         lo = float(torch.rand((), generator=rng)) * 4
         x = torch.logspace(lo, lo + 6, n, dtype=torch.float64)

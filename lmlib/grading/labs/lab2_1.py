@@ -45,7 +45,7 @@ def _ngram_cases(rng: torch.Generator) -> list[Case]:
         (
             draw(rng, 2, 12),
             draw(rng, 9, 301),
-            draw(rng, 0, 3),
+            draw(rng, 3, 5),
             0.05 + float(torch.rand((), generator=rng)),
         ),
     ]:
