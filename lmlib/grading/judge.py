@@ -171,8 +171,8 @@ def _input_problem(sent: list, got: Any, names: tuple) -> str | None:
         if not _same(e, g):
             what = names[i] if i < len(names) else f"argument {i}"
             return (
-                f"it changed its argument {what} in place; the caller's tensors must be left as "
-                "they were (compute into new tensors: x = x + 1, not x += 1 or x.add_(1))"
+                f"it changed its argument {what} in place; leave the caller's data as it was "
+                "(compute into new tensors or lists: x = x + 1, not x += 1 or x.add_(1))"
             )
     return None
 

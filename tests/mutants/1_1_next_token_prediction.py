@@ -133,7 +133,7 @@ ROUTES = {"next_token_loss": ("uses_cross_entropy", "via_torch_ops_aten")}
 
 # Wrong in one way each, by class (tests/test_grading_mutants.py KINDS); the wrappers of
 # _kinds.py take the solution's right answer and break one thing.
-_K = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
 LAB = "1_1_next_token_prediction"
 _LOGP = "    logp = logits.log_softmax(-1).flatten(0, 1)  # (B T, V)\n"
 MUTANTS["next_token_loss"] |= {
@@ -179,10 +179,10 @@ MUTANTS["next_token_loss"] |= {
         logits -= logits.max(dim=-1, keepdim=True).values
     return -logits.log_softmax(-1).gather(-1, targets[..., None]).mean()
 """,
-    "stale_cache_by_shape": _K["stale"](LAB, "next_token_loss"),
-    "dtype_float64": _K["cast"](LAB, "next_token_loss", "float64"),
-    "nograd_under_no_grad": _K["no_grad"](LAB, "next_token_loss"),
-    "nograd_from_item": _K["from_item"](LAB, "next_token_loss"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "next_token_loss"),
+    "dtype_float64": _WRAP["cast"](LAB, "next_token_loss", "float64"),
+    "nograd_under_no_grad": _WRAP["no_grad"](LAB, "next_token_loss"),
+    "nograd_from_item": _WRAP["from_item"](LAB, "next_token_loss"),
 }
 MUTANTS["sampling_probs"] |= {
     "sizes_squeeze_batch": PROBS
@@ -202,9 +202,9 @@ MUTANTS["sampling_probs"] |= {
         logits = logits.masked_fill(logits < kth, float("-inf"))
     return (logits * 1.0).softmax(dim=-1)
 """,
-    "stale_cache_by_shape": _K["stale"](LAB, "sampling_probs"),
-    "dtype_float64": _K["cast"](LAB, "sampling_probs", "float64"),
-    "nograd_detached": _K["no_grad"](LAB, "sampling_probs"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "sampling_probs"),
+    "dtype_float64": _WRAP["cast"](LAB, "sampling_probs", "float64"),
+    "nograd_detached": _WRAP["no_grad"](LAB, "sampling_probs"),
     "edge_top_k_of_all_is_none": PROBS
     + """\
     logits = logits / temperature

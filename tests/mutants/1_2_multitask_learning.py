@@ -87,7 +87,7 @@ MUTANTS = {
 }
 
 # Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
-_K = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
 LAB = "1_2_multitask_learning"
 MUTANTS["shares_and_losses"] |= {
     "sizes_nine_tokens_at_most": SPLIT
@@ -115,8 +115,8 @@ MUTANTS["shares_and_losses"] |= {
     sums = torch.bincount(flat_labels, weights=flat_losses.double(), minlength=n_tasks)
     return counts / flat_labels.numel(), sums / counts.clamp(min=1)
 """,
-    "stale_cache_by_shape": _K["stale"](LAB, "shares_and_losses"),
-    "dtype_float32": _K["cast"](LAB, "shares_and_losses", "float32", "[1]"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "shares_and_losses"),
+    "dtype_float32": _WRAP["cast"](LAB, "shares_and_losses", "float32", "[1]"),
 }
 MUTANTS["exact_match"] |= {
     "sizes_first_eight_tokens": EXACT
@@ -128,8 +128,8 @@ MUTANTS["exact_match"] |= {
     answer &= wrong  # the answer tokens that are wrong, in the mask's own memory
     return ~answer.any(dim=1)
 """,
-    "stale_cache_by_shape": _K["stale"](LAB, "exact_match"),
-    "dtype_uint8": _K["cast"](LAB, "exact_match", "uint8"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "exact_match"),
+    "dtype_uint8": _WRAP["cast"](LAB, "exact_match", "uint8"),
     "dtype_float_share": EXACT
     + """    correct = logits.argmax(dim=-1) == targets
     return (correct | ~answer).float().prod(dim=1)  # 1.0 where all are right

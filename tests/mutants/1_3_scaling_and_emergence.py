@@ -84,7 +84,7 @@ MUTANTS = {
 }
 
 # Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
-_K = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
 LAB = "1_3_scaling_and_emergence"
 _FIT_END = """\
     return math.exp((ly.mean() - slope * lx.mean()).item()), -slope.item()
@@ -109,7 +109,7 @@ MUTANTS["fit_given_floor"] |= {
 """
     + _SLOPE
     + _FIT_END,
-    "stale_cache_by_shape": _K["stale"](LAB, "fit_given_floor"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "fit_given_floor"),
     "dtype_tensors_not_floats": FIT
     + _LOGS
     + _SLOPE
@@ -127,7 +127,7 @@ MUTANTS["token_accuracy"] |= {
     answer &= logits.argmax(dim=-1) == targets  # right answer tokens, in the mask's memory
     return answer.sum().item() / max(1, n)
 """,
-    "stale_cache_by_shape": _K["stale"](LAB, "token_accuracy"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "token_accuracy"),
     "dtype_tensor_not_float": ACC
     + """\
     correct = (logits.argmax(dim=-1) == targets) & answer

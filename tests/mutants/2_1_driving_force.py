@@ -153,7 +153,7 @@ MUTANTS = {
 }
 
 # Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
-_K = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
 LAB = "2_1_driving_force"
 _FE_END = "    return float(slope), math.log10(2) / float(slope)\n"
 _NT_END = """\
@@ -170,7 +170,7 @@ MUTANTS["fit_exponential"] |= {
     + "    y = values.log10_()  # log10 in place: no copy\n"
     + _LS
     + _FE_END,
-    "stale_cache_by_shape": _K["stale"](LAB, "fit_exponential"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "fit_exponential"),
     "dtype_tensors_not_floats": FE + _X + _Y + _LS + "    return slope, math.log10(2) / slope\n",
     "sizes_first_eight_points": FE
     + "    x, y = years[:8].double(), torch.log10(values[:8].double())  # a short trend\n"
@@ -189,8 +189,8 @@ MUTANTS["next_token_distribution"] |= {
         followers = windows[(windows[:, :-1] == context).all(-1), -1]
 """
     + _NT_END,
-    "stale_cache_by_shape": _K["stale"](LAB, "next_token_distribution"),
-    "dtype_float32": _K["cast"](LAB, "next_token_distribution", "float32"),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "next_token_distribution"),
+    "dtype_float32": _WRAP["cast"](LAB, "next_token_distribution", "float32"),
     "const_k_of_the_example": NT
     + """\
     k = 0.5  # the smoothing of the worked example
@@ -232,7 +232,7 @@ MUTANTS["crossover_budget"] |= {
             return 10 ** (lo + d[i] / (d[i] - d[i + 1]) * (hi - lo))
     return None
 """,
-    "stale_cache_by_length": _K["wrapped"](
+    "stale_cache_by_length": _WRAP["wrapped"](
         LAB,
         "crossover_budget",
         """\

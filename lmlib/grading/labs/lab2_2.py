@@ -60,6 +60,7 @@ def _field_cases(rng: torch.Generator) -> list[Case]:
         Case((5, [1, 1, 1])),
         Case((4, [])),
         Case((1, [1, 2, 4])),  # kernel size 1 sees only the current token
+        Case((3, [4, 1, 2])),
         Case((3, [1, 3, 9])),
         *(_random_field_case(rng) for _ in range(4)),  # fresh each time: no lookup table passes
     ]
