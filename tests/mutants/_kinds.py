@@ -6,7 +6,8 @@ files with ``runpy``; this file is not a lab.
 - ``no_grad``: the right values, computed under ``torch.no_grad`` (no gradient reaches the inputs);
 - ``from_item``: the right loss rebuilt from ``.item()`` (a new tensor, no gradient);
 - ``cast``: the right answer in another dtype;
-- ``stale_module``: a module that keeps its first output per input shape.
+- ``stale_module``: a module that keeps its first output per input shape;
+- ``module_no_grad``: a module whose forward runs under ``torch.no_grad``.
 """
 
 import runpy
@@ -26,8 +27,10 @@ def right(lab: str, exercise: str) -> str:
 
 
 def wrapped(lab: str, exercise: str, body: str) -> str:
-    """The right answer, renamed ``_right``, and a new ``exercise`` whose code is ``body``."""
-    return right(lab, exercise) + f"\n\n_right = {exercise}\n\n\n" + body
+    """The right answer, renamed ``_right``, and a new ``exercise`` whose code is ``body``. For
+    ``lab`` a right answer's own cell source may stand (one that needs no other cell)."""
+    code = lab if lab.startswith("# EXERCISE:") else right(lab, exercise)
+    return code + f"\n\n_right = {exercise}\n\n\n" + body
 
 
 def stale(lab: str, exercise: str) -> str:
@@ -86,12 +89,24 @@ def stale_module(lab: str, exercise: str) -> str:
         exercise,
         f"""\
 class {exercise}(_right):
-    _seen = {{}}
-
     def forward(self, *args):
+        seen = self.__dict__.setdefault("seen", {{}})  # this module's outputs, by input shape
         key = tuple(tuple(a.shape) for a in args)
-        if key not in self._seen:  # one output per shape, kept across calls
-            self._seen[key] = super().forward(*args)
-        return self._seen[key]
+        if key not in seen:
+            seen[key] = super().forward(*args)
+        return seen[key]
+""",
+    )
+
+
+def module_no_grad(lab: str, exercise: str) -> str:
+    return wrapped(
+        lab,
+        exercise,
+        f"""\
+class {exercise}(_right):
+    def forward(self, *args):
+        with torch.no_grad():  # inference only
+            return super().forward(*args)
 """,
     )
