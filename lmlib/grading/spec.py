@@ -138,7 +138,8 @@ def _compare_tensors(
         return f"expected shape {tuple(expected.shape)}{at}, got {tuple(got.shape)}"
     if got.dtype != expected.dtype:
         kind = dtype_class(expected)
-        return f"expected a {kind} tensor of dtype {expected.dtype}{at}, got {got.dtype}"
+        a = "an" if kind == "integer" else "a"
+        return f"expected {a} {kind} tensor of dtype {expected.dtype}{at}, got {got.dtype}"
     e, g = expected.detach(), got.detach()
     if dtype_class(expected) in ("bool", "integer"):
         bad = e != g

@@ -129,11 +129,7 @@ MUTANTS["CrossAttention"] |= {
     "sizes_scale_for_width_four": CROSS + _Q + _KV + _W.replace("math.sqrt(D // H)", "2.0") + _OUT,
     "stale_cache_by_shape": _WRAP["stale_module"](_RIGHT_CROSS, "CrossAttention"),
     "nograd_under_no_grad": _WRAP["module_no_grad"](_RIGHT_CROSS, "CrossAttention"),
-    "dtype_float64": CROSS
-    + _Q
-    + _KV
-    + _W
-    + _OUT.replace("))\n", ")).double()\n"),
+    "dtype_float64": CROSS + _Q + _KV + _W + _OUT.replace("))\n", ")).double()\n"),
 }
 MUTANTS["prefix_lm_mask"] |= {
     "sizes_lookup_table": MASK
