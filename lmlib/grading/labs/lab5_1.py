@@ -54,6 +54,8 @@ def _optimal_cases(rng: torch.Generator) -> list[Case]:
     for t in _tables(rng):
         p = torch.cat([torch.rand(draw(rng, 1, 40), generator=rng), torch.tensor(_ties(t))])
         cases.append(Case((p[torch.randperm(len(p), generator=rng)], t)))
+    cases.append(Case((torch.rand(1, generator=rng), cases[0].args[1])))  # one question
+    cases.append(Case((torch.zeros(0), cases[1].args[1])))  # none
     return cases
 
 
