@@ -338,3 +338,117 @@ def test_checks_fingerprint_covers_the_grader_and_every_reference_it_uses():
     assert {"models/cnn.py", "models/rnn.py", "grading/judge.py", "grading/spec.py"} <= files
     assert {"grading/worker.py", "grading/labs/lab2_2.py", "grading/sandbox.py"} <= files
     assert "models/attention.py" not in files  # lab 5 does not use it
+
+
+def _linear_exercise(**kw) -> Exercise:
+    def cases(rng):
+        return [Case((torch.randn(2, 3, generator=rng), torch.randn(3, generator=rng)))]
+
+    return Exercise("shift", cases, lambda x, b: x + b, **kw)
+
+
+def _verdict(ex: Exercise, fn, seed: int = 0) -> tuple[str, str]:
+    prepared = prepare(ex, torch.Generator().manual_seed(seed))
+    got = answers.run_cases(fn, [p.payload for p in prepared], ex.module)
+    return assess(ex, prepared, {"defined": True, "cases": got})
+
+
+def test_each_case_has_a_twin_with_the_same_shapes_and_new_values():
+    ex = _linear_exercise()
+    first, twin = prepare(ex, torch.Generator().manual_seed(0))
+    assert not first.again and twin.again
+    for a, b in zip(first.case.args, twin.case.args, strict=True):
+        assert a.shape == b.shape and not torch.equal(a, b)
+    seen = {}
+
+    def cached(x, b):  # right on a first call, stale on the second of a shape
+        return seen.setdefault(x.shape, x + b)
+
+    status, message = _verdict(ex, cached)
+    assert status == "failed" and "case 2 of 2 (the shapes of case 1 with new values" in message
+
+
+def test_an_answer_that_writes_into_its_inputs_fails_naming_the_argument():
+    def shift_in_place(x, b):
+        with torch.no_grad():
+            return x.add_(b).clone().requires_grad_()
+
+    status, message = _verdict(_linear_exercise(), shift_in_place)
+    assert status == "failed" and "changed its argument b" not in message
+    assert "changed its argument x in place" in message
+
+
+def test_gradients_are_checked_wherever_the_reference_has_them_and_dtypes_exactly():
+    ex = _linear_exercise()
+    assert _verdict(ex, lambda x, b: x + b)[0] == "passed"
+    status, message = _verdict(ex, lambda x, b: (x + b).detach())
+    assert status == "failed" and "gradient with respect to x" in message
+    status, message = _verdict(ex, lambda x, b: (x + b).double())
+    assert status == "failed" and "dtype torch.float32" in message
+    status, message = _verdict(ex, lambda x, b: x + b.detach())  # right value, no gradient to b
+    assert status == "failed" and "gradient with respect to b" in message
+
+
+def test_a_function_that_touches_the_global_generator_fails():
+    def reseeds(x, b):
+        torch.manual_seed(0)
+        return x + b
+
+    status, message = _verdict(_linear_exercise(), reseeds)
+    assert status == "failed" and "global random generator" in message
+
+
+def test_numpy_scalars_count_as_python_numbers_and_arrays_do_not():
+    assert answers.plain(np.float64(0.25)) == 0.25 and type(answers.plain(np.float64(1))) is float
+    assert type(answers.plain(np.int64(3))) is int and answers.plain(np.bool_(True)) is True
+    assert answers.plain(np.ones(2)) == {answers.UNSUPPORTED: "numpy.ndarray"}
+    assert compare(3, answers.plain(np.int64(3))) is None
+    assert "Python int" in compare(3, 3.0)
+
+
+def test_a_forbidden_class_is_refused_under_every_alias_and_subclass_then_restored():
+    conv, lazy = torch.nn.Conv1d, torch.nn.LazyConv1d
+    refusals = answers.forbid({"torch.nn.Conv1d": "write it yourself"})
+    try:
+        for route in (torch.nn.modules.Conv1d, torch.nn.modules.conv.Conv1d, torch.nn.LazyConv1d):
+            with pytest.raises(answers.NotAllowed, match="write it yourself"):
+                route(2, 3, 1)
+        assert refusals.tampered() == ""
+        torch.nn.modules.Conv1d = conv  # putting one back is seen
+        assert "Conv1d" in refusals.tampered()
+    finally:
+        refusals.undo()
+    assert torch.nn.modules.Conv1d is conv and torch.nn.LazyConv1d is lazy
+
+
+def test_a_forbidden_op_is_refused_in_torchs_python_decompositions_too():
+    import torch._decomp
+    import torch._decomp.decompositions as decomps
+
+    op = torch.ops.aten.nll_loss_forward.default
+    original = torch._decomp.decomposition_table[op]
+    logp, target = torch.randn(4, 3).log_softmax(-1), torch.tensor([0, 2, 1, 0])
+    refusals = answers.forbid({}, {"nll_loss_forward": "no shortcut"})
+    try:
+        with pytest.raises(answers.NotAllowed, match="no shortcut"):
+            decomps.nll_loss_forward(logp, target, None, 1, -100)
+        with pytest.raises(answers.NotAllowed, match="no shortcut"):
+            torch._decomp.decomposition_table[op](logp, target, None, 1, -100)
+    finally:
+        refusals.undo()
+    assert torch._decomp.decomposition_table[op] is original
+    assert torch.isclose(decomps.nll_loss_forward(logp, target, None, 1, -100)[0],
+                         -logp[range(4), target].mean())  # fmt: skip
+
+
+def test_optimal_action_accepts_either_side_of_a_tie():
+    from lmlib.rewards.qa import ACCURACY, expected_rewards
+
+    lab = "5_1_incentives"
+    earlier = run_check(lambda p, t: expected_rewards(p, t).argmax(-1), lab, "optimal_action", 0)
+    safer = run_check(
+        lambda p, t: 2 - expected_rewards(p, t).flip(-1).argmax(-1), lab, "optimal_action", 0
+    )
+    assert earlier.passed and safer.passed, (earlier, safer)
+    r = expected_rewards(torch.tensor([0.3]), ACCURACY)
+    assert r[0, 0] == r[0, 1]  # answering and hedging tie in this table: both are right

@@ -34,12 +34,8 @@ _requires_grad, _grad, _enable_grad = (
     torch.autograd.grad,
     torch.enable_grad,
 )
-_randn, _Generator, _rng_state, _equal = (
-    torch.randn,
-    torch.Generator,
-    torch.get_rng_state,
-    torch.equal,
-)
+_randn, _rand, _Generator = torch.randn, torch.rand, torch.Generator
+_rng_state, _equal = torch.get_rng_state, torch.equal
 COTANGENT_SEED = 20240607  # the fixed weights the gradient check backpropagates (both sides)
 
 
@@ -339,6 +335,7 @@ def call_checked(target, args: list, wrt: list[int]) -> tuple:
     leaves = [i for i in wrt if type(args[i]) is _Tensor and args[i].is_floating_point()]
     for i in leaves:
         args[i] = _requires_grad(_clone(_detach(args[i])), True)
+    _rand(1)  # one draw: the state is then no freshly seeded one, so a reseed always shows
     before = _rng_state()
     with _enable_grad():
         value = target(*args)
