@@ -3,7 +3,10 @@
 Shared by the grading worker (in its sandbox) and the in-notebook ``check``; like ``worker.py`` it
 imports nothing from lmlib, so both are copied alone into a bubblewrap job, where lmlib (and its
 reference answers) does not exist. A forbidden name is refused three ways: the attribute is
-replaced; a ``TorchFunctionMode`` refuses the function by name whichever Python route reaches it
+replaced, and so is every other attribute of torch that holds it or a subclass of it
+(``torch.nn.modules.Conv1d``, ``LazyConv1d``), as are torch's Python decompositions of it
+(``torch._decomp``, ``torch._refs``), which compute it from ops a student may use; a
+``TorchFunctionMode`` refuses the function by name whichever Python route reaches it
 (``torch._C._VariableFunctions``, ``torch.ops.aten``, ``torch._VF``), as it does the named aten
 ops of a spec (``nll_loss_forward``); and where the name is an aten op, its kernel in torch's
 dispatcher is replaced by one that raises, so no route reaches it: not a popped mode stack,
