@@ -38,7 +38,21 @@ def _exact_cases(rng: torch.Generator) -> list[Case]:
         answer[:, -1] = True
         cases.append(Case((logits, targets, answer)))
     cases.append(_tricky_exact_case(rng))
+    cases.append(_late_error_case(rng))
     return cases
+
+
+def _late_error_case(rng: torch.Generator) -> Case:
+    """A long sequence, right everywhere but one answer token past the eighth position."""
+    T, V = draw(rng, 10, 30), draw(rng, 3, 20)
+    targets = torch.randint(0, V, (3, T), generator=rng)
+    shown = targets.clone()
+    late = draw(rng, 8, T - 1)
+    shown[1, late] = (targets[1, late] + 1) % V
+    logits = torch.randn(3, T, V, generator=rng) + torch.nn.functional.one_hot(shown, V) * 10
+    answer = torch.zeros(3, T, dtype=torch.bool)
+    answer[:, late:] = True
+    return Case((logits, targets, answer))
 
 
 def _tricky_exact_case(rng: torch.Generator) -> Case:

@@ -55,6 +55,9 @@ def _ngram_cases(rng: torch.Generator) -> list[Case]:
         unseen = torch.full((ctx_len,), V - 1) if ctx_len else seen
         cases.append(Case((train, seen, V, k)))
         cases.append(Case((train, unseen, V, k)))
+    # a context of three whose last two tokens are followed by something else elsewhere
+    train = torch.tensor([0, 1, 2, 3, 5, 1, 2, 4] * draw(rng, 2, 6))
+    cases.append(Case((train, torch.tensor([0, 1, 2]), 6, 0.5)))
     return cases
 
 
