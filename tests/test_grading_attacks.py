@@ -242,7 +242,11 @@ def _nll_kernel(logits, targets):
 ROUTES = {
     "aten_lstm_cell": ("2_2_three_ways_to_read", "lstm_cell", _aten_lstm),
     "variable_functions_lstm_cell": ("2_2_three_ways_to_read", "lstm_cell", _vf_lstm),
-    "aten_cross_entropy_loss": ("1_1_next_token_prediction", "next_token_loss", _aten_cross_entropy),
+    "aten_cross_entropy_loss": (
+        "1_1_next_token_prediction",
+        "next_token_loss",
+        _aten_cross_entropy,
+    ),
     "aten_nll_loss_forward": ("1_1_next_token_prediction", "next_token_loss", _nll_kernel),
 }
 

@@ -128,6 +128,11 @@ MUTANTS["token_accuracy"] |= {
     return answer.sum().item() / max(1, n)
 """,
     "stale_cache_by_shape": _WRAP["stale"](LAB, "token_accuracy"),
+    "edge_no_answer_token_divides_by_zero": ACC
+    + """\
+    correct = (logits.argmax(dim=-1) == targets) & answer
+    return correct.sum().item() / answer.sum().item()
+""",
     "dtype_tensor_not_float": ACC
     + """\
     correct = (logits.argmax(dim=-1) == targets) & answer

@@ -180,6 +180,11 @@ MUTANTS["merge_heads"] |= {
     + '    return rearrange(x[:, :2], "b h t k -> b t (h k)")  # two heads in the examples\n',
     "stale_cache_by_shape": _WRAP["stale"](LAB, "merge_heads"),
     "nograd_under_no_grad": _WRAP["no_grad"](LAB, "merge_heads"),
+    "edge_squeeze_drops_batch_one": MERGE
+    + """\
+    B, H, T, K = x.shape
+    return x.transpose(1, 2).reshape(B, T, H * K).squeeze()  # drop stray size-1 axes
+""",
 }
 MUTANTS["causal_mask"] |= {
     "sizes_lookup_table": MASK

@@ -41,6 +41,8 @@ def _acc_cases(rng: torch.Generator) -> list[Case]:
         answer = torch.rand(N, T, generator=rng) < 0.4
         answer[0, 0] = True
         cases.append(Case((logits, targets, answer)))
+    logits, targets = predictions(3, 4, 5, 0.6, rng)  # no answer token at all: accuracy 0
+    cases.append(Case((logits, targets, torch.zeros(3, 4, dtype=torch.bool))))
     return cases
 
 
@@ -58,6 +60,7 @@ EXERCISES = [
         name="token_accuracy",
         cases=_acc_cases,
         reference=token_accuracy,
-        rules="Return a Python float: right answer tokens / all answer tokens.",
+        rules="Return a Python float: right answer tokens / all answer tokens (0.0 when there "
+        "is no answer token).",
     ),
 ]
