@@ -111,7 +111,8 @@ def _prepare_one(ex: Exercise, case: Case, ref: Any, again: bool) -> Prepared:
     wrt = list(ex.grads) if ex.grads is not None else wrt
     with warnings.catch_warnings():  # float() of a tensor that requires grad, in a reference
         warnings.simplefilter("ignore", UserWarning)
-        expected, grads = call_with_grads(ref or ex.reference, clone_args(case.args), wrt)
+        target = ref if ex.module else ex.reference
+        expected, grads = call_with_grads(target, clone_args(case.args), wrt)
     if ex.module:
         state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
         payload = {"init": list(case.init), "args": list(case.args), "state": state}
@@ -184,7 +185,7 @@ def _same(sent: Any, got: Any) -> bool:
             type(got) is Tensor
             and got.dtype == sent.dtype
             and got.shape == sent.shape
-            and (torch.equal(got, sent))
+            and torch.equal(got, sent)
         )
     if isinstance(sent, (list, tuple)):
         return (
