@@ -155,11 +155,10 @@ def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, s
             return "failed", f"{where}: {msg}"
         if p.grads is not None and (msg := _grad_problem(p, answer.get("grads"), names, ex)):
             return "failed", f"{where}: {msg}"
-        # a module's layers may draw their first weights; a function must leave the RNG alone
-        if not ex.module and answer.get("rng_moved") is not False:
+        if ex.samples and answer.get("rng_moved") is not False:
             return "failed", (
                 f"{where}: the answer used or reseeded torch's global random generator; "
-                "draw from a torch.Generator of your own (an exercise that samples takes a seed)"
+                "draw from the torch.Generator the exercise describes"
             )
     return "passed", f"all {len(prepared)} cases match"
 

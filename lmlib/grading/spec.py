@@ -50,9 +50,9 @@ class Exercise:
 
     Every case is followed by its twin, ``twin(case, rng)``: the same shapes with new values
     (default ``permuted``: every float tensor's entries shuffled), so an answer that caches by
-    shape fails; a twin of None is skipped. Every call must leave its arguments as they were, and a
-    function's call torch's global random state untouched (an exercise that samples takes a
-    seed).
+    shape fails; a twin of None is skipped. Every call must leave its arguments as they were; an
+    exercise that samples (``samples``) takes a seed, and its answer must leave torch's global
+    random state untouched (reseeding it would give the same numbers).
     """
 
     name: str
@@ -68,6 +68,7 @@ class Exercise:
     grads: tuple[int, ...] | None = None
     twin: Callable[[Case, torch.Generator], Case | None] | None = None
     accepts: Callable[[Case, Any, Any], str | None] | None = None  # for ties: see compare
+    samples: bool = False  # draws random numbers: from its own generator, never torch's global one
 
     def compare(self, expected: Any, got: Any, case: Case | None = None) -> str | None:
         """None when ``got`` matches ``expected``, else a one-line reason. An exercise with

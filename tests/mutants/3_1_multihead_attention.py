@@ -203,7 +203,8 @@ MUTANTS["causal_mask"] |= {
 }
 MUTANTS["attention"] |= {
     "route_aten_sdpa_math": ATTN
-    + "    return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, attn_mask=mask)[0]\n",
+    + '    bias = torch.zeros(mask.shape).masked_fill(~mask, float("-inf"))  # 0 or -inf\n'
+    + "    return torch.ops.aten._scaled_dot_product_attention_math(q, k, v, attn_mask=bias)[0]\n",
     "route_sdpa_via_torch_c": ATTN
     + "    return torch._C._nn.scaled_dot_product_attention(q, k, v, attn_mask=mask)\n",
     "route_fused_masked_softmax": ATTN
@@ -231,13 +232,13 @@ MUTANTS["MultiHeadAttention"] |= {
         causal = torch.ones(T, T, dtype=torch.bool).tril()
         return torch._native_multi_head_attention(
             x, x, x, x.shape[-1], self.n_heads, self.qkv.weight, self.qkv.bias,
-            self.proj.weight, self.proj.bias, ~causal, need_weights=False,
+            self.proj.weight, self.proj.bias, ~causal, need_weights=False, mask_type=0,
         )[0]  # fmt: skip
 """,
     "route_transformer_layer_attention": MHA_HEAD
     + """\
         layer = nn.TransformerEncoderLayer(x.shape[-1], self.n_heads, batch_first=True)
-        mha = layer.self_attn
+        mha = layer.self_attn.eval()
         weights = {"in_proj_weight": self.qkv.weight, "in_proj_bias": self.qkv.bias,
                    "out_proj.weight": self.proj.weight, "out_proj.bias": self.proj.bias}
         causal = ~torch.ones(T, T, dtype=torch.bool).tril()
@@ -267,7 +268,8 @@ ROUTES["attention"] += (
     "route_sdpa_via_torch_c",
     "route_fused_masked_softmax",
 )
-ROUTES["MultiHeadAttention"] += ("route_fused_native_mha", "route_transformer_layer_attention")
+ROUTES["MultiHeadAttention"] += ("route_transformer_layer_attention",)
+# (torch._native_multi_head_attention has no gradient: refused, and wrong without the refusal)
 
 # Right answers written another way: each must score full marks.
 MUST_PASS = {

@@ -119,12 +119,12 @@ _WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
 LAB = "4_1_encoder_decoder"
 _RIGHT_CROSS = CROSS + _Q + _KV + _W + _OUT  # needs no other cell
 MUTANTS["CrossAttention"] |= {
-    "route_fused_native_mha": CROSS
+    "route_modules_alias": CROSS
     + """\
-        out = torch._native_multi_head_attention(
-            x, memory, memory, D, H, w, b, self.proj.weight, self.proj.bias, need_weights=False
-        )
-        return out[0]
+        mha = torch.nn.modules.MultiheadAttention(D, H, batch_first=True).eval()
+        weights = {"in_proj_weight": w, "in_proj_bias": b, "out_proj.weight": self.proj.weight,
+                   "out_proj.bias": self.proj.bias}  # fmt: skip
+        return torch.func.functional_call(mha, weights, (x, memory, memory))[0]
 """,
     "sizes_scale_for_width_four": CROSS + _Q + _KV + _W.replace("math.sqrt(D // H)", "2.0") + _OUT,
     "stale_cache_by_shape": _WRAP["stale_module"](_RIGHT_CROSS, "CrossAttention"),
@@ -173,7 +173,7 @@ MUTANTS["kv_cache_step"] |= {
     "nograd_under_no_grad": _WRAP["no_grad"](LAB, "kv_cache_step"),
     "dtype_float64": _WRAP["cast"](LAB, "kv_cache_step", "float64", "[0]"),
 }
-ROUTES["CrossAttention"] = ROUTES.get("CrossAttention", ()) + ("route_fused_native_mha",)
+ROUTES["CrossAttention"] = ROUTES.get("CrossAttention", ()) + ("route_modules_alias",)
 ROUTES["kv_cache_step"] = ROUTES.get("kv_cache_step", ()) + ("route_aten_sdpa_math",)
 
 # Right answers written another way: each must score full marks.

@@ -121,6 +121,7 @@ EXERCISES = [
         cases=_mask_cases,
         reference=mask_tokens,
         twin=_mask_twin,
+        samples=True,
         rules="g = torch.Generator().manual_seed(seed); draw u = torch.rand(idx.shape, "
         "generator=g), then a = torch.rand(idx.shape, generator=g), then r = torch.randint("
         "vocab_size, idx.shape, generator=g). Chosen: u < rate. A chosen token becomes mask_id "

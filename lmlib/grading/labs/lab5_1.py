@@ -65,8 +65,8 @@ def accepts_any_best(case: Case, expected: object, got: object) -> str | None:
     if type(got) is not torch.Tensor:
         return f"expected a torch.Tensor of action indices, got {type(got).__name__}"
     if got.dtype != torch.int64 or tuple(got.shape) != tuple(expected.shape):
-        return f"expected an int64 tensor of shape {tuple(expected.shape)}, got {got.dtype} " \
-            f"{tuple(got.shape)}"  # fmt: skip
+        return f"expected an int64 tensor (dtype torch.int64) of shape {tuple(expected.shape)}, " \
+            f"got {got.dtype} {tuple(got.shape)}"  # fmt: skip
     if bool(((got < 0) | (got > 2)).any()):
         return "actions are 0 (answer), 1 (hedge) or 2 (abstain)"
     rewards = expected_rewards(*case.args).double()  # (N, 3)
