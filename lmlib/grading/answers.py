@@ -290,7 +290,8 @@ def plain(x, depth: int = 0):
     if t in (int, float, bool, type(None)):
         return x
     if t in _numpy_scalars():  # numpy's own scalar types are numbers: np.float64(0.5) is 0.5
-        return x.item()
+        number = x.item()
+        return number if type(number) in (int, float, bool) else {UNSUPPORTED: type_name(x)}
     if t is str:
         return x[:MAX_TEXT]
     if t in (list, tuple) and depth < 4 and len(x) <= MAX_LIST:
