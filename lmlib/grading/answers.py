@@ -329,8 +329,9 @@ def _float_outputs(value, depth: int = 0) -> list:
     return []
 
 
-def call_checked(target, args: list, wrt: list[int]) -> tuple:
-    """(value, grads, the arguments after the call, whether torch's global RNG moved).
+def call_checked(target, args: list, wrt: list[int], watch_rng: bool = False) -> tuple:
+    """(value, grads, the arguments after the call, whether torch's global RNG moved; with
+    ``watch_rng`` a reseed to any seed counts as a move).
 
     The arguments come back as the answer saw them, so the caller can tell whether it wrote into
     them; a weighted sum (not a plain sum, whose gradient through a softmax is zero) of every
@@ -339,7 +340,8 @@ def call_checked(target, args: list, wrt: list[int]) -> tuple:
     leaves = [i for i in wrt if type(args[i]) is _Tensor and args[i].is_floating_point()]
     for i in leaves:
         args[i] = _requires_grad(_clone(_detach(args[i])), True)
-    _rand(1)  # one draw: the state is then no freshly seeded one, so a reseed always shows
+    if watch_rng:  # one draw: the state is then no freshly seeded one, so a reseed shows
+        _rand(1)
     before = _rng_state()
     with _enable_grad():
         value = target(*args)
@@ -377,9 +379,9 @@ def run_cases(target, cases: list[dict], module: bool, tampered=None) -> list[di
                     m = target(*case["init"])
                     m.load_state_dict(case["state"], strict=False)  # the grader's parameters
                     m.eval()
-                called = call_checked(m, case["args"], case.get("grads", []))
+                called = call_checked(m, case["args"], case.get("grads", []), True)
             else:
-                called = call_checked(target, case["args"], case.get("grads", []))
+                called = call_checked(target, case["args"], case.get("grads", []), True)
             value, grads, after, moved = called
             answer = {"value": plain(value), "grads": grads and [plain(g) for g in grads]}
             answer |= {"inputs": [plain(a) for a in after], "rng_moved": moved}
