@@ -91,11 +91,20 @@ grading/      `lmlib grade` and `lmlib student`
   grade         the `lmlib grade` command
   sandbox       the trusted side: workers started under limits, plain data read back
   isolation     bubblewrap namespaces per exercise, and whether a grade is tamper-proof
-  cgroup        a pids cgroup per exercise: a cap on its processes
+  cgroup        pids and memory cgroups: caps on a job's processes and memory
+  pools         a notebook's exercises run one after another in one pool, within a time budget
+  bwrap_job     one bubblewrap job per notebook, in its cgroups until all it started is gone
+  seccomp       the filter that stops a graded job from starting a process
+  timing        grading time per notebook, measured for the instructors' page
   outcome       a job's result read back within bounds (size, values visited, time)
   worker        the untrusted side: runs one exercise, decides nothing
-  answers       calling an answer: forbidden routes refused, results made plain data
-  judge         inputs and expected answers built, returned answers scored
+  pool_worker   the worker's pool mode: a notebook's exercises in forked children, traces wiped
+  answers       calling an answer: results made plain data, inputs and gradients watched
+  forbidden     forbidden shortcuts refused by name, by route and by kernel while an answer runs
+  rules         the source rules: what graded code may import and read, checked before it runs
+  judge         inputs and expected answers built, requests planned, verdicts settled
+  verdict       a worker's result against the prepared cases, the first failure explained
+  escape        student text escaped for the terminal and for Markdown
   spec          what an exercise is, and how answers are compared
   notebook      lab notebooks read as JSON: exercise cells and solution blocks
   layout        which of a notebook's names the grader lacks or sees changed, and why

@@ -17,9 +17,9 @@ from torch import Tensor
 
 from lmlib.grading import layout, notebook, rules
 from lmlib.grading.answers import call_with_grads
+from lmlib.grading.escape import printable
 from lmlib.grading.labs import checks_sha256, get_lab
 from lmlib.grading.outcome import CHECK_SECONDS, Outcome, deadline
-from lmlib.grading.report import printable
 from lmlib.grading.sandbox import Sandbox
 from lmlib.grading.spec import (
     Case,

@@ -11,38 +11,18 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from typing import TYPE_CHECKING
+
+from lmlib.grading.escape import markdown_text, one_line, printable  # noqa: F401
 
 if TYPE_CHECKING:
     from lmlib.grading.judge import Report
 
 _MARK = {"passed": "PASS", "not_implemented": "TODO", "missing": "MISSING", "timeout": "TIMEOUT"}
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>=:])")  # punctuation Markdown may act on
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters (ANSI escapes, carriage returns, bells) and lone
-    surrogates shown as ``\\x1b``-style escapes, so a message cannot redraw the terminal or fake
-    a table row."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
-
-
-def markdown_text(text: str, width: int = 200) -> str:
-    """One line of ``text`` that Markdown and HTML show as written: no tag, link, image,
-    emphasis or table cell can come from it."""
-    text = _one_line(printable(text), width)
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MARKDOWN.sub(r"\\\1", text)
 
 
 def _mark(status: str) -> str:
     return _MARK.get(status, "FAIL")
-
-
-def _one_line(text: str, width: int) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def isolation_line(isolation: dict) -> str:
@@ -64,7 +44,7 @@ def table(report: Report) -> str:
     lines = [f"{printable(report.lab)}  ({printable(report.notebook)})"]
     lines += [f"warning: {printable(text)}" for text in report.warnings]
     lines.append(f"{'exercise':<{w}}  result   points  why")
-    lines += [f"{n:<{w}}  {m:<7}  {p:>6}  {_one_line(msg, 100)}" for n, m, p, msg in rows]
+    lines += [f"{n:<{w}}  {m:<7}  {p:>6}  {one_line(msg, 100)}" for n, m, p, msg in rows]
     lines.append(f"{'total':<{w}}  {'':<7}  {report.points:g}/{report.max_points:g}")
     lines.append(printable(isolation_line(report.isolation)))
     return "\n".join(lines)
@@ -102,7 +82,7 @@ def classroom(report: Report, pass_mark: float) -> dict:
             "name": f"{report.lab}: {v.name}",
             "status": "pass" if v.status == "passed" else "fail",
             "score": v.points,
-            "message": _one_line(v.message, 500),
+            "message": one_line(v.message, 500),
             "test_code": v.name,
             "filename": report.notebook,
             "line_no": 0,
