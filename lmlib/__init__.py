@@ -112,6 +112,8 @@ tools/        the `lmlib` command
   baselines     the models bench compares against
   budget        how long each lab takes per profile
   plans         each lab's planned training FLOPs, for budget's gpu estimate
+  memory        GPU memory of a training run: weights, gradients, AdamW state, activations
+  lab_memory    each lab's largest training run by that count, per profile
   book_guard    the book build's notebook budget and idle-kernel watchdog
 """
 
