@@ -77,8 +77,8 @@ def settings(profile: str) -> Settings:
         cpu=Settings(Size("teacher", 2, 64, 4), (Size("xs", 1, 16, 2), Size("s", 1, 32, 2)),
                      seeds=2, teacher_steps=1000, steps=400, batch_size=16, lr=3e-3, context=64,
                      n_entities=200, n_quotes=16, probe_items=200, noise=0.3, jobs=2),
-        gpu=Settings(Size("teacher", 6, 384, 6), (Size("xs", 1, 32, 2), Size("s", 2, 64, 4)),
-                     seeds=3, teacher_steps=3000, steps=3000, batch_size=32, lr=3e-3, context=64,
+        gpu=Settings(Size("teacher", 3, 96, 4), (Size("xs", 1, 16, 2), Size("s", 1, 32, 2)),
+                     seeds=3, teacher_steps=2000, steps=800, batch_size=16, lr=3e-3, context=64,
                      n_entities=400, n_quotes=32, probe_items=400, noise=0.3, jobs=1),
         profile=profile,
     )  # fmt: skip

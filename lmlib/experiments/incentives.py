@@ -42,7 +42,7 @@ def settings(profile: str) -> dict:
             match_games=400,
         ),
         gpu=dict(
-            n_entities=12000, d_model=512, n_layers=4, steps=12000, batch_size=128, lr=1e-3,
+            n_entities=3000, d_model=128, n_layers=2, steps=3000, batch_size=128, lr=2e-3,
             edges=[1, 3, 10, 30, 100, 300], policy_steps=600, games=[0, 1000, 8000, 64000],
             match_games=1000,
         ),
