@@ -59,6 +59,7 @@ analysis/     measuring what a model learned
   heads         each attention head's weights, mean look-back and entropy
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
+  abstain       an "I don't know" word, and REINFORCE on a language model's own weights
   tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
 experiments/  behind `lmlib run`: one module per experiment, each writing a results file
   runner        the `lmlib run` command: one run, a sweep, or only the figures
@@ -74,6 +75,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   objectives_figures  that experiment's figures, from its summary
   three_families   RNN, CNN and Transformer at equal size
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards
+  abstain       the fact LM itself learns to say "I don't know" from a reward table, over seeds
   distill       which signal a small student should copy from a large teacher
   distill_figures  the distillation results read: paired comparisons and figures
   distill_figures  the distillation figures, drawn from its results file

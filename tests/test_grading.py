@@ -29,7 +29,8 @@ class Rigged(torch.Tensor):
 def test_compare_accepts_only_exact_tensors_of_the_right_shape_kind_and_values():
     e = torch.arange(6.0).reshape(2, 3)
     assert compare(e, e.clone()) is None
-    assert compare(e, e.double() + 1e-7) is None  # float64 for float32 is fine
+    assert "dtype torch.float32" in compare(e, e.double())  # the reference's dtype exactly
+    assert "dtype torch.int64" in compare(e.long(), e.int())  # int32 indices are another answer
     assert "subclass" in compare(e, e.clone().as_subclass(Rigged))
     assert "numpy.ndarray" in compare(e, e.numpy())
     assert "list" in compare(e, e.tolist())
@@ -73,7 +74,7 @@ def test_spec_format_supports_tuple_scalar_and_module_exercises():
     got = answers.run_cases(nn.Linear, [p.payload for p in prepared], True)
     assert assess(layer, prepared, {"defined": True, "cases": got}) == (
         "passed",
-        "all 1 cases match",
+        "all 2 cases match",  # the case and its twin (same shapes, new values)
     )
 
 
@@ -200,7 +201,7 @@ def test_check_prints_no_warning_without_a_notebook_or_kernel_history(capsys):
         scope,
     )
     check(scope["causal_mask"], LAB2)
-    assert capsys.readouterr().out == "causal_mask: passed (all 3 cases match)\n"
+    assert capsys.readouterr().out == "causal_mask: passed (all 5 cases match)\n"
 
 
 def test_check_on_the_fixture_solutions_passes(capsys):
@@ -366,3 +367,118 @@ def test_instructors_page_quotes_the_measured_grading_times():
     ratios = sorted(r["per_exercise"]["cpu_s"] / r["per_notebook"]["cpu_s"] for r in record["labs"])
     median = (ratios[(len(ratios) - 1) // 2] + ratios[len(ratios) // 2]) / 2
     assert abs(median - summary["median_cpu_ratio_per_exercise_to_per_notebook"]) <= 0.01 * median
+
+
+def _linear_exercise(**kw) -> Exercise:
+    def cases(rng):
+        return [Case((torch.randn(2, 3, generator=rng), torch.randn(3, generator=rng)))]
+
+    return Exercise("shift", cases, lambda x, b: x + b, **kw)
+
+
+def _verdict(ex: Exercise, fn, seed: int = 0) -> tuple[str, str]:
+    prepared = prepare(ex, torch.Generator().manual_seed(seed))
+    got = answers.run_cases(fn, [p.payload for p in prepared], ex.module)
+    return assess(ex, prepared, {"defined": True, "cases": got})
+
+
+def test_each_case_has_a_twin_with_the_same_shapes_and_new_values():
+    ex = _linear_exercise()
+    first, twin = prepare(ex, torch.Generator().manual_seed(0))
+    assert not first.again and twin.again
+    for a, b in zip(first.case.args, twin.case.args, strict=True):
+        assert a.shape == b.shape and not torch.equal(a, b)
+    seen = {}
+
+    def cached(x, b):  # right on a first call, stale on the second of a shape
+        return seen.setdefault(x.shape, x + b)
+
+    status, message = _verdict(ex, cached)
+    assert status == "failed" and "case 2 of 2 (the shapes of case 1 with new values" in message
+
+
+def test_an_answer_that_writes_into_its_inputs_fails_naming_the_argument():
+    def shift_in_place(x, b):
+        with torch.no_grad():
+            return x.add_(b).clone().requires_grad_()
+
+    status, message = _verdict(_linear_exercise(), shift_in_place)
+    assert status == "failed" and "changed its argument b" not in message
+    assert "changed its argument x in place" in message
+
+
+def test_gradients_are_checked_wherever_the_reference_has_them_and_dtypes_exactly():
+    ex = _linear_exercise()
+    assert _verdict(ex, lambda x, b: x + b)[0] == "passed"
+    status, message = _verdict(ex, lambda x, b: (x + b).detach())
+    assert status == "failed" and "gradient with respect to x" in message
+    status, message = _verdict(ex, lambda x, b: (x + b).double())
+    assert status == "failed" and "dtype torch.float32" in message
+    status, message = _verdict(ex, lambda x, b: x + b.detach())  # right value, no gradient to b
+    assert status == "failed" and "gradient with respect to b" in message
+
+
+def test_an_exercise_that_samples_must_not_touch_the_global_generator():
+    def reseeds(x, b):
+        torch.manual_seed(1234)
+        return x + b
+
+    assert _verdict(_linear_exercise(), reseeds)[0] == "passed"  # only sampling is judged
+    status, message = _verdict(_linear_exercise(samples=True), reseeds)
+    assert status == "failed" and "global random generator" in message
+
+
+def test_numpy_scalars_count_as_python_numbers_and_arrays_do_not():
+    assert answers.plain(np.float64(0.25)) == 0.25 and type(answers.plain(np.float64(1))) is float
+    assert type(answers.plain(np.int64(3))) is int and answers.plain(np.bool_(True)) is True
+    assert answers.plain(np.ones(2)) == {answers.UNSUPPORTED: "numpy.ndarray"}
+    assert compare(3, answers.plain(np.int64(3))) is None
+    assert "Python int" in compare(3, 3.0)
+
+
+def test_a_forbidden_class_is_refused_under_every_alias_and_subclass_then_restored():
+    conv, lazy = torch.nn.Conv1d, torch.nn.LazyConv1d
+    refusals = answers.forbid({"torch.nn.Conv1d": "write it yourself"})
+    try:
+        for route in (torch.nn.modules.Conv1d, torch.nn.modules.conv.Conv1d, torch.nn.LazyConv1d):
+            with pytest.raises(answers.NotAllowed, match="write it yourself"):
+                route(2, 3, 1)
+        assert refusals.tampered() == ""
+        torch.nn.modules.Conv1d = conv  # putting one back is seen
+        assert "Conv1d" in refusals.tampered()
+    finally:
+        refusals.undo()
+    assert torch.nn.modules.Conv1d is conv and torch.nn.LazyConv1d is lazy
+
+
+def test_a_forbidden_op_is_refused_in_torchs_python_decompositions_too():
+    import torch._decomp
+    import torch._decomp.decompositions as decomps
+
+    op = torch.ops.aten.nll_loss_forward.default
+    original = torch._decomp.decomposition_table[op]
+    logp, target = torch.randn(4, 3).log_softmax(-1), torch.tensor([0, 2, 1, 0])
+    refusals = answers.forbid({}, {"nll_loss_forward": "no shortcut"})
+    try:
+        with pytest.raises(answers.NotAllowed, match="no shortcut"):
+            decomps.nll_loss_forward(logp, target, None, 1, -100)
+        with pytest.raises(answers.NotAllowed, match="no shortcut"):
+            torch._decomp.decomposition_table[op](logp, target, None, 1, -100)
+    finally:
+        refusals.undo()
+    assert torch._decomp.decomposition_table[op] is original
+    assert torch.isclose(decomps.nll_loss_forward(logp, target, None, 1, -100)[0],
+                         -logp[range(4), target].mean())  # fmt: skip
+
+
+def test_optimal_action_accepts_either_side_of_a_tie():
+    from lmlib.rewards.qa import ACCURACY, expected_rewards
+
+    lab = "5_1_incentives"
+    earlier = run_check(lambda p, t: expected_rewards(p, t).argmax(-1), lab, "optimal_action", 0)
+    safer = run_check(
+        lambda p, t: 2 - expected_rewards(p, t).flip(-1).argmax(-1), lab, "optimal_action", 0
+    )
+    assert earlier.passed and safer.passed, (earlier, safer)
+    r = expected_rewards(torch.tensor([0.3]), ACCURACY)
+    assert r[0, 0] == r[0, 1]  # answering and hedging tie in this table: both are right

@@ -7,6 +7,7 @@
 EXPERIMENTS = {
     "next_token": "lmlib.experiments.next_token",
     "incentives": "lmlib.experiments.incentives",
+    "abstain": "lmlib.experiments.abstain",
     "three_families": "lmlib.experiments.three_families",
     "scaling": "lmlib.experiments.scaling",
     "objectives": "lmlib.experiments.objectives",

@@ -6,7 +6,9 @@ A. A small LM learns a Zipf-distributed knowledge base; a policy over (answer, h
    and the thresholds the policy learned against the hand-derived ones.
 B. Tic-tac-toe by self-play with the result at the end as the only reward: win rate against a
    random player and agreement with an exhaustive-search oracle as training grows.
-The lab `5_1_incentives` runs the same settings step by step.
+The lab `5_1_incentives` runs the same settings step by step. `lmlib run incentives` runs every
+seed of the profile (a results file each; existing files are kept) and draws the figures from all
+of them.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ import torch
 from lmlib.analysis import quiz
 from lmlib.data.knowledge import KnowledgeBase
 from lmlib.data.tokenizer import WordTokenizer
-from lmlib.experiments.results import provenance
+from lmlib.experiments.pool import map_spawned
+from lmlib.experiments.results import provenance, read_results, write_results
 from lmlib.models.transformer import TransformerConfig
 from lmlib.rewards import qa as inc
 from lmlib.rewards import tictactoe as ttt
 from lmlib.runtime.device import pick_device
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
+
+SWEEP = True
 
 
 def settings(profile: str) -> dict:
@@ -35,16 +40,17 @@ def settings(profile: str) -> dict:
         ci=dict(
             n_entities=100, d_model=32, n_layers=1, steps=80, batch_size=64, lr=1e-2,
             edges=[1, 3, 10, 30], policy_steps=100, games=[0, 300, 1500], match_games=100,
+            seeds=[0],
         ),
         cpu=dict(
             n_entities=1000, d_model=64, n_layers=2, steps=800, batch_size=64, lr=3e-3,
             edges=[1, 3, 10, 30, 100], policy_steps=300, games=[0, 500, 2000, 8000, 32000],
-            match_games=400,
+            match_games=400, seeds=[0, 1, 2],
         ),
         gpu=dict(
             n_entities=3000, d_model=128, n_layers=2, steps=3000, batch_size=128, lr=2e-3,
             edges=[1, 3, 10, 30, 100, 300], policy_steps=600, games=[0, 1000, 8000, 64000],
-            match_games=1000,
+            match_games=1000, seeds=[0, 1, 2],
         ),
         profile=profile,
     )  # fmt: skip
@@ -156,63 +162,122 @@ def run(profile: str, seed: int = 0) -> dict:
     }
 
 
-def figures(r: dict, outdir: Path) -> list[Path]:
+def seed_path(root: Path, profile: str, seed: int) -> Path:
+    return root / profile / f"seed{seed}.json"
+
+
+def _run_and_write(profile: str, seed: int, path: Path) -> None:
+    start = time.perf_counter()
+    record = run(profile, seed)
+    record["wall_time_s"] = round(time.perf_counter() - start, 2)
+    write_results(path, record)
+    print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
+
+
+def run_sweep(profile: str, root: Path, seeds=None, jobs: int = 1) -> dict:
+    """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume)."""
+    seeds = list(seeds or settings(profile)["seeds"])
+    todo = [(profile, seed, seed_path(root, profile, seed)) for seed in seeds]
+    map_spawned(_run_and_write, [job for job in todo if not job[2].exists()], jobs)
+    return {"seeds": seeds}
+
+
+def load(root: Path, profile: str) -> list[dict]:
+    """The results of every seed of the profile, in seed order."""
+    return [read_results(seed_path(root, profile, s)) for s in settings(profile)["seeds"]]
+
+
+def figures(root: Path, profile: str, outdir: Path) -> list[Path]:
+    """The chapter's three figures; the per-bucket bars are means over the seeds, with each
+    seed's value as a dot, and every seed's learning curve is drawn."""
     import matplotlib.pyplot as plt
 
+    runs = load(root, profile)
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
-    # 1. expected reward of each action against confidence, with the thresholds
+    # 1. expected reward of each action against confidence, with each seed's thresholds
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     ps = torch.linspace(0, 1, 101)
-    for ax, (name, t) in zip(axes, r["tables"].items()):
+    for ax, name in zip(axes, runs[0]["tables"]):
+        t = runs[0]["tables"][name]
         er = inc.expected_rewards(ps, t["table"])
         for a, label in enumerate(inc.ACTIONS):
             ax.plot(ps, er[:, a], label=label, lw=2, ls=("-", "--", ":")[a])
-        learned, best = t["learned_speak"], t["best_threshold_on_data"]
         ax.axvline(t["hand_speak"], color="k", lw=1, label=f"hand-derived ({t['hand_speak']:.2f})")
-        ax.axvline(learned, color="C3", lw=1.5, ls="-.", label=f"learned ({learned:.2f})")
-        ax.axvline(best, color="C4", lw=1, ls="--", label=f"best on data ({best:.2f})")
+        for k, r in enumerate(runs):
+            learned, best = (
+                r["tables"][name][key] for key in ("learned_speak", "best_threshold_on_data")
+            )
+            ax.axvline(learned, color="C0", lw=1.5, ls="-.", label="learned" if k == 0 else None)
+            ax.axvline(best, color="C4", lw=1, ls="--", label="best on data" if k == 0 else None)
         ax.set(xlabel="confidence p of the model's best answer", title=f"{name} table")
         ax.legend(fontsize=8, loc="lower right")
     axes[0].set_ylabel("expected reward")
+    fig.suptitle(f"Thresholds of {len(runs)} seeds (one line each)")
     fig.tight_layout()
     paths.append(outdir / "incentives_expected_reward.png")
     save_figure(fig, paths[-1])
     plt.close(fig)
     # 2. per fact-frequency bucket: abstention, errors, reward, for both tables
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
-    for j, (key, label) in enumerate(
-        [
-            ("abstain", "abstention rate"),
-            ("error", "error rate"),
-            ("reward", "mean reward (each under its own table)"),
-        ]
-    ):
-        for k, (name, t) in enumerate(r["tables"].items()):
-            rows = t["by_bucket"]
-            xs = torch.arange(len(rows)).float() + (k - 0.5) * 0.4
-            axes[j].bar(xs, [row[key] for row in rows], width=0.4, label=f"{name} table")
-        axes[j].set_xticks(range(len(rows)), [row["bucket"] for row in rows])
+    keys = [
+        ("abstain", "abstention rate"),
+        ("error", "error rate"),
+        ("reward", "mean reward (each under its own table)"),
+    ]
+    for j, (key, label) in enumerate(keys):
+        for k, name in enumerate(runs[0]["tables"]):
+            per_seed = torch.tensor(
+                [[row[key] for row in r["tables"][name]["by_bucket"]] for r in runs]
+            )  # (seeds, buckets)
+            xs = torch.arange(per_seed.shape[1]).float() + (k - 0.5) * 0.4
+            axes[j].bar(xs, per_seed.mean(0), width=0.4, label=f"{name} table", color=f"C{k}")
+            for row in per_seed:
+                axes[j].plot(xs, row, "k.", ms=3)
+        buckets = [row["bucket"] for row in runs[0]["tables"][name]["by_bucket"]]
+        axes[j].set_xticks(range(len(buckets)), buckets)
         axes[j].set(xlabel="times the fact was read in training", ylabel=label)
     axes[0].legend()
-    fig.suptitle("Held-out questions by fact frequency (tail on the left, head on the right)")
+    fig.suptitle(
+        f"Held-out questions by fact frequency, mean of {len(runs)} seeds (dots: each seed)"
+    )
     fig.tight_layout()
     paths.append(outdir / "incentives_by_frequency.png")
     save_figure(fig, paths[-1])
     plt.close(fig)
-    # 3. tic-tac-toe learning curve
-    curve = r["game"]["curve"]
-    games = [max(c["games"], 1) for c in curve]
+    # 3. tic-tac-toe learning curves, one per seed
     fig, ax = plt.subplots(figsize=(7, 3.8))
-    ax.plot(games, [c["oracle_agreement"] for c in curve], "o-", label="agrees with the oracle")
-    ax.plot(games, [c["vs_random"]["win"] for c in curve], "s-", label="wins against random")
-    ax.plot(games, [c["vs_oracle"]["draw"] for c in curve], "^-", label="draws against the oracle")
+    for k, r in enumerate(runs):
+        curve = r["game"]["curve"]
+        games = [max(c["games"], 1) for c in curve]
+        lab = (lambda text: text) if k == 0 else (lambda text: None)  # noqa: E731
+        ax.plot(
+            games,
+            [c["oracle_agreement"] for c in curve],
+            "o-",
+            color="C0",
+            label=lab("agrees with the oracle"),
+        )
+        ax.plot(
+            games,
+            [c["vs_random"]["win"] for c in curve],
+            "s-",
+            color="C1",
+            label=lab("wins against random"),
+        )
+        ax.plot(
+            games,
+            [c["vs_oracle"]["draw"] for c in curve],
+            "^-",
+            color="C2",
+            label=lab("draws against the oracle"),
+        )
     ax.set_xscale("log")
     ax.set(
         xlabel="self-play games (log scale; 0 shown at 1)",
         ylabel="share",
         ylim=(0, 1),
-        title="Tic-tac-toe from the final result only",
+        title=f"Tic-tac-toe from the final result only ({len(runs)} seeds)",
     )
     ax.legend()
     fig.tight_layout()

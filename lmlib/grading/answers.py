@@ -3,7 +3,10 @@
 Shared by the grading worker (in its sandbox) and the in-notebook ``check``; like ``worker.py`` it
 imports nothing from lmlib, so both are copied alone into a bubblewrap job, where lmlib (and its
 reference answers) does not exist. A forbidden name is refused three ways: the attribute is
-replaced; a ``TorchFunctionMode`` refuses the function by name whichever Python route reaches it
+replaced, and so is every other attribute of torch that holds it or a subclass of it
+(``torch.nn.modules.Conv1d``, ``LazyConv1d``), as are torch's Python decompositions of it
+(``torch._decomp``, ``torch._refs``), which compute it from ops a student may use; a
+``TorchFunctionMode`` refuses the function by name whichever Python route reaches it
 (``torch._C._VariableFunctions``, ``torch.ops.aten``, ``torch._VF``), as it does the named aten
 ops of a spec (``nll_loss_forward``); and where the name is an aten op, its kernel in torch's
 dispatcher is replaced by one that raises, so no route reaches it: not a popped mode stack,
@@ -16,6 +19,7 @@ would see kernels too, but its first use costs seconds in every fresh worker.)
 from __future__ import annotations
 
 import importlib
+import sys
 import traceback
 import warnings
 
@@ -33,6 +37,9 @@ _requires_grad, _grad, _enable_grad = (
     torch.autograd.grad,
     torch.enable_grad,
 )
+_randn, _rand, _Generator = torch.randn, torch.rand, torch.Generator
+_rng_state, _equal = torch.get_rng_state, torch.equal
+COTANGENT_SEED = 20240607  # the fixed weights the gradient check backpropagates (both sides)
 
 
 class NotAllowed(RuntimeError):
@@ -94,10 +101,12 @@ class Forbidden:
         self.names = {d.rsplit(".", 1)[-1]: hint for d, hint in forbidden.items()} | dict(ops or {})
         self.depth, self.guard, self.attrs = _stack_len(), None, {}
         self.library, self.kernels = None, {}  # (aten op, dispatch key) -> the dispatcher's line
+        self.entries = []  # (table, key, original, stand-in): decomposition table entries
         try:
             for dotted, hint in forbidden.items():
                 self._replace(dotted, hint)
             if self.names:
+                self._close_other_routes()
                 self.guard = _Guard(dict(self.names))
                 self.guard.__enter__()
                 self.attrs = _dict(_vars(self.guard))
@@ -125,6 +134,60 @@ class Forbidden:
         except (AttributeError, TypeError):  # read-only (torch._C._VariableFunctions): the
             return  # function mode and the kernel below still refuse it
         self.replaced.append((owner, parts[-1], original, refuse))
+
+    def _close_other_routes(self) -> None:
+        """The same refusals wherever else torch keeps them: every alias of a refused object
+        (``torch.nn.modules.Conv1d`` is ``torch.nn.Conv1d``), every subclass of a refused class
+        (``LazyConv1d``, the quantizable ``MultiheadAttention``), and the Python decompositions
+        and references of a refused op (``torch._decomp``, ``torch._refs``, ``torch._prims``),
+        which compute it from elementary ops no dispatcher refusal can tell from a student's."""
+        originals = {id(o): (o, a, r) for _, a, o, r in self.replaced}
+        classes = [(o, a, r) for o, a, r in originals.values() if _type(o) is type]
+        stems = {n.strip("_").lower() for n in self.names}
+        done = {(id(owner), attr) for owner, attr, _, _ in self.replaced}
+        for name, module in list(sys.modules.items()):
+            if not (name == "torch" or name.startswith("torch.")) or module is None:
+                continue
+            internal = name.startswith(("torch._decomp", "torch._refs", "torch._prims"))
+            try:
+                items = list(_vars(module).items())
+            except TypeError:
+                continue
+            for attr, value in items:
+                if (id(module), attr) in done or _type(value).__name__ == "module":
+                    continue
+                hit = originals.get(id(value))
+                if hit is None and _type(value) is type:
+                    hit = next(((o, a, r) for o, a, r in classes if _subclass(value, o)), None)
+                if hit is None and internal and callable(value):
+                    key = attr.strip("_").lower()
+                    stem = next((t for t in stems if t in key), None)
+                    if stem is not None:
+                        hit = (value, attr, self._refusal(f"{name}.{attr}", stem))
+                if hit is not None:
+                    try:
+                        setattr(module, attr, hit[2])
+                    except (AttributeError, TypeError):
+                        continue
+                    done.add((id(module), attr))
+                    self.replaced.append((module, attr, value, hit[2]))
+        table = _getattr(sys.modules.get("torch._decomp"), "decomposition_table", None)
+        if _type(table) is _dict:
+            for op, fn in list(table.items()):
+                key = str(_getattr(op, "_opname", "")).strip("_").lower()
+                stem = next((t for t in stems if t and t in key), None)
+                if stem is not None:
+                    refuse = self._refusal(f"the decomposition of {key}", stem)
+                    table[op] = refuse
+                    self.entries.append((table, op, fn, refuse))
+
+    def _refusal(self, what: str, stem: str):
+        hint = next((h for n, h in self.names.items() if n.strip("_").lower() == stem), "")
+
+        def refuse(*args, **kwargs):
+            raise NotAllowed(f"{what} is not allowed in this exercise: {hint}")
+
+        return refuse
 
     def _refuse_kernels(self, name: str, hint: str) -> None:
         """Replace the kernels of aten op ``name`` (every overload) with one that raises."""
@@ -163,6 +226,9 @@ class Forbidden:
             for owner, attr, _, refuse in self.replaced:
                 if _getattr(owner, attr, None) is not refuse:
                     return f"{attr} was put back in place of its refusal"
+            for table, op, _, refuse in self.entries:
+                if table.get(op) is not refuse:
+                    return f"the decomposition of {op} was put back in place of its refusal"
             for (op, key), line in self.kernels.items():
                 if _active_kernel(op, key) != line:
                     return f"the refusing kernel of {op} was removed or replaced"
@@ -178,6 +244,15 @@ class Forbidden:
             _pop()
         for owner, attr, original, _ in reversed(self.replaced):
             setattr(owner, attr, original)
+        for table, op, original, _ in reversed(self.entries):
+            table[op] = original
+
+
+def _subclass(cls, base) -> bool:
+    try:
+        return _type(base) is type and cls is not base and issubclass(cls, base)
+    except BaseException:
+        return False
 
 
 def forbid(forbidden: dict[str, str], ops: dict[str, str] | None = None) -> Forbidden:
@@ -195,6 +270,16 @@ def type_name(x) -> str:
         return "an unnamed type"
 
 
+def _numpy_scalars() -> tuple:
+    """numpy's exact scalar types (bool_, the ints, the floats), if the answer's code loaded it."""
+    np = sys.modules.get("numpy")
+    if np is None:
+        return ()
+    names = ("bool_", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+             "float16", "float32", "float64")  # fmt: skip
+    return tuple(t for n in names if _type(t := _getattr(np, n, None)) is type)
+
+
 def plain(x, depth: int = 0):
     """The answer as plain data; anything else becomes ``{UNSUPPORTED: type name}``."""
     t = type(x)
@@ -204,6 +289,9 @@ def plain(x, depth: int = 0):
         return _clone(_cpu(_detach(x)))
     if t in (int, float, bool, type(None)):
         return x
+    if t in _numpy_scalars():  # numpy's own scalar types are numbers: np.float64(0.5) is 0.5
+        number = x.item()
+        return number if type(number) in (int, float, bool) else {UNSUPPORTED: type_name(x)}
     if t is str:
         return x[:MAX_TEXT]
     if t in (list, tuple) and depth < 4 and len(x) <= MAX_LIST:
@@ -225,38 +313,81 @@ def describe_error(e: BaseException) -> str:
 
 
 def call_with_grads(target, args: list, wrt: list[int]) -> tuple:
-    """``target(*args)``, and for each position in ``wrt`` the gradient of the answer's sum with
-    respect to the float tensor there (None where none reaches it); judge uses it too."""
+    """``target(*args)``, and for each position in ``wrt`` the gradient, with respect to the
+    float tensor there, of the answer's float tensors weighted by fixed random numbers (None
+    where none reaches it); judge uses it too, so both sides backpropagate the same weights."""
+    value, grads, _, _ = call_checked(target, args, wrt)
+    return value, grads
+
+
+def _float_outputs(value, depth: int = 0) -> list:
+    """The float tensors of an answer (a tensor, or tuples and lists of them) that need grad."""
+    if type(value) is _Tensor:
+        return [value] if value.is_floating_point() and value.requires_grad else []
+    if type(value) in (tuple, list) and depth < 2:
+        return [t for v in value[:16] for t in _float_outputs(v, depth + 1)]
+    return []
+
+
+def call_checked(target, args: list, wrt: list[int], watch_rng: bool = False) -> tuple:
+    """(value, grads, the arguments after the call, whether torch's global RNG moved; with
+    ``watch_rng`` a reseed to any seed counts as a move).
+
+    The arguments come back as the answer saw them, so the caller can tell whether it wrote into
+    them; a weighted sum (not a plain sum, whose gradient through a softmax is zero) of every
+    float output is backpropagated for the gradients."""
     args = list(args)
     leaves = [i for i in wrt if type(args[i]) is _Tensor and args[i].is_floating_point()]
     for i in leaves:
         args[i] = _requires_grad(_clone(_detach(args[i])), True)
+    if watch_rng:  # one draw: the state is then no freshly seeded one, so a reseed shows
+        _rand(1)
+    before = _rng_state()
     with _enable_grad():
         value = target(*args)
-        ok = leaves and type(value) is _Tensor and value.requires_grad
-        found = _grad(value.sum(), [args[i] for i in leaves], allow_unused=True) if ok else ()
+        moved = not _equal(before, _rng_state())
+        outputs = _float_outputs(value) if leaves else []
+        found = ()
+        if outputs:
+            g = _Generator().manual_seed(COTANGENT_SEED)
+            total = sum((o * _randn(o.shape, generator=g, dtype=o.dtype)).sum() for o in outputs)
+            try:
+                found = _grad(total, [args[i] for i in leaves], allow_unused=True)
+            except RuntimeError:  # an op without a derivative (bincount): no gradient at all
+                return value, None, args, moved
     grads = dict(zip(leaves, found))
-    return value, ([grads.get(i) for i in wrt] if wrt else None)
+    return value, ([grads.get(i) for i in wrt] if wrt else None), args, moved
 
 
 def run_cases(target, cases: list[dict], module: bool, tampered=None) -> list[dict]:
     """Call the answer on every case; never raises. Shared with the in-notebook check.
 
+    Each answer comes back as plain data with its gradients (for the positions in the case's
+    ``grads``), the arguments as they were after the call (``inputs``) and whether the call moved
+    torch's global random state (``rng_moved``). A module case with ``again`` calls the module
+    built for the case before it, so a module that caches by shape shows it.
+
     ``tampered`` (``Forbidden.tampered``, bound before the submission ran) is asked after every
     case; once it names a refusal the answer switched off, that case and every later one is an
     error, whatever the answer returned."""
-    out, switched_off = [], ""
+    out, switched_off, m = [], "", None
     for case in cases:
         try:
             if module:
-                m = target(*case["init"])
-                m.load_state_dict(case["state"], strict=False)  # the grader's random parameters
-                m.eval()
-                value = m(*case["args"])
-                out.append({"state": plain(dict(m.state_dict())), "value": plain(value)})
+                if not (case.get("again") and m is not None):  # "again": the same instance
+                    m = None
+                    m = target(*case["init"])
+                    m.load_state_dict(case["state"], strict=False)  # the grader's parameters
+                    m.eval()
+                called = call_checked(m, case["args"], case.get("grads", []), True)
             else:
-                value, grads = call_with_grads(target, case["args"], case.get("grads", []))
-                out.append({"value": plain(value), "grads": grads and [plain(g) for g in grads]})
+                called = call_checked(target, case["args"], case.get("grads", []), True)
+            value, grads, after, moved = called
+            answer = {"value": plain(value), "grads": grads and [plain(g) for g in grads]}
+            answer |= {"inputs": [plain(a) for a in after], "rng_moved": moved}
+            if module:
+                answer["state"] = plain(dict(m.state_dict()))
+            out.append(answer)
         except BaseException as e:  # SystemExit and KeyboardInterrupt are answers too
             nie = isinstance(e, NotImplementedError)
             out.append({"error": describe_error(e), "not_implemented": nie})

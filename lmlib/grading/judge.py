@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from lmlib.grading.spec import (
     clone_args,
     describe,
     passes,
+    permuted,
     randomize_,
 )
 
@@ -38,7 +40,8 @@ class Prepared:
     case: Case
     expected: Any
     payload: dict
-    grads: list | None = None  # expected gradients, for an exercise with ``grads``
+    grads: list | None = None  # expected gradients, where the reference's answer has them
+    again: bool = False  # the twin of the case before it: same shapes, new values
 
 
 @dataclass
@@ -95,22 +98,35 @@ def _detached(x: Any) -> Any:
 
 
 def prepare(ex: Exercise, rng: torch.Generator) -> list[Prepared]:
-    """Inputs from ``rng``, expected answers from lmlib's reference."""
+    """Inputs from ``rng``, expected answers from lmlib's reference; each case is followed by its
+    twin (same shapes, new values), which a module exercise calls on the same instance."""
     out = []
     for case in ex.cases(rng):
-        grads = None
-        if ex.module:
-            ref = randomize_(ex.reference(*case.init), rng).eval()
-            state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
-            with torch.no_grad():
-                expected = ref(*clone_args(case.args))
-            payload = {"init": list(case.init), "args": list(case.args), "state": state}
-        else:
-            wrt = list(ex.grads)
-            expected, grads = call_with_grads(ex.reference, clone_args(case.args), wrt)
-            payload = {"args": list(case.args), **({"grads": wrt} if wrt else {})}
-        out.append(Prepared(case, _detached(expected), payload, _detached(grads)))
+        twin = (ex.twin or permuted)(case, rng)
+        ref = randomize_(ex.reference(*case.init), rng).eval() if ex.module else None
+        for again, c in enumerate([case] if twin is None else [case, twin]):
+            out.append(_prepare_one(ex, c, ref, bool(again)))
     return out
+
+
+def _prepare_one(ex: Exercise, case: Case, ref: Any, again: bool) -> Prepared:
+    wrt = [i for i, a in enumerate(case.args) if isinstance(a, Tensor) and a.is_floating_point()]
+    wrt = list(ex.grads) if ex.grads is not None else wrt
+    with warnings.catch_warnings():  # float() of a tensor that requires grad, in a reference
+        warnings.simplefilter("ignore", UserWarning)
+        target = ref if ex.module else ex.reference
+        expected, grads = call_with_grads(target, clone_args(case.args), wrt)
+    if ex.module:
+        state = {k: v.detach().clone() for k, v in ref.state_dict().items()}
+        payload = {"init": list(case.init), "args": list(case.args), "state": state}
+        payload |= {"again": True} if again else {}
+    else:
+        payload = {"args": list(case.args)}
+    if grads is not None and all(g is None for g in grads):
+        grads = None  # the reference's answer carries no gradient: nothing to check
+    if grads is not None:
+        payload["grads"] = wrt
+    return Prepared(case, _detached(expected), payload, _detached(grads), again)
 
 
 def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, str]:
@@ -124,6 +140,9 @@ def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, s
     names = arg_names(ex.reference)
     for i, (p, answer) in enumerate(zip(prepared, answers, strict=True), 1):
         init = f"built with {p.case.init}, called on " if ex.module else ""
+        if p.again:
+            init = "the module of the case before, called again on " if ex.module else ""
+            init = f"the shapes of case {i - 1} with new values: {init}"
         where = f"case {i} of {len(prepared)} ({init}{describe(p.case.args, names)})"
         if type(answer) is not dict:
             return "error", f"{where}: the answer is not readable"
@@ -133,18 +152,67 @@ def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, s
             return "error", f"{where}: raised {answer['error']}"
         if ex.module and (msg := _state_problem(p.payload["state"], answer.get("state"))):
             return "failed", f"{where}: {msg}"
-        if msg := ex.compare(p.expected, answer.get("value")):
+        if msg := ex.compare(p.expected, answer.get("value"), p.case):
             return "failed", f"{where}: {msg}"
-        if p.grads is not None and (msg := _grad_problem(ex, p.grads, answer.get("grads"), names)):
+        if msg := _input_problem(p.payload["args"], answer.get("inputs"), names):
             return "failed", f"{where}: {msg}"
+        if p.grads is not None and (msg := _grad_problem(p, answer.get("grads"), names, ex)):
+            return "failed", f"{where}: {msg}"
+        if ex.samples and answer.get("rng_moved") is not False:
+            return "failed", (
+                f"{where}: the answer used or reseeded torch's global random generator; "
+                "draw from the torch.Generator the exercise describes"
+            )
     return "passed", f"all {len(prepared)} cases match"
 
 
-def _grad_problem(ex: Exercise, expected: list, got: Any, names: tuple) -> str | None:
+def _input_problem(sent: list, got: Any, names: tuple) -> str | None:
+    """Why the arguments after the call differ from those sent (written in place), or None."""
+    if type(got) is not list or len(got) != len(sent):
+        return "its arguments could not be read back after the call"
+    for i, (e, g) in enumerate(zip(sent, got, strict=True)):
+        if not _same(e, g):
+            what = names[i] if i < len(names) else f"argument {i}"
+            return (
+                f"it changed its argument {what} in place; leave the caller's data as it was "
+                "(compute into new tensors or lists: x = x + 1, not x += 1 or x.add_(1))"
+            )
+    return None
+
+
+def _same(sent: Any, got: Any) -> bool:
+    """Exactly the same plain data: tensors of one dtype, shape and values; equal containers."""
+    if isinstance(sent, Tensor):
+        return (
+            type(got) is Tensor
+            and got.dtype == sent.dtype
+            and got.shape == sent.shape
+            and torch.equal(got, sent)
+        )
+    if isinstance(sent, (list, tuple)):
+        return (
+            type(got) is type(sent)
+            and len(got) == len(sent)
+            and all(_same(e, g) for e, g in zip(sent, got, strict=True))
+        )
+    if isinstance(sent, dict):
+        return (
+            type(got) is dict
+            and list(got) == list(sent)
+            and all(_same(v, got[k]) for k, v in sent.items())
+        )
+    return type(got) is type(sent) and got == sent
+
+
+def _grad_problem(p: Prepared, got: Any, names: tuple, ex: Exercise) -> str | None:
     """Why the answer's gradients (from a backward pass through it) differ, or None."""
+    expected = p.grads
     if type(got) is not list or len(got) != len(expected):
-        return "its gradients could not be computed"
-    for i, e, g in zip(ex.grads, expected, got, strict=True):
+        return (
+            "no gradient reached its inputs (is the answer computed from them by torch ops, "
+            "not under no_grad, .detach() or .item()?)"
+        )
+    for i, e, g in zip(p.payload["grads"], expected, got, strict=True):
         if msg := ex.compare(e, g):
             what = names[i] if i < len(names) else f"argument {i}"
             if e is None:

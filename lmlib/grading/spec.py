@@ -41,10 +41,18 @@ class Exercise:
     (``strict=False``, so extra buffers are fine) and expects the same output on ``case.args``.
     ``forbidden`` maps dotted names (``torch.nn.functional.cross_entropy``) to a hint; they raise
     while the answer runs, whichever route reaches them, as do the aten ops named in
-    ``forbidden_ops``. ``grads`` lists argument positions of a function exercise whose
-    gradient is checked too: those float tensors require grad, the answer's sum is
-    backpropagated, and each gradient must match the reference's (None where the reference
-    gives none, e.g. a detached teacher): a loss that does not backpropagate is wrong.
+    ``forbidden_ops``. ``grads`` lists argument positions whose gradient is checked too
+    (None, the default: every float tensor argument): those tensors require grad, a fixed random
+    weighting of the answer's float outputs is backpropagated, and each gradient must match the
+    reference's (None where the reference gives none, e.g. a detached teacher). Where the
+    reference's answer carries no gradient (an argmax, a Python float) nothing is checked; where
+    it does, an answer that does not backpropagate (``no_grad``, ``.item()``) is wrong.
+
+    Every case is followed by its twin, ``twin(case, rng)``: the same shapes with new values
+    (default ``permuted``: every float tensor's entries shuffled), so an answer that caches by
+    shape fails; a twin of None is skipped. Every call must leave its arguments as they were; an
+    exercise that samples (``samples``) takes a seed, and its answer must leave torch's global
+    random state untouched (reseeding it would give the same numbers).
     """
 
     name: str
@@ -57,13 +65,19 @@ class Exercise:
     forbidden: dict[str, str] = field(default_factory=dict)
     forbidden_ops: dict[str, str] = field(default_factory=dict)  # aten op name -> hint
     rules: str = ""
-    grads: tuple[int, ...] = ()
+    grads: tuple[int, ...] | None = None
+    twin: Callable[[Case, torch.Generator], Case | None] | None = None
+    accepts: Callable[[Case, Any, Any], str | None] | None = None  # for ties: see compare
+    samples: bool = False  # draws random numbers: from its own generator, never torch's global one
     # modules the worker imports before the answer's clock starts: torch._dynamo, which the
     # first torch.optim optimizer imports, takes seconds that are no fault of the answer
     warm: tuple[str, ...] = ()
 
-    def compare(self, expected: Any, got: Any) -> str | None:
-        """None when ``got`` matches ``expected``, else a one-line reason."""
+    def compare(self, expected: Any, got: Any, case: Case | None = None) -> str | None:
+        """None when ``got`` matches ``expected``, else a one-line reason. An exercise with
+        several right answers (ties) judges with ``accepts(case, expected, got)`` instead."""
+        if self.accepts is not None and case is not None:
+            return self.accepts(case, expected, got)
         return compare(expected, got, self.atol, self.rtol)
 
 
@@ -105,11 +119,16 @@ def compare(
         if type(got) is not type(expected) or got != expected:
             return f"expected {expected!r}{at}, got {_short(got)}"
         return None
+    if isinstance(expected, int) and type(got) is not int:
+        return f"expected a Python int{at}, got {_short(got)}"
     if isinstance(expected, (int, float)):
         if type(got) not in (int, float):
             return f"expected a number{at}, got {type_name(got)}"
         if not math.isclose(got, expected, rel_tol=rtol, abs_tol=atol):
-            return f"expected {expected:.6g}{at}, got {got:.6g}"
+            digits = next(
+                d for d in (6, 10, 17) if f"{expected:.{d}g}" != f"{got:.{d}g}" or d == 17
+            )
+            return f"expected {expected:.{digits}g}{at}, got {got:.{digits}g}"
         return None
     raise TypeError(f"reference returned {type(expected).__name__}, which specs cannot compare")
 
@@ -121,8 +140,10 @@ def _compare_tensors(
         return f"expected a dense CPU tensor{at}, got layout {got.layout} on {got.device}"
     if tuple(got.shape) != tuple(expected.shape):
         return f"expected shape {tuple(expected.shape)}{at}, got {tuple(got.shape)}"
-    if dtype_class(got) != dtype_class(expected):
-        return f"expected a {dtype_class(expected)} tensor ({expected.dtype}){at}, got {got.dtype}"
+    if got.dtype != expected.dtype:
+        kind = dtype_class(expected)
+        a = "an" if kind == "integer" else "a"
+        return f"expected {a} {kind} tensor of dtype {expected.dtype}{at}, got {got.dtype}"
     e, g = expected.detach(), got.detach()
     if dtype_class(expected) in ("bool", "integer"):
         bad = e != g
@@ -193,6 +214,33 @@ def predictions(
     right = torch.rand(N, T, generator=rng) < right_share
     logits[right] += torch.nn.functional.one_hot(targets, V)[right] * 10
     return logits, targets
+
+
+def draw(rng: torch.Generator, low: int, high: int) -> int:
+    """A fresh size from ``rng``, ``low <= n <= high``: cases must not all use the same sizes."""
+    return int(torch.randint(low, high + 1, (), generator=rng))
+
+
+def shuffled(table: dict, rng: torch.Generator) -> dict:
+    """The same dict with its keys in a fresh order: an answer must look entries up by key."""
+    keys = list(table)
+    return {keys[i]: table[keys[i]] for i in torch.randperm(len(keys), generator=rng).tolist()}
+
+
+def permuted(case: Case, rng: torch.Generator) -> Case | None:
+    """The default twin: ``case`` with every float tensor's entries in a fresh random order (a
+    one-entry tensor moves towards 0.5 instead), other arguments as they were; None when there
+    is no float tensor to change."""
+    args, changed = [], False
+    for a in case.args:
+        if isinstance(a, Tensor) and a.is_floating_point() and a.numel() > 0:
+            if a.numel() == 1:
+                a = a * 0.5 + 0.25
+            else:
+                a = a.flatten()[torch.randperm(a.numel(), generator=rng)].reshape(a.shape)
+            changed = True
+        args.append(a)
+    return Case(tuple(args), case.init) if changed else None
 
 
 def clone_args(args: tuple) -> tuple:

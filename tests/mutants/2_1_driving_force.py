@@ -1,5 +1,8 @@
 """Plausible wrong answers for lab 2.1; each must score zero. exercise -> {mutant: cell source}."""
 
+import runpy
+from pathlib import Path
+
 FE = (
     "# EXERCISE: fit_exponential\nimport math\n\nimport torch\n\n\n"
     "def fit_exponential(years, values):\n"
@@ -146,5 +149,148 @@ MUTANTS = {
         + "            lo, hi = math.log10(budgets[i]), math.log10(budgets[i + 1])\n"
         + "            return 10 ** (lo + d[i] / (d[i] - d[i + 1]) * (hi - lo))\n"
         + "    return None\n",
+    },
+}
+
+# Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+LAB = "2_1_driving_force"
+_FE_END = "    return float(slope), math.log10(2) / float(slope)\n"
+_NT_END = """\
+    counts = torch.bincount(followers, minlength=vocab_size).double() + k
+    return counts / counts.sum()
+"""
+MUTANTS["fit_exponential"] |= {
+    "precision_fit_in_float32": FE
+    + "    x, y = years.float(), torch.log10(values.float())\n"
+    + _LS
+    + _FE_END,
+    "inplace_log_of_the_values": FE
+    + _X
+    + "    y = values.log10_()  # log10 in place: no copy\n"
+    + _LS
+    + _FE_END,
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "fit_exponential"),
+    "dtype_tensors_not_floats": FE + _X + _Y + _LS + "    return slope, math.log10(2) / slope\n",
+    "sizes_first_eight_points": FE
+    + "    x, y = years[:8].double(), torch.log10(values[:8].double())  # a short trend\n"
+    + _LS
+    + _FE_END,
+}
+MUTANTS["next_token_distribution"] |= {
+    "sizes_context_of_two_at_most": NT
+    + """\
+    if n1 > 2:  # trigrams at most
+        context, n1 = context[-2:], 2
+    if n1 == 0:
+        followers = train
+    else:
+        windows = train.unfold(0, n1 + 1, 1)
+        followers = windows[(windows[:, :-1] == context).all(-1), -1]
+"""
+    + _NT_END,
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "next_token_distribution"),
+    "dtype_float32": _WRAP["cast"](LAB, "next_token_distribution", "float32"),
+    "const_k_of_the_example": NT
+    + """\
+    k = 0.5  # the smoothing of the worked example
+    if n1 == 0:
+        followers = train
+    else:
+        windows = train.unfold(0, n1 + 1, 1)
+        followers = windows[(windows[:, :-1] == context).all(-1), -1]
+"""
+    + _NT_END,
+    "inplace_sort_the_counts": NT
+    + """\
+    if n1 == 0:
+        followers = train
+    else:
+        windows = train.unfold(0, n1 + 1, 1)
+        followers = windows[(windows[:, :-1] == context).all(-1), -1]
+    counts = torch.bincount(followers, minlength=vocab_size).double() + k
+    train.sort()  # (a no-op: sort returns a copy)
+    train.copy_(train.sort().values)  # tidy the corpus for the next call
+    return counts / counts.sum()
+""",
+}
+MUTANTS["crossover_budget"] |= {
+    "inplace_differences_in_loss_a": CB.replace(
+        "    d = [a - b for a, b in zip(loss_a, loss_b)]\n",
+        """\
+    d = loss_a  # a - b, computed in place
+    for i, b in enumerate(loss_b):
+        d[i] -= b
+""",
+    )
+    + """\
+    if d[0] < 0:
+        return float(budgets[0])
+    for i in range(len(d) - 1):
+        if d[i] >= 0 > d[i + 1]:
+            lo, hi = math.log10(budgets[i]), math.log10(budgets[i + 1])
+            return 10 ** (lo + d[i] / (d[i] - d[i + 1]) * (hi - lo))
+    return None
+""",
+    "stale_cache_by_length": _WRAP["wrapped"](
+        LAB,
+        "crossover_budget",
+        """\
+_seen = {}
+
+
+def crossover_budget(budgets, loss_a, loss_b):
+    if len(budgets) not in _seen:  # one sweep per length
+        _seen[len(budgets)] = _right(budgets, loss_a, loss_b)
+    return _seen[len(budgets)]
+""",
+    ),
+    "dtype_tensor_not_float": CB.replace("import math\n", "import math\nimport torch\n", 1)
+    + """\
+    if d[0] < 0:
+        return torch.tensor(budgets[0])
+    for i in range(len(d) - 1):
+        if d[i] >= 0 > d[i + 1]:
+            lo, hi = math.log10(budgets[i]), math.log10(budgets[i + 1])
+            return torch.tensor(10 ** (lo + d[i] / (d[i] - d[i + 1]) * (hi - lo)))
+    return None
+""",
+}
+# Right answers written another way: each must score full marks.
+MUST_PASS = {
+    "fit_exponential": {
+        "numpy_polyfit_numpy_floats": FE
+        + """\
+    import numpy as np
+
+    slope, _ = np.polyfit(years.double().numpy(), np.log10(values.double().numpy()), 1)
+    return slope, np.log10(2.0) / slope
+""",
+    },
+    "next_token_distribution": {
+        "python_counts": NT
+        + """\
+    ctx, seq = context.tolist(), train.tolist()
+    counts = [k] * vocab_size
+    for i in range(n1, len(seq)):
+        if seq[i - n1 : i] == ctx:
+            counts[seq[i]] += 1
+    total = sum(counts)
+    return torch.tensor([c / total for c in counts], dtype=torch.float64)
+""",
+    },
+    "crossover_budget": {
+        "numpy_interpolation": CB
+        + """\
+    import numpy as np
+
+    logs = np.log10(np.asarray(budgets, dtype=np.float64))
+    if d[0] < 0:
+        return np.float64(budgets[0])
+    for i in range(len(d) - 1):
+        if d[i] >= 0 > d[i + 1]:
+            return 10 ** np.interp(0.0, [-d[i], -d[i + 1]], logs[i : i + 2])
+    return None
+""",
     },
 }

@@ -1,5 +1,8 @@
 """Plausible wrong answers for lab 2.2; each must score zero. exercise -> {mutant: cell source}."""
 
+import runpy
+from pathlib import Path
+
 _H = "# EXERCISE: {}\nimport torch\nimport torch.nn.functional as F\nfrom torch import nn\n"
 _H += "from einops import rearrange\n\n"
 LSTM = _H.format("lstm_cell") + "def lstm_cell(x, h, c, w_ih, w_hh, b_ih, b_hh):\n"
@@ -110,3 +113,137 @@ MUTANTS["receptive_field"] |= {
 # Right answers but for a forbidden shortcut: each must be refused for that shortcut (the aten
 # routes take h and c as a list or tuple, as torch.lstm_cell does, and return the pair (h, c)).
 ROUTES = {"lstm_cell": ("uses_torch_lstm_cell", "via_torch_ops_aten", "via_variable_functions")}
+
+# Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+LAB = "2_2_three_ways_to_read"
+_CELL = """\
+    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+"""
+MUTANTS["lstm_cell"] |= {
+    "route_quantizable_lstm_cell": LSTM
+    + """\
+    from torch.ao.nn.quantizable import LSTMCell  # a Python LSTM cell, gates i, f, g, o
+
+    cell = LSTMCell(x.shape[-1], h.shape[-1])
+    weights = {"igates.weight": w_ih, "igates.bias": b_ih, "hgates.weight": w_hh,
+               "hgates.bias": b_hh}  # fmt: skip
+    return tuple(torch.func.functional_call(cell, weights, (x, (h, c))))
+""",
+    "route_decomposition": LSTM
+    + """\
+    from torch._decomp.decompositions import lstm_cell as cell  # torch's Python version
+
+    return tuple(cell(x @ w_ih.T + b_ih, h, c, w_hh, b_hh, None, 1))
+""",
+    "route_aten_lstm_module_alias": LSTM
+    + """\
+    cell = torch.nn.modules.rnn.LSTMCell(x.shape[-1], h.shape[-1])
+    weights = {"weight_ih": w_ih, "weight_hh": w_hh, "bias_ih": b_ih, "bias_hh": b_hh}
+    return tuple(torch.func.functional_call(cell, weights, (x, (h, c))))
+""",
+    "inplace_update_the_cell": LSTM
+    + _GATES
+    + """\
+    c.mul_(torch.sigmoid(f)).add_(torch.sigmoid(i) * torch.tanh(g))  # the new cell, in place
+    return torch.sigmoid(o) * torch.tanh(c), c
+""",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "lstm_cell"),
+    "dtype_float64": _WRAP["cast"](LAB, "lstm_cell", "float64", "[1]"),
+    "nograd_under_no_grad": _WRAP["no_grad"](LAB, "lstm_cell"),
+    "sizes_hidden_width_four": LSTM
+    + "    i, f, g, o = (x @ w_ih.T + b_ih + h @ w_hh.T + b_hh).split(4, dim=-1)[:4]\n"
+    + _CELL,
+}
+MUTANTS["causal_conv1d"] |= {
+    "route_modules_conv1d": CONV
+    + """\
+    C_out, C_in, k = weight.shape
+    conv = torch.nn.modules.Conv1d(C_in, C_out, k, dilation=dilation, bias=bias is not None)
+    x = F.pad(rearrange(x, "b t c -> b c t"), ((k - 1) * dilation, 0))
+    params = {"weight": weight} | ({"bias": bias} if bias is not None else {})
+    return rearrange(torch.func.functional_call(conv, params, (x,)), "b c t -> b t c")
+""",
+    "route_lazy_conv1d": CONV
+    + """\
+    C_out, C_in, k = weight.shape
+    conv = torch.nn.LazyConv1d(C_out, k, dilation=dilation, bias=bias is not None)
+    x = F.pad(rearrange(x, "b t c -> b c t"), ((k - 1) * dilation, 0))
+    conv(x)  # materialize the lazy weights
+    params = {"weight": weight} | ({"bias": bias} if bias is not None else {})
+    return rearrange(torch.func.functional_call(conv, params, (x,)), "b c t -> b t c")
+""",
+    "sizes_kernel_one_empty_slice": CONV
+    + """\
+    p = (weight.shape[-1] - 1) * dilation
+    x = F.pad(rearrange(x, "b t c -> b c t"), (p, p))  # pad both sides, cut the end
+    y = F.conv1d(x, weight, bias, dilation=dilation)[..., :-p]
+    return rearrange(y, "b c t -> b t c")
+""",
+    "inplace_channels_first_in_place": CONV
+    + """\
+    k = weight.shape[-1]
+    with torch.no_grad():
+        weight.copy_(weight.flip(-1))  # flip once, then convolve as a true convolution
+    y = F.conv1d(F.pad(rearrange(x, "b t c -> b c t"), ((k - 1) * dilation, 0)),
+                 weight.flip(-1), bias, dilation=dilation)  # fmt: skip
+    return rearrange(y, "b c t -> b t c")
+""",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "causal_conv1d"),
+    "nograd_under_no_grad": _WRAP["no_grad"](LAB, "causal_conv1d"),
+    "dtype_float64": _WRAP["cast"](LAB, "causal_conv1d", "float64"),
+}
+MUTANTS["receptive_field"] |= {
+    "sizes_kernel_one_sees_two": FIELD
+    + "    return 1 + max(kernel_size - 1, 1) * sum(dilations)  # every layer reaches back\n",
+    "inplace_sorts_the_dilations": FIELD
+    + """\
+    dilations.sort()  # smallest first
+    return 1 + (kernel_size - 1) * sum(dilations)
+""",
+    "dtype_float_field": FIELD + "    return 1.0 + (kernel_size - 1) * sum(dilations)\n",
+    "edge_no_layers_sees_nothing": FIELD
+    + "    return 1 + (kernel_size - 1) * sum(dilations) if dilations else 0\n",
+}
+ROUTES["lstm_cell"] += (
+    "route_quantizable_lstm_cell",
+    "route_decomposition",
+    "route_aten_lstm_module_alias",
+)
+ROUTES["causal_conv1d"] = ("route_modules_conv1d", "route_lazy_conv1d")
+
+# Right answers written another way: each must score full marks.
+MUST_PASS = {
+    "lstm_cell": {
+        "one_matrix_per_gate": LSTM
+        + """\
+    D = h.shape[-1]
+    gate = [x @ w_ih[j * D : (j + 1) * D].T + b_ih[j * D : (j + 1) * D]
+            + h @ w_hh[j * D : (j + 1) * D].T + b_hh[j * D : (j + 1) * D] for j in range(4)]
+    c_new = gate[1].sigmoid() * c + gate[0].sigmoid() * gate[2].tanh()
+    return gate[3].sigmoid() * c_new.tanh(), c_new
+""",
+    },
+    "causal_conv1d": {
+        "a_loop_over_taps": CONV
+        + """\
+    B, T, _ = x.shape
+    k = weight.shape[-1]
+    out = torch.zeros(B, T, weight.shape[0], dtype=x.dtype)
+    for j in range(k):  # tap j looks (k - 1 - j) * dilation tokens back
+        shift = (k - 1 - j) * dilation
+        seen = F.pad(x, (0, 0, shift, 0))[:, :T]
+        out = out + seen @ weight[:, :, j].T
+    return out if bias is None else out + bias
+""",
+    },
+    "receptive_field": {
+        "numpy_int": FIELD
+        + """\
+    import numpy as np
+
+    return np.int64(1) + (kernel_size - 1) * np.sum(np.asarray(dilations, dtype=np.int64))
+""",
+    },
+}

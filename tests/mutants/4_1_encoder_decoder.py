@@ -1,5 +1,8 @@
 """Plausible wrong answers for lab 4.1; each must score zero. exercise -> {mutant: cell source}."""
 
+import runpy
+from pathlib import Path
+
 _H = "# EXERCISE: {}\nimport math\nimport torch\nimport torch.nn.functional as F\n"
 _H += "from torch import nn\nfrom einops import rearrange\n\n"
 CROSS = (
@@ -110,3 +113,93 @@ class CrossAttention(nn.Module):
 
 # Right answers but for a forbidden shortcut: each must be refused for that shortcut.
 ROUTES = {"CrossAttention": ("uses_torch_mha",)}
+
+# Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+LAB = "4_1_encoder_decoder"
+_RIGHT_CROSS = CROSS + _Q + _KV + _W + _OUT  # needs no other cell
+MUTANTS["CrossAttention"] |= {
+    "route_modules_alias": CROSS
+    + """\
+        mha = torch.nn.modules.MultiheadAttention(D, H, batch_first=True).eval()
+        weights = {"in_proj_weight": w, "in_proj_bias": b, "out_proj.weight": self.proj.weight,
+                   "out_proj.bias": self.proj.bias}  # fmt: skip
+        return torch.func.functional_call(mha, weights, (x, memory, memory))[0]
+""",
+    "sizes_scale_for_width_four": CROSS + _Q + _KV + _W.replace("math.sqrt(D // H)", "2.0") + _OUT,
+    "stale_cache_by_shape": _WRAP["stale_module"](_RIGHT_CROSS, "CrossAttention"),
+    "nograd_under_no_grad": _WRAP["module_no_grad"](_RIGHT_CROSS, "CrossAttention"),
+    "dtype_float64": CROSS + _Q + _KV + _W + _OUT.replace("))\n", ")).double()\n"),
+}
+MUTANTS["prefix_lm_mask"] |= {
+    "sizes_lookup_table": MASK
+    + """\
+    small = {(s, t): (i[None, :] <= i[:, None]) | (i[None, :] < s)
+             for s in range(5) for t in range(5) if s + t == len(i)}  # fmt: skip
+    return small[(S, T)]
+""",
+    "edge_negative_slice_when_no_target": MASK
+    + """\
+    mask = torch.ones(S + T, S + T, dtype=torch.bool)
+    mask[-T:, -T:] = torch.ones(T, T, dtype=torch.bool).tril()  # the targets: causal
+    mask[:S, S:] = False  # the input does not see the targets
+    return mask
+""",
+    "dtype_int64": MASK + "    return ((i[None, :] <= i[:, None]) | (i[None, :] < S)).long()\n",
+}
+MUTANTS["kv_cache_step"] |= {
+    "route_aten_sdpa_math": STEP
+    + _CAT
+    + "    out = torch.ops.aten._scaled_dot_product_attention_math(q, keys, values)[0]\n"
+    + "    return out, keys, values\n",
+    "sizes_cache_buffer_of_eight": STEP
+    + """\
+    B, H, S, K = k_cache.shape
+    keys = torch.zeros(B, H, 8, K).index_copy(2, torch.arange(S + 1), torch.cat([k_cache, k], 2))
+    values = torch.zeros(B, H, 8, K).index_copy(2, torch.arange(S + 1), torch.cat([v_cache, v], 2))
+    keys, values = keys[:, :, : S + 1], values[:, :, : S + 1]  # a cache of 8 positions
+"""
+    + _SOFT
+    + "    return a @ values, keys, values\n",
+    "inplace_scale_the_query": STEP
+    + _CAT
+    + """\
+    with torch.no_grad():
+        q /= math.sqrt(q.shape[-1])
+    a = ((q * 1.0) @ keys.transpose(-2, -1)).softmax(-1)
+    return a @ values, keys, values
+""",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "kv_cache_step"),
+    "nograd_under_no_grad": _WRAP["no_grad"](LAB, "kv_cache_step"),
+    "dtype_float64": _WRAP["cast"](LAB, "kv_cache_step", "float64", "[0]"),
+}
+ROUTES["CrossAttention"] = ROUTES.get("CrossAttention", ()) + ("route_modules_alias",)
+ROUTES["kv_cache_step"] = ROUTES.get("kv_cache_step", ()) + ("route_aten_sdpa_math",)
+
+# Right answers written another way: each must score full marks.
+MUST_PASS = {
+    "CrossAttention": {
+        "sdpa_is_allowed_here": CROSS
+        + _Q
+        + _KV
+        + "        y = F.scaled_dot_product_attention(q, k, v)  # (B, H, T, K)\n"
+        + '        return self.proj(rearrange(y, "b h t k -> b t (h k)"))\n',
+    },
+    "prefix_lm_mask": {
+        "blocks": _H.format("prefix_lm_mask")
+        + """\
+def prefix_lm_mask(S, T):
+    mask = torch.ones(S + T, S + T, dtype=torch.bool).tril()
+    mask[:, :S] = True  # every position sees the whole input
+    return mask
+""",
+    },
+    "kv_cache_step": {
+        "einsum": STEP
+        + _CAT
+        + """\
+    scores = torch.einsum("bhqk,bhsk->bhqs", q, keys) / q.shape[-1] ** 0.5
+    return torch.einsum("bhqs,bhsk->bhqk", scores.softmax(-1), values), keys, values
+""",
+    },
+}

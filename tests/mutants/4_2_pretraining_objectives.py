@@ -1,5 +1,8 @@
 """Plausible wrong answers for lab 4.2; each must score zero. exercise -> {mutant: cell source}."""
 
+import runpy
+from pathlib import Path
+
 _H = "# EXERCISE: {}\nimport torch\nimport torch.nn.functional as F\n\n"
 MT = _H.format("mask_tokens") + "def mask_tokens(idx, rate, mask_id, vocab_size, seed):\n"
 _DRAWS = (
@@ -176,5 +179,202 @@ MUTANTS = {
         + f"        out += [tokens[prev:s], {_MASK}]\n"
         + "        prev = max(prev, s + n + 1)\n"
         + "    return torch.cat(out + [tokens[prev:]])\n",
+    },
+}
+
+# Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+LAB = "4_2_pretraining_objectives"
+_RIGHT_MASKS = """\
+    inputs = torch.where(chosen & (a < 0.8), torch.full_like(idx, mask_id), idx)
+    inputs = torch.where(chosen & (a >= 0.8) & (a < 0.9), r, inputs)
+"""
+MUTANTS["mask_tokens"] |= {
+    "const_mask_id_zero": _mt("a < 0.8", "(a >= 0.8) & (a < 0.9)").replace(
+        "torch.full_like(idx, mask_id)", "torch.zeros_like(idx)"
+    ),
+    "const_reseeds_the_global_generator": MT
+    + """\
+    torch.manual_seed(seed)  # the same numbers as a fresh Generator with this seed
+    u, a = torch.rand(idx.shape), torch.rand(idx.shape)
+    r = torch.randint(vocab_size, idx.shape)
+    chosen = u < rate
+"""
+    + _RIGHT_MASKS
+    + _LABELS
+    + "    return inputs, labels\n",
+    "sizes_fixed_draw_buffer": MT
+    + """\
+    g = torch.Generator().manual_seed(seed)
+    B, T = idx.shape
+    u = torch.rand(64, 64, generator=g)[:B, :T]  # one draw big enough for every batch
+    a = torch.rand(64, 64, generator=g)[:B, :T]
+    r = torch.randint(vocab_size, (64, 64), generator=g)[:B, :T]
+    chosen = u < rate
+"""
+    + _RIGHT_MASKS
+    + _LABELS
+    + "    return inputs, labels\n",
+    "inplace_mask_the_batch": MT
+    + _DRAWS
+    + _LABELS
+    + """\
+    replace = chosen & (a >= 0.8) & (a < 0.9)
+    idx[chosen & (a < 0.8)] = mask_id  # corrupt the batch where it lies
+    idx[replace] = r[replace]
+    return idx.clone(), labels
+""",
+    "stale_cache_by_shape": _WRAP["wrapped"](
+        LAB,
+        "mask_tokens",
+        """\
+_seen = {}
+
+
+def mask_tokens(idx, rate, mask_id, vocab_size, seed):
+    if idx.shape not in _seen:  # one corruption per batch shape
+        _seen[idx.shape] = _right(idx, rate, mask_id, vocab_size, seed)
+    return _seen[idx.shape]
+""",
+    ),
+    "dtype_int32_labels": _mt(
+        "a < 0.8",
+        "(a >= 0.8) & (a < 0.9)",
+        "    labels = torch.where(chosen, idx, torch.full_like(idx, -100)).int()\n",
+    ),
+}
+MUTANTS["replaced_token_loss"] |= {
+    "inplace_sigmoid_of_the_logits": RTD
+    + """\
+    with torch.no_grad():
+        p = disc_logits.sigmoid_()  # probabilities, in place
+    labels = (corrupted != original).float()
+    return F.binary_cross_entropy(p * 1.0, labels)
+""",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "replaced_token_loss"),
+    "dtype_float64": _WRAP["cast"](LAB, "replaced_token_loss", "float64"),
+    "nograd_from_item": _WRAP["from_item"](LAB, "replaced_token_loss"),
+}
+MUTANTS["span_corrupt"] |= {
+    "const_sentinels_from_100": _WRAP["wrapped"](
+        LAB,
+        "span_corrupt",
+        """\
+def span_corrupt(tokens, noise_mask, sentinels):
+    return _right(tokens, noise_mask, torch.arange(100, 100 + len(sentinels)))  # <extra_id_k>
+""",
+    ),
+    "edge_final_sentinel_only_after_a_span": _sc(
+        """\
+    inputs, targets, prev = [], [], 0
+    for k, (s, e) in enumerate(spans):
+        inputs += tokens[prev:s].tolist() + [int(sentinels[k])]
+        targets += [int(sentinels[k])] + tokens[s:e].tolist()
+        prev = e
+    inputs += tokens[prev:].tolist()
+    if spans:
+        targets.append(int(sentinels[len(spans)]))
+    return torch.tensor(inputs, dtype=tokens.dtype), torch.tensor(targets, dtype=tokens.dtype)
+"""
+    ),
+    "inplace_mark_the_noise": _sc(
+        """\
+    inputs, targets, prev = [], [], 0
+    for k, (s, e) in enumerate(spans):
+        inputs += tokens[prev:s].tolist() + [int(sentinels[k])]
+        targets += [int(sentinels[k])] + tokens[s:e].tolist()
+        prev = e
+    inputs += tokens[prev:].tolist()
+    targets.append(int(sentinels[len(spans)]))
+    tokens[noise_mask] = -1  # mark what was taken out, for the caller to see
+    return torch.tensor(inputs, dtype=tokens.dtype), torch.tensor(targets, dtype=tokens.dtype)
+"""
+    ),
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "span_corrupt"),
+    "dtype_int32": _WRAP["cast"](LAB, "span_corrupt", "int32", "[0]"),
+}
+MUTANTS["text_infill"] |= {
+    "const_mask_id_zero": TI
+    + """\
+    out, prev = [], 0
+    for start, length in spans.tolist():
+        out += tokens[prev:start].tolist() + [0]  # <mask> is id 0
+        prev = start + length
+    out += tokens[prev:].tolist()
+    return torch.tensor(out, dtype=tokens.dtype)
+""",
+    "edge_no_span_cat_of_nothing": TI
+    + """\
+    parts, prev = [], 0
+    for start, length in spans.tolist():
+        parts += [tokens[prev:start], torch.tensor([mask_id])]
+        prev = start + length
+    return torch.cat(parts + [tokens[prev:]]) if parts else torch.tensor([])
+""",
+    "inplace_ends_in_the_spans": TI
+    + """\
+    spans[:, 1] += spans[:, 0]  # (start, end), in place
+    out, prev = [], 0
+    for start, end in spans.tolist():
+        out += tokens[prev:start].tolist() + [mask_id]
+        prev = end
+    out += tokens[prev:].tolist()
+    return torch.tensor(out, dtype=tokens.dtype)
+""",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "text_infill"),
+    "dtype_int32": _WRAP["cast"](LAB, "text_infill", "int32"),
+}
+
+# Right answers written another way: each must score full marks.
+MUST_PASS = {
+    "mask_tokens": {
+        "index_assignment_on_a_copy": MT
+        + _DRAWS
+        + """\
+    inputs, labels = idx.clone(), torch.full_like(idx, -100)
+    labels[chosen] = idx[chosen]
+    inputs[chosen & (a < 0.8)] = mask_id
+    swap = chosen & (a >= 0.8) & (a < 0.9)
+    inputs[swap] = r[swap]
+    return inputs, labels
+""",
+    },
+    "replaced_token_loss": {
+        "softplus_form": RTD
+        + """\
+    y = (corrupted != original).to(disc_logits.dtype)
+    return (F.softplus(disc_logits) - y * disc_logits).mean()
+""",
+    },
+    "span_corrupt": {
+        "vectorized": SC
+        + """\
+    before = torch.cat([torch.zeros(1, dtype=torch.bool), noise_mask[:-1]])
+    starts = noise_mask & ~before  # the first token of each span
+    span_id = starts.cumsum(0) - 1  # (T,) which span a token is in
+    K = int(starts.sum())
+    keep = ~noise_mask | starts
+    inputs = torch.where(starts, sentinels[span_id.clamp(min=0)].to(tokens.dtype), tokens)[keep]
+    targets = []
+    for k in range(K):
+        targets += [sentinels[k : k + 1].to(tokens.dtype), tokens[noise_mask & (span_id == k)]]
+    targets.append(sentinels[K : K + 1].to(tokens.dtype))
+    return inputs, torch.cat(targets)
+""",
+    },
+    "text_infill": {
+        "keep_mask_and_insertions": TI
+        + """\
+    T, starts = len(tokens), spans[:, 0].tolist()
+    keep = torch.ones(T, dtype=torch.bool)
+    for start, length in spans.tolist():
+        keep[start : start + length] = False
+    out = []
+    for t in range(T + 1):
+        out += [mask_id] * starts.count(t)
+        if t < T and keep[t]:
+            out.append(int(tokens[t]))
+    return torch.tensor(out, dtype=tokens.dtype)
+""",
     },
 }

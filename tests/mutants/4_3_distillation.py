@@ -3,6 +3,9 @@
 Several of them give the right value and the wrong gradient: only the backward-pass check sees
 them (a teacher that is not detached, a loss rebuilt from a Python float)."""
 
+import runpy
+from pathlib import Path
+
 _H = "# EXERCISE: {}\nimport torch\nimport torch.nn.functional as F\n\n"
 SC = (
     _H.format("soft_cross_entropy")
@@ -103,5 +106,97 @@ MUTANTS = {
         + _GOLD
         + _SOFT
         + "    return torch.tensor((alpha * soft + (1 - alpha) * gold).item())\n",
+    },
+}
+
+# Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+LAB = "4_3_distillation"
+MUTANTS["soft_cross_entropy"] |= {
+    "sizes_first_eight_positions": SC
+    + "    student_logits, teacher_logits = student_logits[:, :8], teacher_logits[:, :8]\n"
+    + _P_T
+    + _LOGP_S
+    + "    return -(p_t * logp_s).sum(dim=-1).mean() * temperature**2\n",
+    "inplace_soften_the_teacher": SC
+    + """\
+    with torch.no_grad():
+        teacher_logits /= temperature  # soften in place
+    p_t = teacher_logits.detach().softmax(dim=-1)
+"""
+    + _LOGP_S
+    + "    return -(p_t * logp_s).sum(dim=-1).mean() * temperature**2\n",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "soft_cross_entropy"),
+    "dtype_float64": _WRAP["cast"](LAB, "soft_cross_entropy", "float64"),
+    "nograd_under_no_grad": _WRAP["no_grad"](LAB, "soft_cross_entropy"),
+}
+MUTANTS["cosine_state_loss"] |= {
+    "sizes_project_only_between_widths": CS
+    + """\
+    h = student_states
+    if weight is not None and student_states.shape[-1] != teacher_states.shape[-1]:
+        h = student_states @ weight.T  # equal widths need no projection
+    return (1 - F.cosine_similarity(h, teacher_states.detach(), dim=-1)).mean()
+""",
+    "inplace_normalise_the_teacher": CS
+    + _PROJ
+    + """\
+    with torch.no_grad():
+        teacher_states /= teacher_states.norm(dim=-1, keepdim=True)  # unit vectors, in place
+    return (1 - F.cosine_similarity(h, teacher_states.detach(), dim=-1)).mean()
+""",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "cosine_state_loss"),
+    "dtype_float64": _WRAP["cast"](LAB, "cosine_state_loss", "float64"),
+    "nograd_from_item": _WRAP["from_item"](LAB, "cosine_state_loss"),
+}
+MUTANTS["soft_and_gold_loss"] |= {
+    "sizes_one_position_per_sequence": SG
+    + _SOFT
+    + "    gold = F.cross_entropy(student_logits[:, 0], targets[:, 0])  # the next token only\n"
+    + "    return alpha * soft + (1 - alpha) * gold\n",
+    "inplace_soften_the_teacher": SG
+    + """\
+    with torch.no_grad():
+        teacher_logits /= T
+    p_t = teacher_logits.detach().softmax(dim=-1)
+    soft = -(p_t * (student_logits / T).log_softmax(dim=-1)).sum(dim=-1).mean() * T**2
+"""
+    + _GOLD
+    + "    return alpha * soft + (1 - alpha) * gold\n",
+    "stale_cache_by_shape": _WRAP["stale"](LAB, "soft_and_gold_loss"),
+    "dtype_float64": _WRAP["cast"](LAB, "soft_and_gold_loss", "float64"),
+    "nograd_under_no_grad": _WRAP["no_grad"](LAB, "soft_and_gold_loss"),
+}
+
+# Right answers written another way: each must score full marks.
+MUST_PASS = {
+    "soft_cross_entropy": {
+        "kl_plus_teacher_entropy": SC
+        + """\
+    T = temperature
+    logp_t = (teacher_logits.detach() / T).log_softmax(dim=-1)
+    logp_s = (student_logits / T).log_softmax(dim=-1)
+    kl = F.kl_div(logp_s, logp_t, log_target=True, reduction="none").sum(dim=-1)
+    entropy = -(logp_t.exp() * logp_t).sum(dim=-1)
+    return (kl + entropy).mean() * T * T
+""",
+    },
+    "cosine_state_loss": {
+        "normalise_then_dot": CS
+        + _PROJ
+        + """\
+    t = teacher_states.detach()
+    cos = (h * t).sum(-1) / (h.norm(dim=-1) * t.norm(dim=-1)).clamp(min=1e-8)
+    return 1 - cos.mean()
+""",
+    },
+    "soft_and_gold_loss": {
+        "nll_of_log_softmax": SG
+        + _SOFT
+        + """\
+    logp = student_logits.log_softmax(dim=-1)
+    gold = -logp.gather(-1, targets[..., None]).mean()
+    return alpha * soft + (1 - alpha) * gold
+""",
     },
 }

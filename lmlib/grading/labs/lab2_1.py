@@ -12,7 +12,7 @@ import torch
 
 from lmlib.analysis.crossing import crossover_budget
 from lmlib.analysis.price_performance import fit_exponential
-from lmlib.grading.spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise, draw
 from lmlib.models.ngram import next_token_distribution
 
 LAB = "2_1_driving_force"
@@ -20,7 +20,14 @@ LAB = "2_1_driving_force"
 
 def _trend_cases(rng: torch.Generator) -> list[Case]:
     cases = []
-    for n, doubling, noise in [(30, 1.5, 0.4), (12, 2.5, 0.8), (50, 0.8, 0.2), (8, 4.0, 1.0)]:
+    fresh = (draw(rng, 3, 41), 0.5 + 4 * float(torch.rand((), generator=rng)), 0.5)
+    for n, doubling, noise in [
+        (30, 1.5, 0.4),
+        (12, 2.5, 0.8),
+        (50, 0.8, 0.2),
+        (8, 4.0, 1.0),
+        fresh,
+    ]:
         years = torch.sort(1940 + 80 * torch.rand(n, generator=rng, dtype=torch.float64)).values
         log10v = math.log10(2) * (years - 1940) / doubling - 5
         log10v = log10v + noise * torch.randn(n, generator=rng, dtype=torch.float64)
@@ -35,6 +42,12 @@ def _ngram_cases(rng: torch.Generator) -> list[Case]:
         (4, 200, 2, 0.1),
         (6, 400, 0, 1.0),
         (3, 150, 2, 2.0),
+        (
+            draw(rng, 2, 12),
+            draw(rng, 9, 301),
+            draw(rng, 3, 5),
+            0.05 + float(torch.rand((), generator=rng)),
+        ),
     ]:
         train = torch.randint(0, V - 1, (N,), generator=rng)  # token V - 1 never occurs
         train[::7] = 0  # some structure, so that contexts differ
@@ -42,6 +55,9 @@ def _ngram_cases(rng: torch.Generator) -> list[Case]:
         unseen = torch.full((ctx_len,), V - 1) if ctx_len else seen
         cases.append(Case((train, seen, V, k)))
         cases.append(Case((train, unseen, V, k)))
+    # a context of three whose last two tokens are followed by something else elsewhere
+    train = torch.tensor([0, 1, 2, 3, 5, 1, 2, 4] * draw(rng, 2, 6))
+    cases.append(Case((train, torch.tensor([0, 1, 2]), 6, 0.5)))
     return cases
 
 
@@ -57,7 +73,7 @@ def _crossing_cases(rng: torch.Generator) -> list[Case]:
         Case((budgets, [1.8, 1.3, 1.0, 0.7, 0.6], b)),  # touches at 6e9, crosses after
     ]
     for _ in range(3):
-        m = 6
+        m = draw(rng, 3, 11)
         budgets = sorted((10 ** (9 + 4 * torch.rand(m, generator=rng))).tolist())
         b = (1.5 - 0.1 * torch.arange(m) + 0.05 * torch.rand(m, generator=rng)).tolist()
         a = (2.5 - 0.35 * torch.arange(m) + 0.05 * torch.rand(m, generator=rng)).tolist()
@@ -65,18 +81,33 @@ def _crossing_cases(rng: torch.Generator) -> list[Case]:
     return cases
 
 
+def _ngram_twin(case: Case, rng: torch.Generator) -> Case:
+    """The same sizes, the training tokens in a new order: other counts, the same context."""
+    train, context, V, k = case.args
+    return Case((train[torch.randperm(len(train), generator=rng)], context, V, k))
+
+
+def _crossing_twin(case: Case, rng: torch.Generator) -> Case:
+    """Every budget ten times larger: the crossing (interpolated in log10) moves with them."""
+    budgets, a, b = case.args
+    return Case(([10 * x for x in budgets], a, b))
+
+
 EXERCISES = [
     Exercise(
         name="fit_exponential",
         cases=_trend_cases,
         reference=fit_exponential,
+        atol=1e-10,
+        rtol=1e-8,  # a fit in float32 is off by far more
         rules="Return (slope, doubling_years) as two floats: slope of log10(values) per year by "
-        "least squares, doubling time log10(2) / slope.",
+        "least squares in float64, doubling time log10(2) / slope.",
     ),
     Exercise(
         name="next_token_distribution",
         cases=_ngram_cases,
         reference=next_token_distribution,
+        twin=_ngram_twin,
         rules="Return a (V,) float tensor summing to 1: (count(context, w) + k) / "
         "(count(context) + k V); an empty context counts every token.",
     ),
@@ -84,6 +115,7 @@ EXERCISES = [
         name="crossover_budget",
         cases=_crossing_cases,
         reference=crossover_budget,
+        twin=_crossing_twin,
         rules="Return a float budget or None; interpolate linearly in log10(budget).",
     ),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from lmlib.grading.spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise, draw
 from lmlib.models.cnn import causal_conv1d, receptive_field
 from lmlib.models.rnn import lstm_cell
 
@@ -20,7 +20,8 @@ def _randn(rng: torch.Generator, *shape: int, scale: float = 1.0) -> torch.Tenso
 
 def _lstm_cases(rng: torch.Generator) -> list[Case]:
     cases = []
-    for B, D_in, D in [(2, 3, 4), (1, 5, 2), (3, 4, 4)]:
+    fresh = [(draw(rng, 2, 5), draw(rng, 1, 9), draw(rng, 5, 11)), (1, 1, 1)]
+    for B, D_in, D in [(2, 3, 4), (1, 5, 2), (3, 4, 4), *fresh]:
         x, h, c = _randn(rng, B, D_in), _randn(rng, B, D), _randn(rng, B, D)
         w_ih, w_hh = _randn(rng, 4 * D, D_in), _randn(rng, 4 * D, D)
         b_ih, b_hh = _randn(rng, 4 * D), _randn(rng, 4 * D)
@@ -35,6 +36,17 @@ def _conv_cases(rng: torch.Generator) -> list[Case]:
         (1, 7, 2, 2, 2, 1, True),
         (2, 12, 3, 2, 3, 3, False),
         (1, 5, 1, 3, 4, 1, True),
+        (2, 6, 2, 3, 1, 1, True),  # kernel size 1: no padding at all
+        (1, 3, 2, 2, 3, 2, True),  # shorter than the receptive field
+        (
+            draw(rng, 1, 3),
+            2 * draw(rng, 4, 16) + 1,
+            draw(rng, 1, 5),
+            draw(rng, 1, 5),
+            draw(rng, 1, 5),
+            draw(rng, 1, 4),
+            bool(draw(rng, 0, 1)),
+        ),  # fmt: skip
     ]:
         b = _randn(rng, C_out) if bias else None
         cases.append(Case((_randn(rng, B, T, C_in), _randn(rng, C_out, C_in, k), b, d)))
@@ -47,13 +59,15 @@ def _field_cases(rng: torch.Generator) -> list[Case]:
         Case((2, [1])),
         Case((5, [1, 1, 1])),
         Case((4, [])),
+        Case((1, [1, 2, 4])),  # kernel size 1 sees only the current token
+        Case((3, [4, 1, 2])),
         Case((3, [1, 3, 9])),
         *(_random_field_case(rng) for _ in range(4)),  # fresh each time: no lookup table passes
     ]
 
 
 def _random_field_case(rng: torch.Generator) -> Case:
-    k = int(torch.randint(2, 7, (), generator=rng))
+    k = int(torch.randint(1, 7, (), generator=rng))
     n = int(torch.randint(0, 5, (), generator=rng))
     return Case((k, torch.randint(1, 10, (n,), generator=rng).tolist()))
 
@@ -76,8 +90,16 @@ EXERCISES = [
             "torch.lstm": _NO_LSTM,
             "torch.ops.aten.lstm_cell": _NO_LSTM,
             "torch._C._VariableFunctions.lstm_cell": _NO_LSTM,  # refused by name (read-only)
+            "torch.ao.nn.quantizable.LSTMCell": _NO_LSTM,  # Python, so refused by name
+            "torch.ao.nn.quantizable.LSTM": _NO_LSTM,
+            "torch.ao.nn.quantized.dynamic.LSTMCell": _NO_LSTM,
+            "torch.ao.nn.quantized.dynamic.LSTM": _NO_LSTM,
         },
-        forbidden_ops={"_thnn_fused_lstm_cell": _NO_LSTM},
+        forbidden_ops={
+            "_thnn_fused_lstm_cell": _NO_LSTM,
+            "lstm": _NO_LSTM,
+            "quantized_lstm_cell": _NO_LSTM,
+        },
         rules="Gate order i, f, g, o (torch's); return the tuple (h, c). "
         "torch.nn.LSTMCell / torch.lstm_cell are not allowed.",
     ),

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from lmlib.grading.spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise, draw
 from lmlib.models.mlp import MLP
 
 LAB = "3_2_mlp"
@@ -23,6 +23,8 @@ def _mlp_cases(rng: torch.Generator) -> list[Case]:
             (2, 4, 4, 1.5),
             (1, 3, 6, 1.3),
             (2, 2, 5, 1.5),
+            (draw(rng, 2, 3), 2 * draw(rng, 4, 12) + 1, draw(rng, 7, 13), draw(rng, 2, 5)),
+            (1, 1, 3, 1),
         ]
     ]
 

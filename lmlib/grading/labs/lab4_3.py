@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import torch
 
-from lmlib.grading.spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise, draw
 from lmlib.training.distill import cosine_state_loss, soft_and_gold_loss, soft_cross_entropy
 
 LAB = "4_3_distillation"
+
+
+def _temperature(rng: torch.Generator) -> float:
+    return round(0.5 + 4 * float(torch.rand((), generator=rng)), 3)
 
 
 def _soft_cases(rng: torch.Generator) -> list[Case]:
@@ -22,6 +26,8 @@ def _soft_cases(rng: torch.Generator) -> list[Case]:
         (1, 4, 5, 3.0, 4.0),
         (2, 2, 11, 4.0, 1.0),
         (3, 1, 6, 1.5, 0.5),
+        (draw(rng, 2, 3), 2 * draw(rng, 4, 12) + 1, draw(rng, 9, 40), 2.0, _temperature(rng)),
+        (1, 1, 2, 1.0, _temperature(rng)),
     ]:
         s = torch.randn(B, T, V, generator=rng) * scale
         t = torch.randn(B, T, V, generator=rng) * scale
@@ -36,6 +42,8 @@ def _cosine_cases(rng: torch.Generator) -> list[Case]:
         (1, 5, 5, 5, True),
         (2, 2, 8, 3, True),
         (3, 2, 6, 6, False),
+        (draw(rng, 2, 3), 2 * draw(rng, 4, 12) + 1, draw(rng, 5, 9), draw(rng, 2, 9), True),
+        (1, 1, 3, 3, False),
     ]:
         hs = torch.randn(B, T, ds, generator=rng)
         ht = torch.randn(B, T, dt, generator=rng)
@@ -51,6 +59,9 @@ def _combined_cases(rng: torch.Generator) -> list[Case]:
         (1, 4, 9, 0.9, 4.0),
         (2, 2, 5, 0.2, 3.0),
         (2, 3, 6, 1.0, 2.0),
+        (2, 3, 6, 0.0, 2.0),
+        (draw(rng, 2, 3), 2 * draw(rng, 4, 12) + 1, draw(rng, 9, 40), 0.3, _temperature(rng)),
+        (1, 1, 3, 0.7, _temperature(rng)),
     ]:
         s = torch.randn(B, T, V, generator=rng) * 2
         t = torch.randn(B, T, V, generator=rng) * 3
