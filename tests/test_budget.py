@@ -176,3 +176,23 @@ def test_fact_lm_records_what_lab07_plans(tmp_path, monkeypatch):
     monkeypatch.setenv(flops.LEDGER_ENV, str(ledger))
     quiz_model(settings("ci"))
     assert flops.read_ledger(ledger) == pytest.approx(PLANS["5_1_incentives"]("ci"))
+
+
+def test_capstone_plan_counts_the_bpe_vocabulary_it_trains(tmp_path, monkeypatch):
+    from lmlib.data.bpe import BPETokenizer
+    from lmlib.data.shakespeare import TINY_SHAKESPEARE, fetch
+    from lmlib.experiments.labs import settings as lab_settings
+
+    s = lab_settings("3_4_your_gpt", "ci")
+    text = fetch(TINY_SHAKESPEARE).read_text(encoding="utf-8")[: s["text_chars"]]
+    tok = BPETokenizer().train(text[: int(0.9 * len(text))], s["vocab_size"])
+    assert tok.vocab_size == s["vocab_size"]  # the text has pairs enough to fill the vocabulary
+    ids = torch.as_tensor(tok.encode(text))
+    ledger = tmp_path / "ledger.jsonl"
+    monkeypatch.setenv(flops.LEDGER_ENV, str(ledger))
+    m, run = s["model"], TrainConfig(**s["run"], progress=False)
+    for n_layers, d_model, n_heads in [*s["ladder"], (m["n_layers"], m["d_model"], m["n_heads"])]:
+        torch.manual_seed(0)
+        cfg = TransformerConfig(tok.vocab_size, m["context"], d_model, n_heads, n_layers)
+        train(TransformerLM(cfg), ids, ids, run)
+    assert flops.read_ledger(ledger) == pytest.approx(PLANS["3_4_your_gpt"]("ci"), rel=1e-9)

@@ -389,8 +389,8 @@ def test_an_exercise_warms_the_modules_its_spec_names_before_it_runs(fork, isola
         pytest.skip("the pool path needs bubblewrap")
     with Sandbox(Limits(timeout=6.0, memory_mb=2048), fork=fork, isolate=isolate) as sb:
         warmed, cold = sb.run(requests)
-    assert warmed.result["cases"] == [{"value": True, "grads": None}], warmed
-    assert cold.result["cases"] == [{"value": False, "grads": None}], cold
+    assert [c["value"] for c in warmed.result["cases"]] == [True], warmed
+    assert [c["value"] for c in cold.result["cases"]] == [False], cold
 
 
 def test_the_training_loop_exercise_warms_torch_dynamo():

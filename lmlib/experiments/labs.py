@@ -113,20 +113,24 @@ _LABS: dict[str, dict[str, dict]] = {
                             window_bytes=32, steps=3000, checkpoints=[750, 1500, 3000]),
         ),
     },
-    "3_4_your_gpt": {  # model: the student's GPT; ladder: (n_layers, d_model, n_heads), smaller
+    "3_4_your_gpt": {  # model: the student's GPT; ladder: (n_layers, d_model, n_heads), smaller;
+        # vocab_size: BPE trained on the first 90% of the first text_chars characters (None: all)
         "ci": dict(
+            vocab_size=512, text_chars=100_000,
             model=dict(n_layers=2, d_model=32, n_heads=2, context=32),
             run=dict(steps=30, batch_size=8, lr=3e-3, warmup_steps=3, eval_every=10,
                      eval_batches=2),
             ladder=[(1, 8, 2), (1, 16, 2)], sample_tokens=100,
         ),
         "cpu": dict(
+            vocab_size=512, text_chars=None,
             model=dict(n_layers=4, d_model=128, n_heads=4, context=128),
             run=dict(steps=600, batch_size=16, lr=3e-3, warmup_steps=60, eval_every=60,
                      eval_batches=8),
             ladder=[(2, 32, 2), (2, 64, 4), (3, 96, 4)], sample_tokens=400,
         ),
         "gpu": dict(
+            vocab_size=1024, text_chars=None,
             model=dict(n_layers=6, d_model=384, n_heads=6, context=256),
             run=dict(steps=1400, batch_size=64, lr=3e-3, warmup_steps=140, eval_every=100,
                      eval_batches=20),

@@ -37,7 +37,7 @@ from lmlib.grading.cgroup import MemoryCgroup, PidsCgroup
 
 HERE = Path(__file__).resolve().parent
 # all of lmlib a job gets
-GRADER_FILES = ("worker.py", "pool_worker.py", "answers.py", "seccomp.py")
+GRADER_FILES = ("worker.py", "pool_worker.py", "answers.py", "forbidden.py", "seccomp.py")
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache")
 SYSTEM += ("/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives", "/etc/localtime")
 TMPFS_BYTES = 64 << 20  # each of /job, /tmp and /dev/shm; the rest of the tree is read-only

@@ -58,8 +58,13 @@ def check_plain(x: Any, max_nodes: int = MAX_NODES) -> None:
             stack.extend((item, depth + 1) for item in x)
         elif t is dict:
             for key, value in x.items():
-                if type(key) is not str:
-                    raise TypeError("a dict key that is not a str")
+                if not (
+                    type(key) in (str, int)
+                    or type(key) is tuple
+                    and len(key) <= 8
+                    and all(type(i) in (str, int) for i in key)
+                ):
+                    raise TypeError("a dict key that is not a str, an int or a tuple of them")
                 stack.append((value, depth + 1))
         elif t not in (int, float, bool, str, type(None)):
             raise TypeError(f"a value of type {t.__name__}")

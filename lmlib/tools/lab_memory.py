@@ -115,10 +115,10 @@ def _lab3_3(profile: str) -> list[Run]:
 
 def _lab3_4(profile: str) -> list[Run]:
     lab = settings("3_4_your_gpt", profile)
-    m, B = lab["model"], lab["run"]["batch_size"]
+    m, B, V = lab["model"], lab["run"]["batch_size"], lab["vocab_size"]  # V: BPE's vocabulary
     sizes = [*lab["ladder"], (m["n_layers"], m["d_model"], m["n_heads"])]
     return [
-        _transformer(f"{n}x{d}", TransformerConfig(65, m["context"], d, h, n), B)
+        _transformer(f"{n}x{d}", TransformerConfig(V, m["context"], d, h, n), B)
         for n, d, h in sizes
     ]
 

@@ -142,8 +142,9 @@ def _lab3_4(profile: str) -> float:
     m, r = lab["model"], lab["run"]
     run = TrainConfig(**r)
     sizes = [*lab["ladder"], (m["n_layers"], m["d_model"], m["n_heads"])]
+    V = lab["vocab_size"]  # the BPE vocabulary; tiny Shakespeare has pairs enough to fill it
     return sum(
-        _transformer_flops(TransformerConfig(65, m["context"], d, h, n), run) for n, d, h in sizes
+        _transformer_flops(TransformerConfig(V, m["context"], d, h, n), run) for n, d, h in sizes
     )
 
 
