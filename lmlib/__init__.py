@@ -8,7 +8,7 @@ import each other in a cycle; tests/test_layers.py checks both.
 runtime/      where and how big a run is
   device        devices, dtypes, autocast, seeding, the matmul rate
   profiles      the ci / cpu / gpu run sizes
-  files         atomic writes: a crash never leaves half a file
+  files         atomic writes (a crash never leaves half a file), and where labs keep checkpoints
 models/       what the chapters build
   attention     multi-head attention: one weight matrix chunked into q, k, v and heads
   mlp           the position-wise MLP and its expansion factor
@@ -123,6 +123,8 @@ tools/        the `lmlib` command
   baselines     the models bench compares against
   budget        how long each lab takes per profile
   plans         each lab's planned training FLOPs, for budget's gpu estimate
+  memory        GPU memory of a training run: weights, gradients, AdamW state, activations
+  lab_memory    each lab's largest training run by that count, per profile
   book_guard    the book build's notebook budget and idle-kernel watchdog
 """
 
@@ -141,6 +143,7 @@ from lmlib.models.kv_cache import KVCache
 from lmlib.models.mlp import MLP
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import autocast, pick_device, seed_everything
+from lmlib.runtime.files import checkpoint_dir
 from lmlib.runtime.profiles import by_profile, current_profile
 from lmlib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lmlib.training.loss import next_token_loss
@@ -168,6 +171,7 @@ __all__ = [
     "by_profile",
     "causal_attention",
     "causal_mask",
+    "checkpoint_dir",
     "current_profile",
     "evaluate",
     "generate",

@@ -15,6 +15,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/env.sh
 
 export LMLIB_PROFILE="${LMLIB_PROFILE:-cpu}"
+# Labs resume training from their checkpoints; the book's run starts from none.
+LMLIB_CHECKPOINTS="$(mktemp -d)"
+export LMLIB_CHECKPOINTS
+trap 'rm -rf "$LMLIB_CHECKPOINTS"' EXIT
 # The kernel must pick matplotlib's inline backend, or no figure reaches the page.
 unset MPLBACKEND
 

@@ -19,6 +19,11 @@ if ! command -v bwrap >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]] && command -v apt
         echo "[test] could not install bubblewrap" >&2
 fi
 
+# Labs keep training checkpoints and resume from them: every run here starts from none.
+LMLIB_CHECKPOINTS="$(mktemp -d)"
+export LMLIB_CHECKPOINTS
+trap 'rm -rf "$LMLIB_CHECKPOINTS"' EXIT
+
 shopt -s nullglob
 notebooks=(labs/*.ipynb labs/solutions/*.ipynb)
 shopt -u nullglob

@@ -93,6 +93,7 @@ def _args(tmp_path: Path, books: Path, profiles: list[str], from_book=None) -> a
         labs=None,
         force=False,
         table_only=False,
+        reestimate=False,
         results=tmp_path / "labs.json",
         notebooks=books,
         table=tmp_path / "table.md",
@@ -120,6 +121,23 @@ def test_budget_times_notebooks_and_resumes(tmp_path, monkeypatch, capsys):
     args.profiles = ["ci", "cpu"]
     budget.run(args)  # only the missing profile runs
     assert [c[1] for c in calls] == ["cpu"]
+
+
+def test_reestimate_recomputes_the_gpu_column_and_times_nothing(tmp_path, monkeypatch):
+    args = _args(tmp_path, tmp_path, ["ci"])
+    args.reestimate = True
+    measured = {"ci": {"wall_s": 3.0, "train_flops": 1.0}, "gpu": {"wall_s": 99.0}}
+    args.results.write_text(
+        json.dumps({"machine": {"cpus": 2, "torch": "t"}, "labs": {"x": measured}})
+    )
+    monkeypatch.setattr(
+        budget, "plans", lambda: {"x": lambda profile: 8 * budget.T4_ACHIEVED_FLOPS}
+    )
+    monkeypatch.setattr(budget, "time_notebook", lambda *a: pytest.fail("nothing is timed"))
+    budget.run(args)
+    gpu = json.loads(args.results.read_text())["labs"]["x"]["gpu"]
+    assert gpu["wall_s"] == pytest.approx(3.0 + 8.0, rel=1e-6) and gpu["estimated"]
+    assert "| x | 3 s | - | 11 s |" in args.table.read_text()
 
 
 def test_committed_table_matches_committed_results():

@@ -60,8 +60,9 @@ def settings(profile: str) -> Settings:
                     (2e6, 5e6, 1.2e7, 3e7, 7e7), 2, 16, 1e-2, 1),
         cpu=Settings(MarkovCopyTask(16, 12), 20_000, 400, 2, 48, 3, 3, 2, 4,
                      (2e9, 6.3e9, 2e10, 6.3e10, 2e11), 3, 32, 3e-3, 2),
-        gpu=Settings(MarkovCopyTask(16, 12), 40_000, 800, 2, 48, 3, 3, 2, 4,
-                     (2e9, 6.3e9, 2e10, 6.3e10, 2e11, 6.3e11), 3, 32, 3e-3, 1),
+        gpu=Settings(MarkovCopyTask(16, 12), 100_000, 800, 2, 96, 3, 3, 2, 4,
+                     (2e10, 6.3e10, 2e11, 6.3e11, 2e12, 6.3e12, 2e13, 6.3e13, 2e14), 3, 64,
+                     3e-3, 1),
         profile=profile,
     )  # fmt: skip
 

@@ -37,7 +37,7 @@ _LABS: dict[str, dict[str, dict]] = {
             world=dict(n_entities=400, n_quotes=32),
         ),
         "gpu": dict(
-            sizes=dict(n_layers=4, d_model=128, n_heads=4, context=64, batch_size=16, steps=3000,
+            sizes=dict(n_layers=8, d_model=384, n_heads=6, context=128, batch_size=32, steps=3300,
                        every=100),
             world=dict(n_entities=400, n_quotes=32),
         ),
@@ -52,8 +52,9 @@ _LABS: dict[str, dict[str, dict]] = {
             run=dict(steps=500, batch_size=16, context=64, n_entities=400, n_quotes=32),
         ),
         "gpu": dict(
-            ladder=[(1, 16, 2), (1, 32, 2), (2, 32, 2), (2, 64, 4), (3, 96, 4)],
-            run=dict(steps=1100, batch_size=16, context=64, n_entities=400, n_quotes=32),
+            ladder=[(1, 32, 2), (2, 64, 4), (3, 96, 4), (4, 128, 4), (4, 192, 6), (4, 256, 8),
+                    (6, 384, 6), (8, 512, 8)],
+            run=dict(steps=3000, batch_size=32, context=64, n_entities=400, n_quotes=32),
         ),
     },
     "2_2_three_ways_to_read": {  # copy: a gap longer than the small CNN's window of 15 tokens
@@ -148,9 +149,9 @@ _LABS: dict[str, dict[str, dict]] = {
                         tasks=dict(n_train=5_000, n_test=256), seeds=2, jobs=1),
         ),
         "gpu": dict(
-            ladder=dict(model=dict(d_model=64, n_heads=4, n_layers=2), batch_size=64,
-                        base_steps={"fact_lookup": 1500, "lexicon_translation": 600},
-                        tasks=dict(n_train=20_000, n_test=512), seeds=2, jobs=1),
+            ladder=dict(model=dict(d_model=256, n_heads=8, n_layers=4), batch_size=128,
+                        base_steps={"fact_lookup": 3000, "lexicon_translation": 1500},
+                        tasks=dict(n_train=50_000, n_test=1024), seeds=2, jobs=1),
         ),
     },
 }  # fmt: skip

@@ -67,3 +67,27 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 110, **options) -> Path
     with atomic_write(path) as f:
         fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None}, **options)
     return path
+
+
+CHECKPOINTS_ENV = "LMLIB_CHECKPOINTS"
+COLAB_DRIVE = Path("/content/drive/MyDrive")  # where Colab mounts Google Drive
+
+
+def checkpoint_dir(lab: str) -> Path:
+    """The folder where `lab`'s training cells keep their checkpoints (created if missing).
+
+    $LMLIB_CHECKPOINTS/<lab> when that is set; in Colab with Google Drive mounted, a folder on
+    the Drive, which outlives a disconnected runtime; otherwise ./checkpoints/<lab>.
+    """
+    if not lab or Path(lab).name != lab:
+        raise ValueError(f"lab must be a plain name such as '3_1_multihead_attention', got {lab!r}")
+    root = os.environ.get(CHECKPOINTS_ENV)
+    if root:
+        base = Path(root)
+    elif COLAB_DRIVE.is_dir():
+        base = COLAB_DRIVE / "lmlib-checkpoints"
+    else:
+        base = Path("checkpoints")
+    path = base / lab
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from lmlib.runtime.files import atomic_write
+from lmlib.runtime.files import CHECKPOINTS_ENV, atomic_write
 from lmlib.training.flops import LEDGER_ENV, read_ledger
 
 # Relative to the working directory (run from the repository root), never to the installed package.
@@ -31,10 +31,13 @@ RESULTS = Path("results") / "budget" / "labs.json"
 TABLE = Path("book") / "lab_times.md"
 NOTEBOOKS = Path("labs") / "solutions"
 
-# The assumption behind the `gpu` column. A T4 peaks at 65 TFLOP/s in fp16 on tensor cores and
-# 8 TFLOP/s in fp32; the course's small models (d_model <= 384, fp16 autocast, SDPA) keep it far
-# from peak, as nanoGPT's character model does (about 5 TFLOP/s reported for it on a T4). We take
-# 4 TFLOP/s: an estimate on the slow side.
+# The assumption behind the `gpu` column: what a Colab T4 achieves on the labs' training. Its
+# datasheet peak is 65 TFLOP/s in fp16 on tensor cores (8.1 in fp32; NVIDIA's T4 launch figures,
+# e.g. Tom's Hardware, 2018-09-13); one large fp16 matrix product measured on a free Colab T4 ran at
+# 20.4 TFLOP/s (MakazhanAlpamys/Soup, pull request #967, 2026-09-14), a third of the peak, the
+# card clocked at 525 MHz. The labs' models are narrow (d_model 64-512) and step through many
+# small kernels, so we take a fifth of that measured rate, 6% of the peak: 4 TFLOP/s, an estimate
+# on the slow side.
 T4_ACHIEVED_FLOPS = 4e12
 
 
@@ -49,8 +52,10 @@ def time_notebook(path: Path, profile: str, timeout: int = 1800) -> dict:
     nb = nbformat.read(path, as_version=4)
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Path(tmp) / "ledger.jsonl"
-        saved = {k: os.environ.get(k) for k in ("LMLIB_PROFILE", LEDGER_ENV, "MPLBACKEND")}
+        keys = ("LMLIB_PROFILE", LEDGER_ENV, "MPLBACKEND", CHECKPOINTS_ENV)
+        saved = {k: os.environ.get(k) for k in keys}
         os.environ.update(LMLIB_PROFILE=profile, MPLBACKEND="Agg", **{LEDGER_ENV: str(ledger)})
+        os.environ[CHECKPOINTS_ENV] = str(Path(tmp) / "checkpoints")  # a fresh run, no resume
         try:
             client = NotebookClient(nb, timeout=timeout, kernel_name="python3")
             client.resources = {"metadata": {"path": str(path.parent)}}
@@ -164,6 +169,12 @@ def configure(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print the table from results/budget/labs.json, run nothing",
     )
+    p.add_argument(
+        "--reestimate",
+        action="store_true",
+        help="recompute the `gpu` estimates from the current plans and the measured `ci` times, "
+        "run nothing",
+    )
     p.add_argument("--results", type=Path, default=RESULTS)
     p.add_argument("--notebooks", type=Path, default=NOTEBOOKS)
     p.add_argument("--table", type=Path, default=TABLE, help="Markdown table to write")
@@ -180,7 +191,14 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     results = json.loads(args.results.read_text()) if args.results.exists() else {"labs": {}}
-    if not args.table_only:
+    if args.reestimate:
+        for lab, measured in results["labs"].items():
+            gpu = estimate_gpu(lab, {k: v for k, v in measured.items() if k != "gpu"})
+            if gpu:
+                measured["gpu"] = gpu
+        _save(results, args.results)
+        write_table(results, args.table)
+    elif not args.table_only:
         notebooks = sorted(args.notebooks.glob("*.ipynb"))
         chosen = [nb for nb in notebooks if not args.labs or nb.stem in args.labs]
         results["machine"] = {"cpus": os.cpu_count(), "torch": f"torch {torch.__version__}"}
