@@ -53,6 +53,8 @@ NOT_APPLICABLE = {
     "1_3_scaling_and_emergence": {"route_", "nograd_"},
     "2_1_driving_force": {"route_", "nograd_"},
     "3_2_mlp": {"route_", "const_", "edge_"},
+    "3_3_tokenization": {"route_", "nograd_"},  # lists of ints and floats: no gradient
+    "3_4_your_gpt": {"route_"},
     "4_2_pretraining_objectives": {"route_"},
     "4_3_distillation": {"route_", "const_", "edge_"},
     "5_1_incentives": {"route_"},

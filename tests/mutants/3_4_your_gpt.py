@@ -93,3 +93,47 @@ MUTANTS = {
         "own_random_stream": _edit("sample_gpt", ", 1, generator=generator)", ", 1)"),
     },
 }
+
+# Wrong in one way each, by class (tests/test_grading_mutants.py KINDS).
+_WRAP = runpy.run_path(str(Path(__file__).with_name("_kinds.py")))
+LAB = "3_4_your_gpt"
+_WARMUP_BRANCH = "if step < warmup:\n        return lr * (step + 1) / warmup"
+MUTANTS["Block"] |= {
+    "inplace_residual_into_the_input": _edit(
+        "Block", _ATTN_RESIDUAL, "x += self.attn(self.norm1(x))  # no copy of the stream"
+    ),
+    "stale_cache_by_shape": _WRAP["stale_module"](LAB, "Block"),
+    "nograd_under_no_grad": _WRAP["module_no_grad"](LAB, "Block"),
+}
+MUTANTS["GPT"] |= {
+    "sizes_positions_for_a_full_context": _edit(
+        "GPT",
+        "torch.arange(idx.shape[1], device=idx.device)",
+        "torch.arange(self.context, device=idx.device)",
+    ),
+}
+MUTANTS["lr_at"] |= {
+    "const_floor_of_the_example": _edit("lr_at", 'run["min_lr_ratio"]', "0.1"),
+    "edge_warmup_zero_divides": _edit(
+        "lr_at",
+        _WARMUP_BRANCH,
+        "warm = lr * (step + 1) / warmup\n    if step < warmup:\n        return warm",
+    ),
+}
+MUTANTS["sample_gpt"] |= {
+    "dtype_int32_tokens": _edit(
+        "sample_gpt", "    return idx\n", "    return idx.to(torch.int32)  # ids fit in 32 bits\n"
+    ),
+}
+
+# Right answers written another way: each must score full marks.
+MUST_PASS = {
+    "lr_at": {
+        "cosine_folded_into_one_line": _edit(
+            "lr_at",
+            'return lr * (run["min_lr_ratio"] + (1 - run["min_lr_ratio"]) * cosine)',
+            'floor = run["min_lr_ratio"]\n'
+            "    return lr * (1 + floor + (1 - floor) * math.cos(math.pi * progress)) / 2",
+        ),
+    },
+}

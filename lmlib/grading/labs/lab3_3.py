@@ -11,7 +11,7 @@ from collections import Counter
 import torch
 
 from lmlib.data.bpe import chunks, encode_chunk, learn_merges, merge
-from lmlib.grading.spec import Case, Exercise
+from lmlib.grading.spec import Case, Exercise, draw
 from lmlib.training.loss import bits_per_byte
 
 LAB = "3_3_tokenization"
@@ -32,7 +32,7 @@ def _merge_cases(rng: torch.Generator) -> list[Case]:
         Case(([], (1, 2), 256)),
         Case(([4, 4], (4, 4), 300)),
     ]
-    for n in (12, 30, 60):
+    for n in (12, 30, 60, draw(rng, 65, 300)):  # the last one longer than any example
         ids = torch.randint(0, 3, (n,), generator=rng).tolist()  # 3 symbols: pairs repeat
         pair = tuple(torch.randint(0, 3, (2,), generator=rng).tolist())
         cases.append(Case((ids, pair, 256 + n)))
@@ -57,6 +57,9 @@ def _encode_cases(rng: torch.Generator) -> list[Case]:
         Case((list(b"xyz"), order)),  # no merge applies
         Case((list(b"abababab"), {(97, 98): 256, (256, 256): 257, (257, 257): 258})),
     ]
+    n = draw(rng, 20, 60)  # a chain of n - 1 merges, each on the last: one token at the end
+    chain = {(0 if b == 1 else 254 + b, b): 255 + b for b in range(1, n)}
+    cases.append(Case((list(range(n)) + [0, 1, 2], chain)))
     learned = _learned()
     for chunk in chunks(_TEXT)[::3] + [" thesis", "aaaaaaa", " 121212"]:
         cases.append(Case((list(chunk.encode("utf-8")), learned)))
@@ -73,11 +76,28 @@ def _bpb_cases(rng: torch.Generator) -> list[Case]:
     return cases
 
 
+def _ids_twin(case: Case, rng: torch.Generator) -> Case | None:
+    """The same ids in a fresh order (same length, other pairs), the other arguments as they
+    were; None for fewer than two ids."""
+    ids, *rest = case.args
+    if len(ids) < 2:
+        return None
+    order = torch.randperm(len(ids), generator=rng).tolist()
+    return Case(([ids[i] for i in order], *rest))
+
+
+def _bpb_twin(case: Case, rng: torch.Generator) -> Case:
+    """The same counts of tokens and bytes, another loss."""
+    loss, n_tokens, n_bytes = case.args
+    return Case((loss * 0.5 + 0.25, n_tokens, n_bytes))
+
+
 EXERCISES = [
     Exercise(
         name="merge",
         cases=_merge_cases,
         reference=merge,
+        twin=_ids_twin,
         rules="Return a new list of ints: each occurrence of pair, scanning left to right, "
         "replaced by new_id; occurrences never overlap.",
     ),
@@ -85,6 +105,7 @@ EXERCISES = [
         name="encode_chunk",
         cases=_encode_cases,
         reference=encode_chunk,
+        twin=_ids_twin,
         rules="merges maps a pair to the id it became, smaller ids learned earlier: apply the "
         "earliest-learned pair present, every occurrence, until none applies; return a list.",
     ),
@@ -92,6 +113,7 @@ EXERCISES = [
         name="bits_per_byte",
         cases=_bpb_cases,
         reference=bits_per_byte,
+        twin=_bpb_twin,
         rules="loss is nats per token; return bits per byte of text as a float.",
     ),
 ]

@@ -137,7 +137,8 @@ def _lr_cases(rng: torch.Generator) -> list[Case]:
     cases = []
     for steps, warmup in [(20, 5), (12, 0), (30, 10), (7, 1)]:
         lr = float(torch.empty(()).uniform_(1e-3, 1e-2, generator=rng))
-        run = dict(steps=steps, lr=lr, warmup_steps=warmup, min_lr_ratio=0.1)
+        floor = float(torch.empty(()).uniform_(0.0, 0.5, generator=rng))  # not always 0.1
+        run = dict(steps=steps, lr=lr, warmup_steps=warmup, min_lr_ratio=floor)
         edges = {0, max(0, warmup - 1), warmup, (warmup + steps) // 2, steps - 1, steps}
         edges.add(int(torch.randint(steps + 1, (1,), generator=rng)))
         cases += [Case((s, dict(run))) for s in sorted(edges)]
