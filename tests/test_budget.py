@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 
@@ -178,6 +179,7 @@ def test_fact_lm_records_what_lab07_plans(tmp_path, monkeypatch):
     assert flops.read_ledger(ledger) == pytest.approx(PLANS["5_1_incentives"]("ci"))
 
 
+@pytest.mark.skipif(not os.environ.get("LMLIB_DATA_DIR"), reason="needs LMLIB_DATA_DIR")
 def test_capstone_plan_counts_the_bpe_vocabulary_it_trains(tmp_path, monkeypatch):
     from lmlib.data.bpe import BPETokenizer
     from lmlib.data.shakespeare import TINY_SHAKESPEARE, fetch

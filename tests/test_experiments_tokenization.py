@@ -53,6 +53,7 @@ def test_param_split_puts_v_times_d_in_the_embedding():
     assert small["params"] == model.num_params()
 
 
+@pytest.mark.skipif(not os.environ.get("LMLIB_DATA_DIR"), reason="needs LMLIB_DATA_DIR")
 def test_bpe_vocabularies_are_prefixes_of_one_training_run():
     s = dict(bpe_sizes=[270, 290], max_words=10)
     toks = tokenization.tokenizers(TEXT, s)
