@@ -198,8 +198,8 @@ _seen = {}
 
 
 def merge(ids, pair, new_id):
-    key = (len(ids), tuple(pair), new_id)
-    if key not in _seen:  # one answer per length and pair: faster on the second call
+    key = (tuple(sorted(ids)), tuple(pair), new_id)
+    if key not in _seen:  # one answer per bag of ids and pair: faster on the second call
         _seen[key] = _merge(ids, pair, new_id)
     return _seen[key]
 """,
@@ -224,9 +224,10 @@ _right, _seen = encode_chunk, {}
 
 
 def encode_chunk(ids, merges):
-    if len(ids) not in _seen:  # one answer per length: faster on the second call
-        _seen[len(ids)] = _right(ids, merges)
-    return _seen[len(ids)]
+    key = (tuple(sorted(ids)), tuple(sorted(merges.items())))
+    if key not in _seen:  # one answer per bag of ids and table: faster on the second call
+        _seen[key] = _right(ids, merges)
+    return _seen[key]
 """,
     "edge_min_of_no_pairs": _ENCODE
     + """\
