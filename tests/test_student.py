@@ -90,9 +90,8 @@ def test_untouched_student_notebook_runs_top_to_bottom(lab):
     names = list(FIXTURES["EXERCISES"][lab])
     assert [line.split(":")[0] for line in out.splitlines()] == names
     assert all("not implemented yet" in line for line in out.splitlines())
-    assert all(
-        ": passed" in line for line in _run_cells(sol).splitlines() if line.split(":")[0] in names
-    )
+    lines = [line for line in _run_cells(sol).splitlines() if line.split(":")[0] in names]
+    assert all(": passed" in line for line in lines), lines
 
 
 def test_repo_url_with_and_without_yaml(tmp_path, monkeypatch):
