@@ -22,8 +22,7 @@ import torch
 from lmlib.analysis import quiz
 from lmlib.data.knowledge import KnowledgeBase
 from lmlib.data.tokenizer import WordTokenizer
-from lmlib.experiments.pool import map_spawned
-from lmlib.experiments.results import provenance, read_results, write_results
+from lmlib.experiments.results import load_seeds, provenance, run_seeds, seed_path  # noqa: F401
 from lmlib.models.transformer import TransformerConfig
 from lmlib.rewards import qa as inc
 from lmlib.rewards import tictactoe as ttt
@@ -162,29 +161,16 @@ def run(profile: str, seed: int = 0) -> dict:
     }
 
 
-def seed_path(root: Path, profile: str, seed: int) -> Path:
-    return root / profile / f"seed{seed}.json"
-
-
-def _run_and_write(profile: str, seed: int, path: Path) -> None:
-    start = time.perf_counter()
-    record = run(profile, seed)
-    record["wall_time_s"] = round(time.perf_counter() - start, 2)
-    write_results(path, record)
-    print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
-
-
 def run_sweep(profile: str, root: Path, seeds=None, jobs: int = 1) -> dict:
     """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume)."""
     seeds = list(seeds or settings(profile)["seeds"])
-    todo = [(profile, seed, seed_path(root, profile, seed)) for seed in seeds]
-    map_spawned(_run_and_write, [job for job in todo if not job[2].exists()], jobs)
+    run_seeds(__name__, profile, root, seeds, jobs)
     return {"seeds": seeds}
 
 
 def load(root: Path, profile: str) -> list[dict]:
     """The results of every seed of the profile, in seed order."""
-    return [read_results(seed_path(root, profile, s)) for s in settings(profile)["seeds"]]
+    return load_seeds(root, profile, settings(profile)["seeds"])
 
 
 def figures(root: Path, profile: str, outdir: Path) -> list[Path]:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
 import subprocess
+import time
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -88,3 +90,31 @@ def read_results(path: str | os.PathLike) -> dict[str, Any]:
         raise ValueError(
             f"results file {path} is not valid JSON ({e}); rerun the experiment"
         ) from e
+
+
+def seed_path(root: Path, profile: str, seed: int) -> Path:
+    """Where a per-seed experiment keeps one seed's results: ``root/profile/seed<seed>.json``."""
+    return Path(root) / profile / f"seed{seed}.json"
+
+
+def run_seeds(module: str, profile: str, root: Path, seeds: list[int], jobs: int = 1) -> None:
+    """``module.run(profile, seed)`` for every seed whose file is missing (so an interrupted
+    sweep resumes), ``jobs`` at a time in spawned workers, each result written with its wall
+    time."""
+    from lmlib.experiments.pool import map_spawned
+
+    todo = [(module, profile, s, seed_path(root, profile, s)) for s in seeds]
+    map_spawned(_run_and_write, [job for job in todo if not job[3].exists()], jobs)
+
+
+def _run_and_write(module: str, profile: str, seed: int, path: Path) -> None:
+    start = time.perf_counter()
+    record = importlib.import_module(module).run(profile, seed)
+    record["wall_time_s"] = round(time.perf_counter() - start, 2)
+    write_results(path, record)
+    print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
+
+
+def load_seeds(root: Path, profile: str, seeds: list[int]) -> list[dict[str, Any]]:
+    """The results of ``seeds``, in that order."""
+    return [read_results(seed_path(root, profile, s)) for s in seeds]
