@@ -50,9 +50,10 @@ def assess(ex: Exercise, prepared: list[Prepared], result: dict) -> tuple[str, s
             return "error", f"{where}: raised {answer['error']}"
         if ex.module and (msg := _state_problem(p.payload["state"], answer.get("state"))):
             return "failed", f"{where}: {msg}"
-        if msg := ex.compare(p.expected, answer.get("value"), p.case):
-            return "failed", f"{where}: {msg}"
+        # Writing into an argument comes first: it is often why the value is off, too.
         if msg := _input_problem(p.payload["args"], answer.get("inputs"), names):
+            return "failed", f"{where}: {msg}"
+        if msg := ex.compare(p.expected, answer.get("value"), p.case):
             return "failed", f"{where}: {msg}"
         if p.grads is not None and (msg := _grad_problem(p, answer.get("grads"), names, ex)):
             return "failed", f"{where}: {msg}"
