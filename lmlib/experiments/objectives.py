@@ -171,8 +171,10 @@ def _run_and_write(profile: str, run: Run, seed: int, path: Path) -> dict:
         if profile not in _WORLD:
             _WORLD[profile] = build_world(settings(profile))
         start = time.perf_counter()
+        cpu_start = time.process_time()
         record = run_one(profile, run, seed, _WORLD[profile])
     record["wall_time_s"] = round(time.perf_counter() - start, 2)
+    record["cpu_time_s"] = round(time.process_time() - cpu_start, 2)
     write_results(path, record)
     print(f"wrote {path} ({record['wall_time_s']:.1f} s)", flush=True)
     return record

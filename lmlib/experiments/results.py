@@ -109,8 +109,10 @@ def run_seeds(module: str, profile: str, root: Path, seeds: list[int], jobs: int
 
 def _run_and_write(module: str, profile: str, seed: int, path: Path) -> None:
     start = time.perf_counter()
+    cpu_start = time.process_time()
     record = importlib.import_module(module).run(profile, seed)
     record["wall_time_s"] = round(time.perf_counter() - start, 2)
+    record["cpu_time_s"] = round(time.process_time() - cpu_start, 2)  # all threads, this process
     write_results(path, record)
     print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
 

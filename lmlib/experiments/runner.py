@@ -50,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
         record = read_results(path)
     else:
         start = time.perf_counter()
+        cpu_start = time.process_time()
         record = module.run(profile=profile, seed=seed)
         record["wall_time_s"] = round(time.perf_counter() - start, 2)
+        record["cpu_time_s"] = round(time.process_time() - cpu_start, 2)
         write_results(path, record)
         print(f"wrote {path} ({record['wall_time_s']:.1f} s)")
     for fig in module.figures(record, args.figdir):

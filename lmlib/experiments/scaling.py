@@ -211,8 +211,10 @@ def run_point(profile: str, point: Point) -> dict:
         if profile not in _WORLD:
             _WORLD[profile] = build_world(settings(profile))
         start = time.perf_counter()
+        cpu_start = time.process_time()
         record = run_one(profile, point.size, point.seed, _WORLD[profile])
     record["wall_time_s"] = round(time.perf_counter() - start, 2)
+    record["cpu_time_s"] = round(time.process_time() - cpu_start, 2)
     record["started"] = started
     write_results(point.path, record)
     print(f"wrote {point.path} ({record['wall_time_s']:.1f} s)", flush=True)
