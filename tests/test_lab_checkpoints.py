@@ -2,6 +2,8 @@
 of a run that was never stopped. The cells are those of the solution notebook, run in-process at
 the `ci` profile on a small synthetic text."""
 
+import contextlib
+import io
 import os
 import signal
 from pathlib import Path
@@ -91,3 +93,38 @@ def test_checkpoint_dir_honours_the_environment_and_refuses_paths(monkeypatch, t
     assert checkpoint_dir("x") == tmp_path / "drive" / "lmlib-checkpoints" / "x"
     with pytest.raises(ValueError, match="plain name"):
         checkpoint_dir("../elsewhere")
+
+
+CAPSTONE = Path("labs/solutions/3_4_your_gpt.ipynb")
+
+
+def _run_capstone() -> str:
+    """The capstone's solution notebook, every code cell in one namespace; what it printed."""
+    code = [c.source for c in nbformat.read(CAPSTONE, as_version=4).cells if c.cell_type == "code"]
+    namespace, out = {"__name__": "__main__"}, io.StringIO()
+    with contextlib.redirect_stdout(out):
+        for source in code:
+            exec(source, namespace)
+    return out.getvalue()
+
+
+@pytest.mark.skipif(not os.environ.get("LMLIB_DATA_DIR"), reason="needs tiny Shakespeare offline")
+def test_capstone_run_again_reads_its_finished_runs_back(monkeypatch, tmp_path):
+    monkeypatch.setenv("LMLIB_PROFILE", "ci")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv(CHECKPOINTS_ENV, str(tmp_path))
+    threads = torch.get_num_threads()
+    try:
+        first = _run_capstone()
+        saved = {p: p.stat().st_mtime_ns for p in (tmp_path / "3_4_your_gpt").glob("*.pt")}
+        again = _run_capstone()
+    finally:
+        torch.set_num_threads(threads)
+    # one finished run per shape, all by the solution's own model and loop
+    assert len(saved) >= 2 and all("-yours-yours-" in p.name for p in saved)
+    assert {p: p.stat().st_mtime_ns for p in saved} == saved, "a finished run was trained again"
+
+    def losses(out: str) -> list[str]:
+        return [line for line in out.splitlines() if "bits per byte" in line]
+
+    assert losses(first) and losses(again) == losses(first)
