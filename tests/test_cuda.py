@@ -109,3 +109,18 @@ def test_gpu_logits_match_cpu_logits():
     with dev.autocast(CUDA):  # bf16 (or fp16): a few parts in a hundred
         low = gpu(idx.to(CUDA)).float().cpu()
     torch.testing.assert_close(low, want, rtol=5e-2, atol=5e-2)
+
+
+def test_fact_lm_trains_on_the_gpu_as_on_the_cpu():
+    from lmlib.analysis import quiz
+    from lmlib.data.knowledge import KnowledgeBase
+    from lmlib.data.tokenizer import WordTokenizer
+
+    kb = KnowledgeBase(40, seed=0)
+    tok = WordTokenizer(kb.vocabulary())
+    cfg = TransformerConfig(tok.vocab_size, context=8, d_model=32, n_heads=2, n_layers=1)
+    cpu = quiz.train_fact_lm(kb, tok, cfg, steps=20, batch_size=16)
+    gpu = quiz.train_fact_lm(kb, tok, cfg, steps=20, batch_size=16, device="cuda")
+    assert torch.equal(cpu[1], gpu[1])  # the same batches
+    # fp32 on both; TF32 or kernel order moves the losses by rounding only
+    assert gpu[2] == pytest.approx(cpu[2], rel=1e-3)
