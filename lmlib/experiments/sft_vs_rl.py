@@ -29,6 +29,7 @@ from lmlib.rewards import sums
 from lmlib.runtime.device import pick_device, torch_threads
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
+from lmlib.training.flops import record
 
 SWEEP = True
 ARMS = ("sft", "rl", "sft_then_rl")
@@ -50,19 +51,28 @@ def settings(profile: str) -> dict:
             batch_size=64, lr=3e-3, demos=256, budget_sft_steps=1000, rl_prompts=16, samples=4,
             ft_lr=5e-4, n_eval=500, seeds=[0, 1, 2],
         ),
-        gpu=dict(
-            d_model=128, n_layers=3, pre_steps=6000, pre_mix={1: 0.2, 2: 0.7, 3: 0.1},
-            batch_size=128, lr=2e-3, demos=1024, budget_sft_steps=1500, rl_prompts=32,
-            samples=4, ft_lr=5e-4, n_eval=1000, seeds=[0, 1, 2],
+        gpu=dict(  # about 1.6e15 FLOPs: 7 minutes of a T4 at 4 TFLOP/s (lmlib budget)
+            d_model=256, n_layers=4, pre_steps=20000, pre_mix={1: 0.2, 2: 0.7, 3: 0.1},
+            batch_size=256, lr=1e-3, demos=2048, budget_sft_steps=3000, rl_prompts=64,
+            samples=4, ft_lr=3e-4, n_eval=2000, seeds=[0, 1, 2],
         ),
         profile=profile,
     )  # fmt: skip
 
 
+def pretrain_flops(model: TransformerLM, mix: dict, steps: int, batch_size: int) -> float:
+    """FLOPs of `pretrain`, each step at the mix's expected sequence length."""
+    lengths = {d: 2 * d + 1 + sums.answer_width(d) for d in mix}  # the words the model reads
+    per_step = sum(w * step_flops(model, batch_size, lengths[d]) for d, w in mix.items())
+    return steps * per_step / sum(mix.values())
+
+
 def pretrain(model: TransformerLM, mix: dict, steps: int, batch_size: int, lr: float, gen) -> list:
     """Next-token prediction on whole sums (prompt and answer), their digit count drawn from
-    `mix` each step; the learning rate decays linearly to zero. Returns each step's loss."""
+    `mix` each step; the learning rate decays linearly to zero. Returns each step's loss.
+    Batches are drawn on the CPU and trained where the model is."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
+    dev = next(model.parameters()).device
     tok, lengths = sums.tokenizer(), list(mix)
     weights = torch.tensor([mix[d] for d in lengths], dtype=torch.float)
     losses = []
@@ -71,8 +81,9 @@ def pretrain(model: TransformerLM, mix: dict, steps: int, batch_size: int, lr: f
         d = lengths[int(torch.multinomial(weights, 1, generator=gen))]
         a, b = sums.problems(batch_size, d, gen)
         p, ans = sums.prompts(a, b, tok), sums.answers(a, b, tok, sums.answer_width(d))
-        seq = torch.cat([p, ans], 1)
+        seq = torch.cat([p, ans], 1).to(dev)
         mask = torch.cat([torch.ones_like(p, dtype=torch.bool), sums.answer_mask(ans)], 1)[:, 1:]
+        mask = mask.to(dev)
         logp = sums.answer_logprobs(model(seq[:, :-1]), seq[:, 1:])  # (B, T-1)
         loss = -(logp * mask).sum() / mask.sum()
         for group in opt.param_groups:
@@ -81,6 +92,7 @@ def pretrain(model: TransformerLM, mix: dict, steps: int, batch_size: int, lr: f
         loss.backward()
         opt.step()
         losses.append(loss.item())
+    record(pretrain_flops(model, mix, steps, batch_size), steps * batch_size)
     return losses
 
 
@@ -91,42 +103,64 @@ def step_flops(model: TransformerLM, sequences: int, trained: int, sampled: int 
     return sequences * (fpt * trained + fpt / 3 * sampled)
 
 
+def arm_plan(arm: str, model: TransformerLM, s: dict) -> dict:
+    """The steps of SFT and of RL an arm takes within the FLOPs of `budget_sft_steps` SFT steps
+    on batches of `batch_size` demonstrations, and the FLOPs they cost."""
+    width = sums.answer_width(TRAIN_DIGITS)
+    T = 2 * TRAIN_DIGITS + 2 + width - 1  # prompt and answer, less the last word
+    sft_cost = step_flops(model, s["batch_size"], T)
+    rl_cost = step_flops(model, s["rl_prompts"] * s["samples"], T, width)
+    budget = s["budget_sft_steps"] * sft_cost
+    sft_steps = round({"sft": 1.0, "rl": 0.0, "sft_then_rl": 0.5}[arm] * budget / sft_cost)
+    rl_steps = round((budget - sft_steps * sft_cost) / rl_cost)
+    return {"sft_steps": sft_steps, "rl_steps": rl_steps,
+            "flops": sft_steps * sft_cost + rl_steps * rl_cost}  # fmt: skip
+
+
+def model_config(s: dict) -> TransformerConfig:
+    """The small GPT of every arm: context for the longest sum evaluated."""
+    ctx = 2 * BEYOND_DIGITS + 2 + sums.answer_width(BEYOND_DIGITS)
+    return TransformerConfig(
+        len(sums.WORDS), context=ctx, d_model=s["d_model"], n_heads=4, n_layers=s["n_layers"]
+    )
+
+
+def planned_flops(s: dict) -> float:
+    """Training FLOPs of one seed: pretraining and the three arms."""
+    model = TransformerLM(model_config(s))
+    total = pretrain_flops(model, s["pre_mix"], s["pre_steps"], s["batch_size"])
+    return total + sum(arm_plan(arm, model, s)["flops"] for arm in ARMS)
+
+
 def finetune(arm: str, base: TransformerLM, demos, s: dict, gen) -> tuple[TransformerLM, dict]:
-    """One arm from a copy of the pretrained model, within the FLOPs of `budget_sft_steps` SFT
-    steps on batches of `batch_size` demonstrations."""
+    """One arm from a copy of the pretrained model (see `arm_plan`)."""
     model, tok = copy.deepcopy(base), sums.tokenizer()
     width = sums.answer_width(TRAIN_DIGITS)
     P = 2 * TRAIN_DIGITS + 2
-    sft_cost = step_flops(model, s["batch_size"], P + width - 1)
-    rl_cost = step_flops(model, s["rl_prompts"] * s["samples"], P + width - 1, width)
-    budget = s["budget_sft_steps"] * sft_cost
-    share = {"sft": 1.0, "rl": 0.0, "sft_then_rl": 0.5}[arm]
-    sft_steps = round(share * budget / sft_cost)
-    rl_steps = round((budget - sft_steps * sft_cost) / rl_cost)
+    plan = arm_plan(arm, model, s)
+    sft_steps, rl_steps = plan["sft_steps"], plan["rl_steps"]
     opt = torch.optim.AdamW(model.parameters(), lr=s["ft_lr"], weight_decay=0.0)
     da, db = demos
+    dev = next(model.parameters()).device
     d_prompts, d_answers = sums.prompts(da, db, tok), sums.answers(da, db, tok, width)
+    d_prompts, d_answers = d_prompts.to(dev), d_answers.to(dev)
     sft_loss, rl_reward = [], []
     for _ in range(sft_steps):
-        rows = torch.randint(len(da), (s["batch_size"],), generator=gen)
+        rows = torch.randint(len(da), (s["batch_size"],), generator=gen).to(dev)
         sft_loss.append(sums.sft_step(model, opt, d_prompts[rows], d_answers[rows]))
     for _ in range(rl_steps):
         a, b = sums.problems(s["rl_prompts"], TRAIN_DIGITS, gen)
         rl_reward.append(sums.rl_step(model, opt, a, b, tok, s["samples"], gen))
-    flops = sft_steps * sft_cost + rl_steps * rl_cost
-    log = {"sft_steps": sft_steps, "rl_steps": rl_steps, "flops": flops}
-    return model, {**log, "sft_loss": sft_loss, "rl_reward": rl_reward}
+    record(
+        plan["flops"], (sft_steps * s["batch_size"] + rl_steps * s["rl_prompts"] * s["samples"]) * P
+    )
+    return model, {**plan, "sft_loss": sft_loss, "rl_reward": rl_reward}
 
 
 def run(profile: str, seed: int = 0) -> dict:
     s = settings(profile)
     start = time.perf_counter()
-    tok = sums.tokenizer()
-    ctx = 2 * BEYOND_DIGITS + 2 + sums.answer_width(BEYOND_DIGITS)
-    cfg = TransformerConfig(
-        tok.vocab_size, context=ctx, d_model=s["d_model"], n_heads=4, n_layers=s["n_layers"],
-        pos="learned",
-    )  # fmt: skip
+    tok, cfg = sums.tokenizer(), model_config(s)
     gen = torch.Generator().manual_seed(seed)
     held = torch.Generator().manual_seed(10_000 + seed)  # never the training draws
     evals = {name: sums.problems(s["n_eval"], da, held, db) for name, (da, db) in EVALS.items()}

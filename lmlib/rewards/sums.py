@@ -182,10 +182,10 @@ def rl_step(
     model: TransformerLM, opt, a: Tensor, b: Tensor, tok: WordTokenizer, samples: int, gen
 ) -> float:
     """One REINFORCE step on the problems a, b (N,): `samples` sampled answers each, scored by
-    the checker. Returns the mean reward of the samples."""
-    width = width_for(a, b)
-    p = prompts(a, b, tok).repeat_interleave(samples, 0)  # (N * K, P)
-    target = answers(a, b, tok, width).repeat_interleave(samples, 0)
+    the checker, on the model's device. Returns the mean reward of the samples."""
+    width, dev = width_for(a, b), next(model.parameters()).device
+    p = prompts(a, b, tok).repeat_interleave(samples, 0).to(dev)  # (N * K, P)
+    target = answers(a, b, tok, width).repeat_interleave(samples, 0).to(dev)
     said = generate_answers(model, p, width, temperature=1.0, gen=gen)
     r = rewards(said, target)
     if r.std() > 0:  # all equal: every advantage is zero, nothing to learn
@@ -198,7 +198,8 @@ def rl_step(
 
 @torch.no_grad()
 def accuracy(model: TransformerLM, a: Tensor, b: Tensor, tok: WordTokenizer) -> float:
-    """Share of the sums a + b (N,) the model answers exactly right, greedily."""
-    width = width_for(a, b)
-    said = generate_answers(model, prompts(a, b, tok), width)
-    return float(rewards(said, answers(a, b, tok, width)).mean())
+    """Share of the sums a + b (N,) the model answers exactly right, greedily (on the model's
+    device)."""
+    width, dev = width_for(a, b), next(model.parameters()).device
+    said = generate_answers(model, prompts(a, b, tok).to(dev), width)
+    return float(rewards(said, answers(a, b, tok, width).to(dev)).mean())
