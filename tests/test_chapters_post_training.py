@@ -1,0 +1,69 @@
+"""Chapter 5.2's numbers agree with the results of `lmlib run sft_vs_rl` (three seeds at the cpu
+profile: the table quotes each arm's range over the seeds, sentences quote ranges too), and the
+claims it makes hold in the number of seeds it says."""
+
+import json
+from pathlib import Path
+
+from claims import find_claim
+
+from lmlib.experiments import sft_vs_rl
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "sft_vs_rl"
+CHAPTER = ROOT / "lectures" / "5_2_post_training.md"
+ROWS = {"untrained": "untrained", "pretrained": "pretrained only", "sft": "SFT", "rl": "RL",
+        "sft_then_rl": "SFT then RL"}  # fmt: skip
+COLUMNS = ("3", "demos", "2", "1", "4", "3+1", "1+3")
+
+
+def _runs() -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((RESULTS / "cpu").glob("seed*.json"))]
+
+
+def pct(x: float) -> str:
+    """'64%' at 10% and above, '0.6%' below (where the first digit would hide the difference)."""
+    return f"{x:.0%}" if x >= 0.095 else f"{x:.1%}"
+
+
+def span(xs) -> str:
+    """'0.2–6.8%' over the seeds ('0.0%': all seeds print alike)."""
+    lo, hi = pct(min(xs)), pct(max(xs))
+    return lo if lo == hi else f"{lo[:-1]}–{hi}"
+
+
+def cell(runs: list[dict], arm: str, col: str) -> str:
+    acc = [r["arms"][arm]["accuracy"].get(col) for r in runs]
+    return "–" if None in acc else span(acc)
+
+
+def table(runs: list[dict]) -> list[str]:
+    return [f"| {label} | " + " | ".join(cell(runs, arm, c) for c in COLUMNS) + " |"
+            for arm, label in ROWS.items()]  # fmt: skip
+
+
+def test_the_cpu_profile_has_three_seeds_of_this_code():
+    runs = _runs()
+    assert [r["seed"] for r in runs] == [0, 1, 2]
+    for r in runs:
+        assert r["settings"] == json.loads(json.dumps(sft_vs_rl.settings("cpu")))
+        plan = sft_vs_rl.arm_plan("rl", sft_vs_rl.TransformerLM(sft_vs_rl.model_config(r["settings"])), r["settings"])
+        assert r["arms"]["rl"]["rl_steps"] == plan["rl_steps"]
+
+
+def test_chapter_table_is_the_results():
+    text, runs = CHAPTER.read_text(), _runs()
+    missing = [row for row in table(runs) if row not in text]
+    assert not missing, f"chapter 5.2's table differs from results/sft_vs_rl/cpu: {missing}"
+
+
+def test_chapter_quotes_the_settings_and_compute():
+    text, r = CHAPTER.read_text(), _runs()[0]
+    s = r["settings"]
+    assert find_claim(text, f"{s['demos']:,}", ("demonstrations",))
+    assert find_claim(text, f"{s['pre_steps']:,}", ("pretrained", "steps"))
+    assert find_claim(text, f"{r['arms']['sft']['sft_steps']:,}", ("SFT", "steps"))
+    assert find_claim(text, f"{r['arms']['rl']['rl_steps']:,}", ("RL", "steps"))
+    assert find_claim(text, f"{r['model']['params']:,}", ("parameters",))
+    minutes = sum(x["cpu_time_s"] for x in _runs()) / 2 / 60
+    assert find_claim(text, f"{minutes:.0f} minutes", ("2 idle cores", "cpu_time_s"))
