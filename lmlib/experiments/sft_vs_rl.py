@@ -214,17 +214,21 @@ def figures(root: Path, profile: str, outdir: Path) -> list[Path]:
 
     runs = load(root, profile)
     outdir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
+    panels = {"3": "fresh 3-digit sums (trained length)", "demos": "its 3-digit demonstrations",
+              "2": "2-digit sums (known before)", "4": "4-digit sums (beyond)"}  # fmt: skip
+    fig, axes = plt.subplots(1, len(panels), figsize=(15, 3.8), sharey=True)
     names = [*FLOORS, *ARMS]
-    labels = ["untrained", "pretrained\nonly", "SFT", "RL", "SFT then RL"]
-    for ax, d, title in zip(axes, (TRAIN_DIGITS, BEYOND_DIGITS), ("in distribution", "beyond")):
+    labels = ["untrained", "pretrained\nonly", "SFT", "RL", "SFT\nthen RL"]
+    for ax, (col, title) in zip(axes, panels.items()):
         for k, r in enumerate(runs):
-            acc = [r["arms"][n]["accuracy"][str(d)] for n in names]
-            ax.plot(range(len(names)), acc, "o", color=f"C{k}", label=f"seed {r['seed']}")
-        ax.set_xticks(range(len(names)), labels)
-        ax.set(title=f"{d}-digit sums ({title})", ylabel="exact-match accuracy (greedy)")
+            xs = [i for i, n in enumerate(names) if col in r["arms"][n]["accuracy"]]
+            acc = [r["arms"][names[i]]["accuracy"][col] for i in xs]
+            ax.plot(xs, acc, "os^"[k % 3], color=f"C{k}", label=f"seed {r['seed']}", alpha=0.8)
+        ax.set_xticks(range(len(names)), labels, fontsize=8)
+        ax.set(title=title, ylim=(-0.03, 1.03))
+    axes[0].set_ylabel("exact-match accuracy (greedy)")
     axes[0].legend(fontsize=8)
-    fig.suptitle("Same pretrained model, same fine-tuning FLOPs: imitation, reward, both")
+    fig.suptitle("One pretrained model, the same fine-tuning FLOPs: imitation, reward, both")
     fig.tight_layout()
     path = outdir / "sft_vs_rl.png"
     save_figure(fig, path)
