@@ -67,6 +67,11 @@ def test_chapter_quotes_the_settings_and_compute():
     assert find_claim(text, f"{r['arms']['sft']['sft_steps']:,}", ("SFT", "steps"))
     assert find_claim(text, f"{r['arms']['rl']['rl_steps']:,}", ("RL", "steps"))
     assert find_claim(text, f"{r['model']['params']:,}", ("parameters",))
+    assert find_claim(text, f"{s['n_layers']} layers of width {s['d_model']}", ("GPT",))
+    assert s["pre_mix"]["3"] == 0.1 and find_claim(text, "a tenth", ("3-digit", "pretrained"))
+    assert find_claim(text, f"{s['samples']} sampled answers", ("RL",))
+    assert find_claim(text, f"{s['n_eval']} held-out sums", ("accuracy",))
+    assert find_claim(text, f"{len(_runs())} seeds", ("range",))
     minutes = sum(x["cpu_time_s"] for x in _runs()) / 2 / 60
     assert find_claim(text, f"{minutes:.0f} minutes", ("2 idle cores", "cpu_time_s"))
 
