@@ -61,6 +61,7 @@ rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   abstain       an "I don't know" word, and REINFORCE on a language model's own weights
   tictactoe     the game, an exhaustive oracle, and an agent that learns from the result
+  sums          sums with an exact checker: supervised fine-tuning and REINFORCE on a small GPT
 experiments/  behind `lmlib run`: one module per experiment, each writing a results file
   runner        the `lmlib run` command: one run, a sweep, or only the figures
   results       results files: metrics plus everything needed to reproduce them
@@ -86,6 +87,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   attention_heads  lab 3.1's heads over seeds: look-back and entropy before and after training
   mlp_ablation  lab 3.2's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
   tokenization  characters, BPE and words at equal compute, and sums with digits merged or split
+  sft_vs_rl     imitation, a verifiable reward, and both at equal FLOPs on sums, over seeds
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

@@ -109,3 +109,35 @@ def test_gpu_logits_match_cpu_logits():
     with dev.autocast(CUDA):  # bf16 (or fp16): a few parts in a hundred
         low = gpu(idx.to(CUDA)).float().cpu()
     torch.testing.assert_close(low, want, rtol=5e-2, atol=5e-2)
+
+
+def test_fact_lm_trains_on_the_gpu_as_on_the_cpu():
+    from lmlib.analysis import quiz
+    from lmlib.data.knowledge import KnowledgeBase
+    from lmlib.data.tokenizer import WordTokenizer
+
+    kb = KnowledgeBase(40, seed=0)
+    tok = WordTokenizer(kb.vocabulary())
+    cfg = TransformerConfig(tok.vocab_size, context=8, d_model=32, n_heads=2, n_layers=1)
+    cpu = quiz.train_fact_lm(kb, tok, cfg, steps=20, batch_size=16)
+    gpu = quiz.train_fact_lm(kb, tok, cfg, steps=20, batch_size=16, device="cuda")
+    assert torch.equal(cpu[1], gpu[1])  # the same batches
+    # fp32 on both; TF32 or kernel order moves the losses by rounding only
+    assert gpu[2] == pytest.approx(cpu[2], rel=1e-3)
+
+
+def test_sums_pretrain_and_every_arm_run_on_the_gpu():
+    from lmlib.experiments import sft_vs_rl
+    from lmlib.rewards import sums
+
+    s = sft_vs_rl.settings("ci")
+    torch.manual_seed(0)
+    model = TransformerLM(sft_vs_rl.model_config(s)).to(CUDA)
+    gen = torch.Generator().manual_seed(0)
+    losses = sft_vs_rl.pretrain(model, s["pre_mix"], 20, 16, 3e-3, gen)
+    assert losses[-1] < losses[0]
+    demos = sums.problems(16, sft_vs_rl.TRAIN_DIGITS, gen)
+    for arm in sft_vs_rl.ARMS:
+        tuned, log = sft_vs_rl.finetune(arm, model, demos, s, torch.Generator().manual_seed(1))
+        assert next(tuned.parameters()).is_cuda and log["flops"] > 0
+        assert 0 <= sums.accuracy(tuned, *demos, sums.tokenizer()) <= 1

@@ -58,6 +58,7 @@ NOT_APPLICABLE = {
     "4_2_pretraining_objectives": {"route_"},
     "4_3_distillation": {"route_", "const_", "edge_"},
     "5_1_incentives": {"route_"},
+    "5_2_post_training": {"route_"},
 }
 ROUTES = [
     (lab, ex, name)

@@ -1,5 +1,7 @@
 """The fact LM: sentence encoding, Zipf-sampled training, the quiz, frequency buckets."""
 
+from unittest import mock
+
 import pytest
 import torch
 
@@ -48,6 +50,24 @@ def test_train_fact_lm_refuses_mismatched_sizes(kb_tok):
         quiz.train_fact_lm(kb, tok, TransformerConfig(7, context=8), steps=1)
     with pytest.raises(ValueError, match="context"):
         quiz.train_fact_lm(kb, tok, TransformerConfig(tok.vocab_size, context=2), steps=1)
+
+
+def test_train_fact_lm_runs_where_it_is_told(kb_tok, monkeypatch):
+    kb, tok = kb_tok
+    cfg = TransformerConfig(tok.vocab_size, context=8, d_model=16, n_heads=2, n_layers=1)
+    plain = quiz.train_fact_lm(kb, tok, cfg, steps=4, batch_size=8)
+    named = quiz.train_fact_lm(kb, tok, cfg, steps=4, batch_size=8, device=torch.device("cpu"))
+    assert named[2] == plain[2] and torch.equal(named[1], plain[1])  # CPU default unchanged
+    monkeypatch.delenv("LMLIB_DEVICE", raising=False)
+    with mock.patch.object(torch.cuda, "is_available", return_value=False):
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            quiz.train_fact_lm(kb, tok, cfg, steps=1, device="cuda")
+    asked = []  # the device reaches pick_device ("auto" as None: cuda > mps > cpu)
+    monkeypatch.setattr(quiz, "pick_device", lambda d: asked.append(d) or torch.device("cpu"))
+    for device in ("cuda", "auto"):
+        model = quiz.train_fact_lm(kb, tok, cfg, steps=1, batch_size=4, device=device)[0]
+        assert next(model.parameters()).device.type == "cpu"  # returned on the CPU
+    assert asked == ["cuda", None]
 
 
 def test_frequency_buckets_and_calibration():

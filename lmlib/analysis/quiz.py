@@ -17,6 +17,7 @@ from torch import Tensor
 from lmlib.data.knowledge import KnowledgeBase
 from lmlib.data.tokenizer import WordTokenizer
 from lmlib.models.transformer import TransformerConfig, TransformerLM
+from lmlib.runtime.device import pick_device
 from lmlib.training.flops import record, work_flops
 
 IGNORE = -100  # target id of padding positions (cross_entropy skips them)
@@ -44,10 +45,13 @@ def train_fact_lm(
     lr: float = 3e-3,
     seed: int = 0,
     threads: int | None = 1,
+    device: str | torch.device = "cpu",
 ) -> tuple[TransformerLM, Tensor, list[float]]:
-    """Train a TransformerLM on Zipf-sampled sentences; returns it, how many times each fact
-    was read (N,), and the loss of every step. Batches this small run fastest on one thread
-    (`threads`; None keeps torch's setting); the previous setting is restored afterwards.
+    """Train a TransformerLM on Zipf-sampled sentences; returns it (on the CPU), how many times
+    each fact was read (N,), and the loss of every step. Batches this small run fastest on one
+    thread (`threads`; None keeps torch's setting); the previous setting is restored afterwards.
+    `device` ("cpu", "cuda", "auto": see `pick_device`) is where the steps run; the weights
+    start the same and the batches are drawn on the CPU, so a device changes only rounding.
 
     This loop is not `lmlib.train`, which reads random windows of one token stream: here each
     batch is whole sentences drawn by the Zipf law (so the count of reads per fact is known), the
@@ -59,8 +63,10 @@ def train_fact_lm(
     (idx, targets), _ = encode_facts(kb, tok)
     if cfg.context < idx.shape[1] - 1:
         raise ValueError(f"context {cfg.context} is shorter than a sentence ({idx.shape[1]} words)")
+    dev = pick_device(None if str(device) == "auto" else str(device))
     torch.manual_seed(seed)
-    model = TransformerLM(cfg)
+    model = TransformerLM(cfg).to(dev)
+    idx, targets = idx.to(dev), targets.to(dev)
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     weights, seen = kb.weights(), torch.zeros(len(kb.facts), dtype=torch.long)
@@ -71,6 +77,7 @@ def train_fact_lm(
         for step in range(steps):
             rows = torch.multinomial(weights, batch_size, replacement=True, generator=gen)
             seen += torch.bincount(rows, minlength=len(kb.facts))
+            rows = rows.to(dev)
             logits = model(idx[rows, :-1])  # (B, L-1, V)
             loss = F.cross_entropy(
                 logits.flatten(0, 1), targets[rows, 1:].flatten(), ignore_index=IGNORE
@@ -87,7 +94,7 @@ def train_fact_lm(
     record(
         work_flops(model.flops_per_token(T), batch_size * T, steps, 0, 0), steps * batch_size * T
     )
-    return model.eval(), seen, losses
+    return model.cpu().eval(), seen, losses
 
 
 @torch.no_grad()

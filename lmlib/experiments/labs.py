@@ -1,9 +1,9 @@
 """Every lab's sizes, per profile: the one source that each notebook's settings cell and
 `lmlib budget`'s plans (lmlib/tools/plans.py) read, so the two cannot drift apart.
 
-The next-token and incentives labs size their runs through their experiments' own
-``settings(profile)`` (lmlib.experiments.next_token, lmlib.experiments.incentives); this module
-holds the rest.
+The next-token, incentives and post-training labs size their runs through their experiments' own
+``settings(profile)`` (lmlib.experiments.next_token, lmlib.experiments.incentives,
+lmlib.experiments.sft_vs_rl); this module holds the rest.
 """
 
 from __future__ import annotations

@@ -187,6 +187,14 @@ def _lab5_1(profile: str) -> list[Run]:
     return [_transformer("fact LM", cfg, s["batch_size"])]
 
 
+def _lab5_2(profile: str) -> list[Run]:
+    from lmlib.experiments import sft_vs_rl
+
+    s = sft_vs_rl.settings(profile)
+    cfg = sft_vs_rl.model_config(s)  # pretraining and SFT batches, and RL's prompts x samples
+    return [_transformer("GPT on sums", cfg, max(s["batch_size"], s["rl_prompts"] * s["samples"]))]
+
+
 RUNS: dict[str, Callable[[str], list[Run]]] = {
     "1_1_next_token_prediction": _lab1_1,
     "1_2_multitask_learning": _lab1_2,
@@ -201,6 +209,7 @@ RUNS: dict[str, Callable[[str], list[Run]]] = {
     "4_2_pretraining_objectives": _lab4_2,
     "4_3_distillation": _lab4_3,
     "5_1_incentives": _lab5_1,
+    "5_2_post_training": _lab5_2,
 }
 
 

@@ -163,6 +163,12 @@ def _lab5_1(profile: str) -> float:
     return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
 
 
+def _lab5_2(profile: str) -> float:
+    from lmlib.experiments import sft_vs_rl
+
+    return sft_vs_rl.planned_flops(sft_vs_rl.settings(profile))  # one seed, as the lab runs
+
+
 def _lab2_1(profile: str) -> float:
     import dataclasses
 
@@ -236,4 +242,5 @@ PLANS: dict[str, Callable[[str], float]] = {
     "4_2_pretraining_objectives": _lab4_2,
     "4_3_distillation": _lab4_3,
     "5_1_incentives": _lab5_1,
+    "5_2_post_training": _lab5_2,
 }

@@ -29,6 +29,7 @@ _MODULES = (
     "lab4_2",
     "lab4_3",
     "lab5_1",
+    "lab5_2",
 )
 
 
