@@ -1,12 +1,14 @@
 """The distillation experiment's world: the text every model reads and how a model is scored.
 
+`s` is the experiment's Settings (lmlib.experiments.distill.Settings).
+
 Dims: T tokens (the context).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 
@@ -15,9 +17,6 @@ from lmlib.data.multitask import MultitaskCorpus
 from lmlib.models.transformer import TransformerLM
 from lmlib.runtime.device import evaluating
 from lmlib.training.students import corrupt_targets
-
-if TYPE_CHECKING:
-    from lmlib.experiments.distill import Settings
 
 TAIL = (1, 16)  # tail facts: seen at least 1 and fewer than 16 times in training
 
@@ -32,7 +31,7 @@ class World:
     held_out: object  # a clean held-out Stream
 
 
-def build_world(s: Settings) -> World:
+def build_world(s: Any) -> World:
     corpus = MultitaskCorpus(s.n_entities, s.n_quotes, seed=0)
     n = max(s.teacher_steps, s.steps) * s.batch_size * s.context + s.context + 1
     stream = corpus.stream(n, seed=0)
@@ -60,7 +59,7 @@ def held_out_accuracy(model: TransformerLM, world: World, context: int, windows:
     return (guess == y).double().mean().item()
 
 
-def evaluate(model: TransformerLM, world: World, s: Settings) -> dict:
+def evaluate(model: TransformerLM, world: World, s: Any) -> dict:
     """Clean held-out loss (and by family), fact recall overall, in the tail, by count."""
     facts = run_probe(model, standard_probes(world.corpus, s.probe_items)["facts"])
     counts = torch.tensor(world.fact_counts)
