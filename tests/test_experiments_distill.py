@@ -96,7 +96,11 @@ def test_teacher_is_cached_by_its_settings(tmp_path, monkeypatch):
 
 def test_figures_draw_from_the_record(record, tmp_path):
     paths = distill.figures(record, tmp_path)
-    assert [p.name for p in paths] == ["distill_ladder.png", "distill_variants.png"]
+    assert [p.name for p in paths] == [
+        "distill_ladder.png",
+        "distill_variants.png",
+        "distill_limited.png",
+    ]
     assert all(p.stat().st_size > 10_000 for p in paths)
 
 

@@ -91,7 +91,7 @@ def _dots(ax, record: dict, groups: list[tuple[str, str, str]], key: str, paired
         rows = sorted(_rows(record, variant, size), key=lambda r: r["seed"])
         vals = [r[key] for r in rows if r["objective"] == obj]
         if paired:
-            base = "noise" if variant == "noise" else "ladder"
+            base = GOLD_OF.get(variant, "ladder")
             gold = [r[key] for r in sorted(_rows(record, base, size), key=lambda r: r["seed"])
                     if r["objective"] == "gold"]  # fmt: skip
             vals = [v - g for v, g in zip(vals, gold)]
@@ -153,6 +153,33 @@ def draw_variants(record: dict, outdir: Path) -> Path:
     return path
 
 
+def draw_limited(record: dict, outdir: Path) -> Path:
+    """The data-limited arm: change in loss and in accuracy against its gold-only student."""
+    import matplotlib.pyplot as plt
+
+    size = record["settings"]["limited"]["name"]
+    groups = [(v, size, o) for v in ("limited", "limited2") for o in record["limited_objectives"]
+              if o != "gold"]  # fmt: skip
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    _dots(axes[0], record, groups, "held_out_loss", True, top=0.35)
+    _dots(axes[1], record, groups, "held_out_accuracy", True)
+    for ax in axes:
+        ax.set_xticks(range(len(groups)), [f"{o}\n{'first' if v == 'limited' else 'second'} "
+                      "teacher" for v, _, o in groups], fontsize=7, rotation=30)  # fmt: skip
+    axes[0].set(ylabel="held-out loss minus gold-only's (nats)", title="Loss (below 0: better)")
+    axes[1].set(ylabel="accuracy minus gold-only's", title="Next-token accuracy (above 0: better)")
+    axes[0].legend(fontsize=8)
+    frac = record["settings"]["limited_fraction"]
+    fig.suptitle(f"Students of the teacher's size on {frac:.0%} of the text, several epochs")
+    fig.tight_layout()
+    path = save_figure(fig, outdir / "distill_limited.png")
+    plt.close(fig)
+    return path
+
+
 def draw_all(record: dict, outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
-    return [draw_ladder(record, outdir), draw_variants(record, outdir)]
+    out = [draw_ladder(record, outdir), draw_variants(record, outdir)]
+    if record["settings"].get("limited"):
+        out.append(draw_limited(record, outdir))
+    return out
