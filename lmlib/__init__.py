@@ -80,12 +80,14 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   distill       which signal a small student should copy from a large teacher
   distill_figures  the distillation results read: paired comparisons and figures
   distill_figures  the distillation figures, drawn from its results file
+  distill_world  the distillation experiment's text and how a model is scored on it
   chat_cache    a ten-turn chat: causal attention with a KV cache vs a re-encoded prefix LM
   crossover     a count model, a CNN and a Transformer at growing compute budgets
   price_trend   the price-performance trend fitted, bootstrapped, and the sweep priced by year
   encdec_ladder encoder-decoder to decoder-only, one difference removed at a time
   attention_heads  lab 3.1's heads over seeds: look-back and entropy before and after training
-  mlp_ablation  lab 3.2's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
+  mlp_ablation  MLP expansions at equal FLOPs, each at its picked rate; the probe c = table[a, b]
+  mlp_ablation_figures  the MLP ablation's figures: loss against the bigram floor, rates, probe
   tokenization  characters, BPE and words at equal compute, and sums with digits merged or split
   sft_vs_rl     imitation, a verifiable reward, and both at equal FLOPs on sums, over seeds
 grading/      `lmlib grade` and `lmlib student`

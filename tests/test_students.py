@@ -93,3 +93,30 @@ def test_side_by_side_errors():
     noisy = Student("n", _model(0), Objective(), 1e-2, noisy=True)
     with pytest.raises(ValueError, match="needs noisy_targets"):
         train_side_by_side([noisy], {}, _ids(), CFG)
+
+
+def test_students_train_on_the_device_the_config_names(monkeypatch):
+    from dataclasses import replace
+    from unittest import mock
+
+    from lmlib.training.students import training_device
+
+    with mock.patch.object(torch.cuda, "is_available", return_value=True):
+        assert training_device(replace(CFG, device="auto")).type == "cuda"
+        assert training_device(replace(CFG, device="cpu")).type == "cpu"
+    monkeypatch.delenv("LMLIB_DEVICE", raising=False)
+    with mock.patch.object(torch.cuda, "is_available", return_value=False):
+        assert training_device(replace(CFG, device="auto")).type == "cpu"
+        student = Student("a", _model(0), Objective(), lr=1e-2)
+        before = [p.clone() for p in student.model.parameters()]
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            train_side_by_side([student], {}, _ids(), replace(CFG, device="cuda"))
+        assert all(torch.equal(p, q) for p, q in zip(before, student.model.parameters()))
+        # on a machine without a GPU, "auto" trains exactly as "cpu" does
+        runs = []
+        for device in ("cpu", "auto"):
+            st = Student("a", _model(0), Objective(), lr=1e-2)
+            train_side_by_side([st], {}, _ids(), replace(CFG, device=device))
+            runs.append(st)
+    for p, q in zip(runs[0].model.parameters(), runs[1].model.parameters()):
+        assert p.device.type == "cpu" and torch.equal(p, q)

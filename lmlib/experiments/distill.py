@@ -7,11 +7,14 @@ per objective of the ladder: gold labels, the teacher's labels, its soft targets
 temperatures, soft plus gold, and soft plus gold plus a cosine term on the output states.
 Two variants at the larger student size: label noise (a fraction of the training targets
 replaced by random words; the teacher learns from the same noisy targets) and
-self-distillation (the teacher has the student's own size and training). Every student is
-scored on a clean held-out stream (loss) and on fact recall, overall and in the tail.
+self-distillation (the teacher has the student's own size and training). A second teacher,
+trained the same way from other initial weights and batches, teaches a few rungs again. The
+data-limited arm trains larger students for several epochs on the first `limited_fraction` of
+the text, from either teacher. Every student is scored on a clean held-out stream (loss and
+next-token accuracy) and on fact recall, overall and in the tail.
 
-One results file holds every seed: results/distill/<profile>-seed<first seed>.json.
-Figures: lmlib.experiments.distill_figures.
+One results file holds every seed: results/distill/<profile>-seed<first seed>.json. The text
+and the scoring: lmlib.experiments.distill_world; figures: lmlib.experiments.distill_figures.
 """
 
 from __future__ import annotations
@@ -25,17 +28,17 @@ from pathlib import Path
 
 import torch
 
-from lmlib.analysis.probes import facts_by_count, run_probe, standard_probes, task_losses
-from lmlib.data.multitask import MultitaskCorpus
+from lmlib.experiments.distill_world import World, build_world, evaluate
 from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance
 from lmlib.experiments.sizes import Size
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import seed_everything
+from lmlib.runtime.files import atomic_write
 from lmlib.runtime.profiles import by_profile
 from lmlib.training.checkpoint import load_checkpoint, save_checkpoint
 from lmlib.training.distill import Objective
-from lmlib.training.students import Student, corrupt_targets, train_side_by_side
+from lmlib.training.students import Student, train_side_by_side, training_device
 from lmlib.training.train import TrainConfig
 
 # The ladder, lightest signal first. Soft plus gold weighs the two equally (the soft term
@@ -49,7 +52,8 @@ OBJECTIVES = {
     "soft+gold+cos": Objective(gold=0.5, soft=0.5, cosine=0.5, temperature=2.0),
 }
 NOISE_OBJECTIVES = ("gold", "labels", "soft+gold")
-TAIL = (1, 16)  # tail facts: seen at least 1 and fewer than 16 times in training
+SECOND_OBJECTIVES = ("labels", "soft_T1", "soft+gold")  # taught again by the second teacher
+LIMITED_OBJECTIVES = ("gold", "labels", "soft_T1", "soft+gold")  # the data-limited arm
 
 
 @dataclass(frozen=True)
@@ -67,24 +71,33 @@ class Settings:
     probe_items: int
     noise: float  # fraction of training targets replaced in the label-noise variant
     jobs: int  # processes (one thread each)
+    limited: Size | None = None  # the data-limited arm's student (None: no such arm)
+    limited_fraction: float = 0.05  # of the training text, read for limited_steps
+    limited_steps: int = 0
+    device: str = "cpu"  # where students and teachers train: "cpu", "cuda" or "auto"
 
 
 def settings(profile: str) -> Settings:
     return by_profile(
         ci=Settings(Size("teacher", 1, 32, 2), (Size("xs", 1, 8, 2), Size("s", 1, 16, 2)),
                     seeds=2, teacher_steps=40, steps=20, batch_size=8, lr=3e-3, context=32,
-                    n_entities=40, n_quotes=8, probe_items=20, noise=0.3, jobs=1),
+                    n_entities=40, n_quotes=8, probe_items=20, noise=0.3, jobs=1,
+                    limited=Size("m", 1, 16, 2), limited_steps=20),
         cpu=Settings(Size("teacher", 2, 64, 4), (Size("xs", 1, 16, 2), Size("s", 1, 32, 2)),
-                     seeds=2, teacher_steps=1000, steps=400, batch_size=16, lr=3e-3, context=64,
-                     n_entities=200, n_quotes=16, probe_items=200, noise=0.3, jobs=2),
+                     seeds=3, teacher_steps=1000, steps=400, batch_size=16, lr=3e-3, context=64,
+                     n_entities=200, n_quotes=16, probe_items=200, noise=0.3, jobs=2,
+                     limited=Size("m", 2, 64, 4), limited_steps=400),
         gpu=Settings(Size("teacher", 3, 96, 4), (Size("xs", 1, 16, 2), Size("s", 1, 32, 2)),
                      seeds=3, teacher_steps=2000, steps=800, batch_size=16, lr=3e-3, context=64,
-                     n_entities=400, n_quotes=32, probe_items=400, noise=0.3, jobs=1),
+                     n_entities=400, n_quotes=32, probe_items=400, noise=0.3, jobs=1,
+                     limited=Size("m", 2, 64, 4), limited_steps=800, device="auto"),
         profile=profile,
     )  # fmt: skip
 
 
-def train_config(s: Settings, steps: int, seed: int) -> TrainConfig:
+def train_config(s: Settings, steps: int, seed: int, device: str | None = None) -> TrainConfig:
+    """Training of students and teachers: on `device` (default s.device; "auto" picks CUDA
+    where there is one, lmlib.runtime.device.pick_device)."""
     return TrainConfig(
         steps=steps,
         batch_size=s.batch_size,
@@ -93,7 +106,7 @@ def train_config(s: Settings, steps: int, seed: int) -> TrainConfig:
         eval_every=steps,
         eval_batches=2,
         seed=seed,
-        device="cpu",
+        device=device or s.device,
         progress=False,
     )
 
@@ -110,51 +123,22 @@ def new_model(s: Settings, size: Size, vocab_size: int, seed: int) -> Transforme
     return TransformerLM(cfg)
 
 
-@dataclass(frozen=True)
-class World:
-    corpus: MultitaskCorpus
-    ids: torch.Tensor  # the training text
-    noisy_targets: torch.Tensor  # its next-token targets with `noise` of them replaced
-    fact_counts: list[int]  # times each fact occurs in the training text
-    held_out: object  # a clean held-out Stream
-
-
-def build_world(s: Settings) -> World:
-    corpus = MultitaskCorpus(s.n_entities, s.n_quotes, seed=0)
-    n = max(s.teacher_steps, s.steps) * s.batch_size * s.context + s.context + 1
-    stream = corpus.stream(n, seed=0)
-    noisy = corrupt_targets(stream.ids, s.noise, corpus.tokenizer.vocab_size, seed=1)
-    held_out = corpus.stream(64 * s.context + 1, seed=1)
-    return World(corpus, stream.ids, noisy, stream.fact_counts, held_out)
-
-
-def evaluate(model: TransformerLM, world: World, s: Settings) -> dict:
-    """Clean held-out loss (and by family), fact recall overall, in the tail, by count."""
-    facts = run_probe(model, standard_probes(world.corpus, s.probe_items)["facts"])
-    counts = torch.tensor(world.fact_counts)
-    tail = (counts >= TAIL[0]) & (counts < TAIL[1])
-    held = task_losses(model, world.held_out, s.context)
-    return {
-        "held_out_loss": held["loss"],
-        "tasks": held["tasks"],
-        "fact_recall": facts["exact"].mean().item(),
-        "tail_recall": facts["exact"][tail].mean().item(),
-        "n_tail_facts": int(tail.sum()),
-        "facts_by_count": facts_by_count(facts, world.fact_counts),
-    }
-
-
 # ---- teachers --------------------------------------------------------------------------------
 
 
-def teacher_specs(s: Settings) -> dict[str, tuple[Size, int, bool]]:
-    """name -> (size, steps, learns from the noisy targets)."""
+def teacher_specs(s: Settings) -> dict[str, tuple[Size, int, bool, int]]:
+    """name -> (size, steps, learns from the noisy targets, seed of its weights and batches)."""
     big, small = s.teacher, s.students[-1]
     return {
-        "teacher": (big, s.teacher_steps, False),
-        "teacher_noisy": (big, s.teacher_steps, True),
-        "self": (small, s.steps, False),
+        "teacher": (big, s.teacher_steps, False, 1000),
+        "teacher2": (big, s.teacher_steps, False, 2000),
+        "teacher_noisy": (big, s.teacher_steps, True, 1000),
+        "self": (small, s.steps, False, 1000),
     }
+
+
+# Settings that change no teacher, so that changing them keeps the cache
+NOT_TEACHER = ("seeds", "jobs", "limited", "limited_fraction", "limited_steps", "device")
 
 
 def cache_dir() -> Path:
@@ -164,7 +148,7 @@ def cache_dir() -> Path:
 
 def teacher_key(s: Settings, name: str) -> str:
     """A hash of everything that determines the teacher and its scores (not seeds or jobs)."""
-    fields = {k: v for k, v in asdict(s).items() if k not in ("seeds", "jobs")}
+    fields = {k: v for k, v in asdict(s).items() if k not in NOT_TEACHER}
     text = json.dumps([name, teacher_specs(s)[name], fields], sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -177,16 +161,16 @@ def get_teacher(
     With cache=False it is always trained and nothing is written.
     """
     world = world or build_world(s)
-    size, steps, noisy = teacher_specs(s)[name]
+    size, steps, noisy, seed = teacher_specs(s)[name]
     path = cache_dir() / f"{name}-{teacher_key(s, name)}.pt"
-    model = new_model(s, size, world.corpus.tokenizer.vocab_size, seed=1000)
+    model = new_model(s, size, world.corpus.tokenizer.vocab_size, seed=seed)
     if cache and path.exists():
         state = load_checkpoint(path)
         model.load_state_dict(state["model"])
         return model.eval(), {**state["record"], "cached": True}
     student = Student(name, model, Objective(), lr_for(s, size), noisy=noisy)
     wall = train_side_by_side(
-        [student], {}, world.ids, train_config(s, steps, 1000), world.noisy_targets
+        [student], {}, world.ids, train_config(s, steps, seed), world.noisy_targets
     )
     record = {
         "name": name,
@@ -198,7 +182,8 @@ def get_teacher(
         **evaluate(model, world, s),
     }
     if cache:
-        save_checkpoint({"model": model.state_dict(), "record": record}, path)
+        state = {k: v.cpu() for k, v in model.state_dict().items()}
+        save_checkpoint({"model": state, "record": record}, path)
     return model.eval(), {**record, "cached": False}
 
 
@@ -206,55 +191,67 @@ def get_teacher(
 
 
 def roster(s: Settings) -> list[tuple[Size, str, str | None, bool, str]]:
-    """(size, objective, teacher, noisy, variant) of every student of one seed."""
+    """(size, objective, teacher, noisy, variant) of every student of one seed that reads the
+    whole training text; the data-limited arm's are in `limited_roster`."""
     ladder = [(size, obj, "teacher", False, "ladder") for size in s.students for obj in OBJECTIVES]
     big = s.students[-1]
+    second = [(big, obj, "teacher2", False, "teacher2") for obj in SECOND_OBJECTIVES]
     noisy = [(big, obj, "teacher_noisy", True, "noise") for obj in NOISE_OBJECTIVES]
-    return [*ladder, *noisy, (big, "soft+gold", "self", False, "self")]
+    return [*ladder, *second, *noisy, (big, "soft+gold", "self", False, "self")]
+
+
+def limited_roster(s: Settings) -> list[tuple[Size, str, str | None, bool, str]]:
+    """The data-limited arm: gold, then every other objective from each full-data teacher."""
+    if s.limited is None:
+        return []
+    taught = [(s.limited, obj, t, False, v) for t, v in (("teacher", "limited"),
+              ("teacher2", "limited2")) for obj in LIMITED_OBJECTIVES if obj != "gold"]  # fmt: skip
+    return [(s.limited, "gold", None, False, "limited"), *taught]
+
+
+def _students(s: Settings, seed: int, vocab_size: int, roster: list) -> list[Student]:
+    out = []
+    for size, obj, teacher, noisy, variant in roster:
+        # every student of one size starts from the same weights in a seed
+        model = new_model(s, size, vocab_size, seed=seed * 1000 + _sizes(s).index(size))
+        out.append(Student(f"{variant}/{size.name}/{obj}", model, OBJECTIVES[obj],
+                           lr_for(s, size), teacher, noisy))  # fmt: skip
+    return out
+
+
+def _sizes(s: Settings) -> list[Size]:
+    return [*s.students, *([s.limited] if s.limited is not None else [])]
 
 
 def train_seed(s: Settings, seed: int) -> list[dict]:
-    """Every student of one seed, side by side on the same batches (one thread)."""
+    """Every student of one seed (one thread): those of the whole text side by side on the same
+    batches, then the data-limited arm's side by side on batches of its fraction of the text."""
     torch.set_num_threads(1)
     cpu_start = time.process_time()
     world = build_world(s)
     V = world.corpus.tokenizer.vocab_size
     teachers = {name: get_teacher(s, name, world)[0] for name in teacher_specs(s)}
-    students = []
-    for size, obj, teacher, noisy, variant in roster(s):
-        # every student of one size starts from the same weights in a seed
-        model = new_model(s, size, V, seed=seed * 1000 + s.students.index(size))
-        name = f"{variant}/{size.name}/{obj}"
-        students.append(
-            Student(
-                name,
-                model,
-                OBJECTIVES[obj],
-                lr_for(s, size),
-                None if obj == "gold" else teacher,
-                noisy,
-            )
-        )
-    wall = train_side_by_side(
-        students, teachers, world.ids, train_config(s, s.steps, seed), world.noisy_targets
-    )
+    groups = [(roster(s), world.ids, s.steps), (limited_roster(s), world.limited_ids,
+                                                 s.limited_steps)]  # fmt: skip
     rows = []
-    for st, (size, obj, teacher, noisy, variant) in zip(students, roster(s)):
-        rows.append(
-            {
-                "variant": variant,
-                "size": size.name,
-                "objective": obj,
-                "seed": seed,
-                "teacher": teacher if obj != "gold" else None,
-                "noisy": noisy,
-                "params": st.model.num_params(),
-                "final_train_loss": sum(st.losses[-50:]) / len(st.losses[-50:]),
-                **evaluate(st.model, world, s),
-            }
-        )
+    for plan, ids, steps in groups:
+        if not plan:
+            continue
+        students = _students(s, seed, V, plan)
+        used = {name: teachers[name] for name in {p[2] for p in plan if p[2] is not None}}
+        cfg = train_config(s, steps, seed)
+        noisy = world.noisy_targets if any(p[3] for p in plan) else None
+        wall = train_side_by_side(students, used, ids, cfg, noisy)
+        for st, (size, obj, teacher, noisy, variant) in zip(students, plan):
+            rows.append({"variant": variant, "size": size.name, "objective": obj, "seed": seed,
+                         "teacher": teacher if obj != "gold" else None, "noisy": noisy,
+                         "params": st.model.num_params(), "steps": steps,
+                         "epochs": steps * s.batch_size * s.context / len(ids),
+                         "final_train_loss": sum(st.losses[-50:]) / len(st.losses[-50:]),
+                         "side_by_side_wall_s": round(wall, 2),
+                         **evaluate(st.model, world, s)})  # fmt: skip
     cpu = round(time.process_time() - cpu_start, 2)
-    return [dict(r, side_by_side_wall_s=round(wall, 2), seed_process_cpu_s=cpu) for r in rows]
+    return [dict(r, seed_process_cpu_s=cpu) for r in rows]
 
 
 def _teacher_record(s: Settings, name: str) -> dict:
@@ -264,15 +261,30 @@ def _teacher_record(s: Settings, name: str) -> dict:
     return {**record, "process_cpu_s": round(time.process_time() - start, 2)}
 
 
+def _cached_seed(s: Settings, seed: int) -> list[dict]:
+    """`train_seed`, kept on disk under a hash of the settings and the seed, so that a stopped
+    experiment resumes with the seeds it has not finished."""
+    fields = {k: v for k, v in asdict(s).items() if k != "jobs"}
+    key = json.dumps([seed, fields], sort_keys=True, default=str)
+    path = cache_dir() / f"students-{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    rows = train_seed(s, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "w") as f:
+        json.dump(rows, f)
+    return rows
+
+
 def run(profile: str, seed: int = 0) -> dict:
-    """Teachers (two processes), then every seed's students (one process per seed)."""
+    """Teachers (`jobs` processes), then every seed's students (one process per seed)."""
     s = settings(profile)
     start = time.perf_counter()
     names = list(teacher_specs(s))
     teachers = dict(zip(names, map_spawned(_teacher_record, [(s, n) for n in names], s.jobs)))
     teacher_wall = time.perf_counter() - start
     seeds = [seed + i for i in range(s.seeds)]
-    runs = map_spawned(train_seed, [(s, sd) for sd in seeds], s.jobs)
+    runs = map_spawned(_cached_seed, [(s, sd) for sd in seeds], s.jobs)
     record = {
         "experiment": "distill",
         "profile": profile,
@@ -281,11 +293,15 @@ def run(profile: str, seed: int = 0) -> dict:
         "objectives": OBJECTIVES,
         "ladder": list(OBJECTIVES),  # in order (the results file sorts dict keys)
         "noise_objectives": list(NOISE_OBJECTIVES),
+        "limited_objectives": list(LIMITED_OBJECTIVES),
         "teachers": teachers,
         "students": [row for rows in runs for row in rows],
         "teacher_phase_wall_s": round(teacher_wall, 2),
         "student_phase_wall_s": round(time.perf_counter() - start - teacher_wall, 2),
-        **provenance(torch.device("cpu")),
+        # CPU seconds in the worker processes: the teachers' and each seed's (cached ones too)
+        "workers_cpu_s": sum(t["process_cpu_s"] for t in teachers.values())
+        + sum(rows[0]["seed_process_cpu_s"] for rows in runs),
+        **provenance(training_device(train_config(s, 1, 0))),
     }
     from lmlib.experiments.distill_figures import comparisons
 

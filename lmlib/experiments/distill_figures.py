@@ -13,44 +13,67 @@ from lmlib.runtime.files import save_figure
 MARKERS = "os^Dv"
 
 
-def losses(record: dict, variant: str, size: str, objective: str) -> list[float]:
-    """Held-out loss of each seed's student (in seed order)."""
+VARIANTS = ("ladder", "teacher2", "noise", "self", "limited", "limited2")
+GOLD_OF = {"noise": "noise", "limited": "limited", "limited2": "limited"}  # else "ladder"
+
+
+def scores(record: dict, variant: str, size: str, objective: str, key: str) -> list[float]:
+    """`key` of each seed's student (in seed order)."""
     rows = [
         r
         for r in record["students"]
         if (r["variant"], r["size"], r["objective"]) == (variant, size, objective)
     ]
-    return [r["held_out_loss"] for r in sorted(rows, key=lambda r: r["seed"])]
+    return [r[key] for r in sorted(rows, key=lambda r: r["seed"])]
+
+
+def losses(record: dict, variant: str, size: str, objective: str) -> list[float]:
+    """Held-out loss of each seed's student (in seed order)."""
+    return scores(record, variant, size, objective, "held_out_loss")
+
+
+def _paired(vals: list[float], gold: list[float], sign: int) -> dict:
+    """Change against gold-only per seed (sign -1: lower is better, loss; +1: accuracy), the seed
+    spread (the larger range over seeds of the two), and the seeds where the objective is better
+    than gold-only, and better by more than that spread."""
+    deltas = [v - g for v, g in zip(vals, gold)]
+    spread = max(max(vals) - min(vals), max(gold) - min(gold))
+    return {
+        "deltas": deltas,
+        "delta_vs_gold": sum(deltas) / len(deltas),
+        "spread": spread,
+        "seeds_better": sum(sign * d > 0 for d in deltas),
+        "seeds_better_by_spread": sum(sign * d > spread for d in deltas),
+    }
 
 
 def comparisons(record: dict) -> dict:
-    """Per size and objective: mean loss and recall, and the change in loss against gold-only
-    students of the same size and seed (negative: the objective helps), with its seed count."""
+    """Per variant, size and objective: mean loss, accuracy and recall, and the changes in loss
+    and in accuracy against gold-only students of the same size and seed (trained on the same
+    text: the noisy one for the noise variant, the limited one for the data-limited arm)."""
     out = {}
-    for variant in ("ladder", "noise", "self"):
-        for size in dict.fromkeys(r["size"] for r in record["students"] if r["variant"] == variant):
-            gold_variant = "noise" if variant == "noise" else "ladder"
-            gold = losses(record, gold_variant, size, "gold")
+    students = record["students"]
+    for variant in VARIANTS:
+        for size in dict.fromkeys(r["size"] for r in students if r["variant"] == variant):
+            base = GOLD_OF.get(variant, "ladder")
             objs = dict.fromkeys(
-                r["objective"]
-                for r in record["students"]
-                if r["variant"] == variant and r["size"] == size
+                r["objective"] for r in students if r["variant"] == variant and r["size"] == size
             )
             for obj in objs:
-                rows = [
-                    r
-                    for r in record["students"]
-                    if (r["variant"], r["size"], r["objective"]) == (variant, size, obj)
-                ]
+                key = (variant, size, obj)
+                rows = [r for r in students if (r["variant"], r["size"], r["objective"]) == key]
                 vals = losses(record, variant, size, obj)
-                deltas = [v - g for v, g in zip(vals, gold)]
+                acc = scores(record, variant, size, obj, "held_out_accuracy")
+                loss_vs = _paired(vals, losses(record, base, size, "gold"), -1)
+                acc_vs = _paired(acc, scores(record, base, size, "gold", "held_out_accuracy"), 1)
                 out[f"{variant}/{size}/{obj}"] = {
                     "loss": sum(vals) / len(vals),
+                    "accuracy": sum(acc) / len(acc),
                     "tail_recall": sum(r["tail_recall"] for r in rows) / len(rows),
                     "fact_recall": sum(r["fact_recall"] for r in rows) / len(rows),
-                    "delta_vs_gold": sum(deltas) / len(deltas),
-                    "seeds_better": sum(d < 0 for d in deltas),
-                    "n_seeds": len(deltas),
+                    **loss_vs,
+                    "accuracy_vs_gold": acc_vs,
+                    "n_seeds": len(vals),
                 }
     return out
 
@@ -68,7 +91,7 @@ def _dots(ax, record: dict, groups: list[tuple[str, str, str]], key: str, paired
         rows = sorted(_rows(record, variant, size), key=lambda r: r["seed"])
         vals = [r[key] for r in rows if r["objective"] == obj]
         if paired:
-            base = "noise" if variant == "noise" else "ladder"
+            base = GOLD_OF.get(variant, "ladder")
             gold = [r[key] for r in sorted(_rows(record, base, size), key=lambda r: r["seed"])
                     if r["objective"] == "gold"]  # fmt: skip
             vals = [v - g for v, g in zip(vals, gold)]
@@ -130,6 +153,33 @@ def draw_variants(record: dict, outdir: Path) -> Path:
     return path
 
 
+def draw_limited(record: dict, outdir: Path) -> Path:
+    """The data-limited arm: change in loss and in accuracy against its gold-only student."""
+    import matplotlib.pyplot as plt
+
+    size = record["settings"]["limited"]["name"]
+    groups = [(v, size, o) for v in ("limited", "limited2") for o in record["limited_objectives"]
+              if o != "gold"]  # fmt: skip
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    _dots(axes[0], record, groups, "held_out_loss", True, top=0.35)
+    _dots(axes[1], record, groups, "held_out_accuracy", True)
+    for ax in axes:
+        ax.set_xticks(range(len(groups)), [f"{o}\n{'first' if v == 'limited' else 'second'} "
+                      "teacher" for v, _, o in groups], fontsize=7, rotation=30)  # fmt: skip
+    axes[0].set(ylabel="held-out loss minus gold-only's (nats)", title="Loss (below 0: better)")
+    axes[1].set(ylabel="accuracy minus gold-only's", title="Next-token accuracy (above 0: better)")
+    axes[0].legend(fontsize=8)
+    frac = record["settings"]["limited_fraction"]
+    fig.suptitle(f"Students of the teacher's size on {frac:.0%} of the text, several epochs")
+    fig.tight_layout()
+    path = save_figure(fig, outdir / "distill_limited.png")
+    plt.close(fig)
+    return path
+
+
 def draw_all(record: dict, outdir: Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
-    return [draw_ladder(record, outdir), draw_variants(record, outdir)]
+    out = [draw_ladder(record, outdir), draw_variants(record, outdir)]
+    if record["settings"].get("limited"):
+        out.append(draw_limited(record, outdir))
+    return out

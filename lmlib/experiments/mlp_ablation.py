@@ -1,32 +1,45 @@
-"""Experiment: lab 3.2's MLP ablation at equal training FLOPs, and its probe, over seeds.
+"""Experiment: the MLP's expansion at equal training FLOPs, each at its own learning rate, and
+a probe of what attention without an MLP learns, over seeds.
 
-Dims: E expansions, S seeds.
+Dims: E expansions, R learning rates, S seeds.
 
-The ablation trains lab 3.2's character Transformer on tiny Shakespeare with no MLP and with
-expansion 1, 2, 4 and 8 (lmlib.experiments.labs.MLP_EXPANSIONS). Every variant gets the training
-FLOPs that expansion 4 spends in `base_steps` steps, so a cheaper variant takes more steps. The
-probe trains a small Transformer with and without its MLP on triples (a, b, c) with
-c = table[a, b] for a fixed random table, and scores only the predictions of c. The lab calls
-`variant` and `probe` from here, so at the same profile it prints the numbers of this experiment.
+The ablation trains a character Transformer on tiny Shakespeare with no MLP and with expansion
+1, 2, 4 and 8 (lmlib.experiments.labs.MLP_EXPANSIONS). Every variant gets the training FLOPs
+that expansion 4 spends in `base_steps` steps, so a cheaper variant takes more steps. Each
+variant trains at every rate of `lrs` with the first seed; the rate with the lowest loss on the
+first half of the held-out text (validation) is then fixed, and the other seeds train at it. The
+second half (test) judges the variants at the rates so picked, in every seed. A bigram count
+table, fitted on the training text and scored on the test half, is the floor every variant has
+to clear.
+
+The probe trains a small Transformer with and without its MLP on triples (a, b, c) with
+c = table[a, b] for a fixed random table, and scores only the predictions of c. Lab 3.2 calls
+`variant`, `probe_run` and `summarize` from here. Figures: lmlib.experiments.mlp_ablation_figures.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 import statistics
 import time
+from itertools import combinations
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-from lmlib.data.shakespeare import CharDataset, tiny_shakespeare
+from lmlib.data.shakespeare import CharDataset, cache_dir, tiny_shakespeare
 from lmlib.experiments import labs
 from lmlib.experiments.labs import MLP_EXPANSIONS
+from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import completed, provenance
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything, torch_threads
-from lmlib.runtime.files import save_figure
-from lmlib.training.train import TrainConfig, train
+from lmlib.runtime.files import atomic_write
+from lmlib.runtime.profiles import by_profile
+from lmlib.training.train import TrainConfig, evaluate, train
 
 LAB = "3_2_mlp"
 PROBE_V, PROBE_TABLE_SEED = 6, 5  # symbols of the probe, and the seed of its fixed table
@@ -35,9 +48,28 @@ PROBE_V, PROBE_TABLE_SEED = 6, 5  # symbols of the probe, and the seed of its fi
 PROBE = dict(vocab_size=PROBE_V, table_seed=PROBE_TABLE_SEED, batch_size=32, triples=10,
              d_model=32, n_heads=2, n_layers=2, lr=1e-2)  # fmt: skip
 PROBE_EXPANSIONS = (0, 4)  # attention only, and the usual MLP
+BIGRAM_ALPHA = 1.0  # add-one smoothing of the bigram counts
 
 
 def settings(profile: str) -> dict:
+    """The experiment's sizes: `base_steps` at expansion 4 sets every variant's FLOPs; each
+    variant sweeps the rates of `lrs` with the first seed; `jobs` processes of one thread."""
+    return by_profile(
+        ci=dict(sizes=dict(d_model=16, n_layers=1, context=16, batch_size=4, base_steps=4),
+                lrs=[2.5e-3, 5e-3, 1e-2], seeds=[0, 1], probe_steps=6, eval_batches=1, jobs=1),
+        cpu=dict(sizes=dict(d_model=64, n_layers=2, context=64, batch_size=16, base_steps=1200),
+                 lrs=[2.5e-3, 5e-3, 1e-2], seeds=[0, 1, 2], probe_steps=400, eval_batches=20,
+                 jobs=2),
+        # about 10 minutes of a T4 at lmlib.tools.budget.T4_ACHIEVED_FLOPS (tested)
+        gpu=dict(sizes=dict(d_model=128, n_layers=4, context=128, batch_size=64, base_steps=2050),
+                 lrs=[2.5e-3, 5e-3, 1e-2], seeds=[0, 1, 2], probe_steps=400, eval_batches=20,
+                 jobs=1),
+        profile=profile,
+    )  # fmt: skip
+
+
+def lab_settings(profile: str) -> dict:
+    """Lab 3.2's smaller version (lmlib.experiments.labs): one rate, fewer steps."""
     return labs.settings(LAB, profile)
 
 
@@ -63,22 +95,69 @@ def ablation_steps(sizes: dict, vocab_size: int) -> dict[float, int]:
     return {e: max(1, round(budget / flops[e])) for e in MLP_EXPANSIONS}
 
 
+def planned_flops(s: dict, vocab_size: int) -> float:
+    """Training FLOPs of the whole ablation: every variant at every rate with the first seed,
+    and at its picked rate with each other seed."""
+    sizes = s["sizes"]
+    fpt = TransformerLM(config(sizes, vocab_size, 4)).flops_per_token()
+    per_run = sizes["base_steps"] * sizes["batch_size"] * sizes["context"] * fpt
+    return per_run * len(MLP_EXPANSIONS) * (len(s["lrs"]) + len(s["seeds"]) - 1)
+
+
+def held_out_halves(data: CharDataset) -> tuple[torch.Tensor, torch.Tensor]:
+    """The held-out text cut in two: (validation, test)."""
+    half = len(data.val) // 2
+    return data.val[:half], data.val[half:]
+
+
+def bigram_loss(train_ids: torch.Tensor, test_ids: torch.Tensor, vocab_size: int) -> float:
+    """Nats per character on `test_ids` of a bigram count table fitted on `train_ids`."""
+    counts = torch.full((vocab_size, vocab_size), BIGRAM_ALPHA, dtype=torch.float64)
+    counts.index_put_((train_ids[:-1], train_ids[1:]), torch.ones(len(train_ids) - 1,
+                      dtype=torch.float64), accumulate=True)  # fmt: skip
+    logp = (counts / counts.sum(1, keepdim=True)).log()  # (V, V): row = previous character
+    return -logp[test_ids[:-1], test_ids[1:]].mean().item()
+
+
 def variant(
-    data: CharDataset, sizes: dict, eval_batches: int, expansion: float, steps: int, seed: int
+    data: CharDataset,
+    sizes: dict,
+    eval_batches: int,
+    expansion: float,
+    steps: int,
+    seed: int,
+    lr: float = 3e-3,
 ) -> dict:
-    """Train one variant from fresh weights; its size, final validation loss and seconds: wall
-    seconds of the training steps, and CPU seconds of the whole call (which other load on the
-    machine does not inflate, as long as it runs on one thread)."""
+    """Train one variant from fresh weights; its size, final loss on the validation and the test
+    half, and seconds: wall seconds of the training steps, CPU seconds of the whole call."""
     cpu_start = time.process_time()
     seed_everything(seed)
     model = TransformerLM(config(sizes, data.tokenizer.vocab_size, expansion))
-    run = TrainConfig(steps=steps, batch_size=sizes["batch_size"], lr=3e-3,
+    val, test = held_out_halves(data)
+    run = TrainConfig(steps=steps, batch_size=sizes["batch_size"], lr=lr,
                       warmup_steps=max(1, steps // 10), eval_every=steps,
                       eval_batches=eval_batches, seed=seed, progress=False)  # fmt: skip
-    h = completed(train(model, data.train, data.val, run))
-    return {"expansion": expansion, "seed": seed, "steps": steps, "params": model.num_params(),
-            "val_loss": h.val_loss[-1], "train_s": h.train_time[-1],
-            "cpu_s": time.process_time() - cpu_start}  # fmt: skip
+    h = completed(train(model, data.train, val, run))
+    test_loss = evaluate(model, test, sizes["batch_size"], eval_batches, seed + 2)
+    return {"expansion": expansion, "seed": seed, "lr": lr, "steps": steps,
+            "params": model.num_params(), "val_loss": h.val_loss[-1], "test_loss": test_loss,
+            "train_s": h.train_time[-1], "cpu_s": time.process_time() - cpu_start}  # fmt: skip
+
+
+def _cached_variant(profile: str, expansion: float, steps: int, lr: float, seed: int) -> dict:
+    """`variant` at `profile`, kept on disk under a hash of its inputs, so that a stopped
+    experiment resumes with the runs it has not finished."""
+    s = settings(profile)
+    key = json.dumps([s["sizes"], s["eval_batches"], expansion, steps, lr, seed], sort_keys=True)
+    path = cache_dir() / "mlp_ablation" / f"{hashlib.sha256(key.encode()).hexdigest()[:16]}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    with torch_threads(1 if pick_device(None).type == "cpu" else None):
+        r = variant(tiny_shakespeare(), s["sizes"], s["eval_batches"], expansion, steps, seed, lr)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, "w") as f:
+        json.dump(r, f)
+    return r
 
 
 def probe_table() -> torch.Tensor:
@@ -121,19 +200,37 @@ def probe(expansion: float, steps: int, seed: int = 0) -> list[float]:
 
 def probe_run(expansion: float, steps: int, seed: int) -> dict:
     """The probe's curve, with the loss on c after half the steps and at the end."""
-    losses = probe(expansion, steps, seed)
+    with torch_threads(1):
+        losses = probe(expansion, steps, seed)
     return {"expansion": expansion, "seed": seed, "steps": steps, "losses": losses,
             "half_step": steps // 2, "half": losses[steps // 2 - 1], "end": losses[-1]}  # fmt: skip
 
 
+def _pick_rates(runs: list[dict]) -> dict:
+    """Per expansion: the validation loss at each rate with the first seed (the sweep), and the
+    rate with the lowest."""
+    first = min(r["seed"] for r in runs)
+    out = {}
+    for e in sorted({r["expansion"] for r in runs}):
+        by_lr = {r["lr"]: r["val_loss"] for r in runs if r["expansion"] == e and r["seed"] == first}
+        out[e] = (min(by_lr, key=by_lr.get), dict(sorted(by_lr.items())))
+    return out
+
+
 def summarize(runs: list[dict], probes: list[dict]) -> dict:
-    """Per expansion: losses by seed, median, spread; per seed: the lowest expansion; the probe's
-    attention-only against MLP losses at half and at the end, seed by seed."""
+    """Rates picked on validation; then, on the test half at those rates: losses by seed, median,
+    spread, the lowest expansion per seed, every pair's count of seeds, and the order of the
+    medians with the seeds that agree with each step of it; the probe, seed by seed."""
     seeds = sorted({r["seed"] for r in runs})
-    expansions = sorted({r["expansion"] for r in runs})
-    loss = {e: {r["seed"]: r["val_loss"] for r in runs if r["expansion"] == e} for e in expansions}
+    picked = _pick_rates(runs)
+    expansions = sorted(picked)
+    at_rate = [r for r in runs if r["lr"] == picked[r["expansion"]][0]]
+    loss = {e: {r["seed"]: r["test_loss"] for r in at_rate if r["expansion"] == e}
+            for e in expansions}  # fmt: skip
     per_expansion = {
         str(e): {
+            "lr": picked[e][0],
+            "val_by_lr": {f"{lr:g}": v for lr, v in picked[e][1].items()},
             "loss": [loss[e][s] for s in seeds],
             "median": statistics.median(loss[e].values()),
             "spread": max(loss[e].values()) - min(loss[e].values()),
@@ -141,19 +238,22 @@ def summarize(runs: list[dict], probes: list[dict]) -> dict:
         for e in expansions
     }
     lowest = {str(s): min(expansions, key=lambda e: loss[e][s]) for s in seeds}
-    best = min(expansions, key=lambda e: per_expansion[str(e)]["median"])
-    gaps = {}
-    for e in expansions:
-        if e == best:
-            continue
-        gap = per_expansion[str(e)]["median"] - per_expansion[str(best)]["median"]
-        spread = max(per_expansion[str(e)]["spread"], per_expansion[str(best)]["spread"])
-        gaps[str(e)] = {
-            "median_gap": gap,
-            "spread": spread,
-            "exceeds_spread": gap > spread,
-            "best_lower_in": sum(loss[best][s] < loss[e][s] for s in seeds),
+    median = {e: per_expansion[str(e)]["median"] for e in expansions}
+    order = sorted(expansions, key=median.get)
+    lower_in = {f"{a}<{b}": sum(loss[a][s] < loss[b][s] for s in seeds)
+                for a, b in combinations(expansions, 2)}  # fmt: skip
+    lower_in.update({f"{b}<{a}": len(seeds) - lower_in[f"{a}<{b}"]
+                     for a, b in combinations(expansions, 2)})  # fmt: skip
+    gaps = {
+        str(e): {
+            "median_gap": median[e] - median[order[0]],
+            "spread": max(per_expansion[str(e)]["spread"], per_expansion[str(order[0])]["spread"]),
+            "best_lower_in": lower_in[f"{order[0]}<{e}"],
         }
+        for e in order[1:]
+    }
+    for g in gaps.values():
+        g["exceeds_spread"] = g["median_gap"] > g["spread"]
     by = {(p["expansion"], p["seed"]): p for p in probes}
     attn, mlp = PROBE_EXPANSIONS
     probe_summary = {
@@ -169,101 +269,53 @@ def summarize(runs: list[dict], probes: list[dict]) -> dict:
         "per_expansion": per_expansion,
         "lowest_per_seed": lowest,
         "lowest_count": {str(e): list(lowest.values()).count(e) for e in expansions},
-        "best_median": best,
+        "best_median": order[0],
+        "order_by_median": order,
+        "order_steps": [lower_in[f"{a}<{b}"] for a, b in zip(order, order[1:])],
+        "lower_in": lower_in,
         "gaps_to_best": gaps,
         "probe": probe_summary,
     }
 
 
 def run(profile: str, seed: int = 0) -> dict:
+    """The rate sweep with the first seed, the other seeds at the picked rates (`jobs`
+    processes), the probe, the bigram floor."""
     s = settings(profile)
-    sizes, seeds = s["sizes"], [seed + k for k in s["sizes"]["seeds"]]
-    device = pick_device(None)
-    with torch_threads(1 if device.type == "cpu" else None):  # small matrices, as in the lab
-        data = tiny_shakespeare()
-        steps = ablation_steps(sizes, data.tokenizer.vocab_size)
-        runs = [variant(data, sizes, s["eval_batches"], e, steps[e], sd)
-                for e in MLP_EXPANSIONS for sd in seeds]  # fmt: skip
-        probes = [probe_run(e, s["probe_steps"], sd) for e in PROBE_EXPANSIONS for sd in seeds]
-        return {
-            "experiment": "mlp_ablation",
-            "profile": profile,
-            "seed": seed,
-            "seeds": seeds,
-            "settings": s,
-            "expansions": list(MLP_EXPANSIONS),
-            "steps": {str(e): n for e, n in steps.items()},
-            "probe_settings": PROBE,
-            "runs": runs,
-            "probes": probes,
-            "summary": summarize(runs, probes),
-            **provenance(device),
-        }
-
-
-def _label(e: float) -> str:
-    return str(e) if e else "none"
-
-
-def ablation_figure(runs: list[dict], title: str):
-    """Validation loss and CPU seconds against the expansion: every seed, and the median."""
-    import matplotlib.pyplot as plt
-
-    expansions = sorted({r["expansion"] for r in runs})
-    seeds = sorted({r["seed"] for r in runs})
-    x = {e: i for i, e in enumerate(expansions)}
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
-    for ax, key in zip(axes, ("val_loss", "cpu_s")):
-        for s in seeds:
-            mine = sorted((r for r in runs if r["seed"] == s), key=lambda r: r["expansion"])
-            ax.plot([x[r["expansion"]] for r in mine], [r[key] for r in mine], "o-", lw=0.8,
-                    alpha=0.6, label=f"seed {s}")  # fmt: skip
-        medians = [statistics.median(r[key] for r in runs if r["expansion"] == e)
-                   for e in expansions]  # fmt: skip
-        ax.plot(range(len(expansions)), medians, "k_", ms=22, mew=2, label="median")
-        ax.set_xticks(range(len(expansions)), [_label(e) for e in expansions])
-        ax.set_xlabel("MLP expansion F / D (none: attention only)")
-    axes[0].set_ylabel("validation loss (nats per character)")
-    axes[1].set_ylabel("CPU time of the run (s)")
-    axes[0].legend(fontsize=8)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def probe_figure(probes: list[dict], title: str):
-    """The loss on c at every step, one curve per seed and expansion."""
-    import math
-
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    colors = {PROBE_EXPANSIONS[0]: "tab:blue", PROBE_EXPANSIONS[1]: "tab:orange"}
-    for p in probes:
-        name = "attention only (no MLP)" if p["expansion"] == 0 else f"expansion {p['expansion']}"
-        ax.plot(range(1, len(p["losses"]) + 1), p["losses"], lw=0.9, alpha=0.8,
-                color=colors.get(p["expansion"]), ls=("-", "--", ":", "-.")[p["seed"] % 4],
-                label=f"{name}, seed {p['seed']}")  # fmt: skip
-    ax.axhline(math.log(PROBE_V), color="gray", ls="--", label=f"uniform guess, ln {PROBE_V}")
-    ax.set(xlabel="training step", ylabel="loss on c = table[a, b] (nats)", title=title)
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    return fig
+    seeds = [seed + k for k in s["seeds"]]
+    data = tiny_shakespeare()
+    V = data.tokenizer.vocab_size
+    steps = ablation_steps(s["sizes"], V)
+    sweep = [(profile, e, steps[e], lr, seeds[0]) for e in MLP_EXPANSIONS for lr in s["lrs"]]
+    runs = map_spawned(_cached_variant, sweep, s["jobs"])
+    picked = {e: lr for e, (lr, _) in _pick_rates(runs).items()}
+    rest = [(profile, e, steps[e], picked[e], sd) for e in MLP_EXPANSIONS for sd in seeds[1:]]
+    runs += map_spawned(_cached_variant, rest, s["jobs"])
+    probes = map_spawned(probe_run, [(e, s["probe_steps"], sd) for e in PROBE_EXPANSIONS
+                                     for sd in seeds], s["jobs"])  # fmt: skip
+    bigram = bigram_loss(data.train, held_out_halves(data)[1], V)
+    summary = summarize(runs, probes)
+    return {
+        "experiment": "mlp_ablation",
+        "profile": profile,
+        "seed": seed,
+        "seeds": seeds,
+        "settings": s,
+        "expansions": list(MLP_EXPANSIONS),
+        "steps": {str(e): n for e, n in steps.items()},
+        "train_flops": planned_flops(s, V),
+        "probe_settings": PROBE,
+        "bigram_test_loss": bigram,
+        "uniform_loss": math.log(V),
+        "runs": runs,
+        "probes": probes,
+        "summary": summary,
+        "runs_cpu_s": sum(r["cpu_s"] for r in runs),  # in the worker processes, cached runs too
+        **provenance(pick_device(None)),
+    }
 
 
 def figures(r: dict, outdir: Path) -> list[Path]:
-    import matplotlib.pyplot as plt
+    from lmlib.experiments.mlp_ablation_figures import draw_all
 
-    outdir.mkdir(parents=True, exist_ok=True)
-    n = len(r["seeds"])
-    paths = []
-    for name, fig in (
-        ("mlp_ablation.png", ablation_figure(
-            r["runs"], f"Equal training FLOPs, {n} seeds, {r['profile']} profile")),
-        ("mlp_probe.png", probe_figure(
-            r["probes"], f"Learning c = table[a, b], {n} seeds, {r['profile']} profile")),
-    ):  # fmt: skip
-        save_figure(fig, outdir / name)
-        plt.close(fig)
-        paths.append(outdir / name)
-    return paths
+    return draw_all(r, outdir)

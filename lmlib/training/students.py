@@ -17,6 +17,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from lmlib.runtime.device import pick_device
 from lmlib.training.distill import Objective, StateProjection, distillation_loss, logits_and_states
 from lmlib.training.flops import record, work_flops
 from lmlib.training.train import TrainConfig, lr_at
@@ -34,6 +35,11 @@ class Student:
     noisy: bool = False  # scored against the corrupted targets
     projection: StateProjection | None = None  # set up by train_side_by_side for a cosine term
     losses: list[float] = field(default_factory=list)
+
+
+def training_device(cfg: TrainConfig) -> torch.device:
+    """The device cfg.device names ("auto": the best available); a clear error if it is absent."""
+    return pick_device(None if cfg.device == "auto" else cfg.device)
 
 
 def corrupt_targets(ids: Tensor, fraction: float, vocab_size: int, seed: int) -> Tensor:
@@ -70,7 +76,9 @@ def train_side_by_side(
     """Train every student for cfg.steps on (cfg.batch_size, context) windows of `ids`, in place.
 
     Each student follows cfg's warmup and cosine schedule from its own peak lr, with AdamW and
-    gradient clipping as in lmlib.training.train. Returns the wall time in seconds.
+    gradient clipping as in lmlib.training.train. Students and teachers move to cfg.device
+    ("auto": CUDA where there is one, see lmlib.runtime.device.pick_device) and stay there.
+    Returns the wall time in seconds.
     """
     _check(students, teachers)
     if any(s.noisy for s in students) and noisy_targets is None:
@@ -78,12 +86,16 @@ def train_side_by_side(
     context = students[0].model.context
     if any(s.model.context != context for s in students):
         raise ValueError("all students must share one context length")
+    device = training_device(cfg)
     optimizers = []
     for s in students:
+        s.model.to(device)
         teacher = teachers.get(s.teacher)
         if s.objective.cosine > 0 and s.projection is None:
             widths = (s.model.config.d_model, teacher.config.d_model)
             s.projection = StateProjection(*widths) if widths[0] != widths[1] else None
+        if s.projection is not None:
+            s.projection.to(device)
         params = [*s.model.parameters(), *(s.projection.parameters() if s.projection else [])]
         opt = torch.optim.AdamW(
             params, lr=s.lr, betas=(0.9, cfg.beta2), weight_decay=cfg.weight_decay
@@ -91,7 +103,7 @@ def train_side_by_side(
         optimizers.append((opt, params))
         s.model.train()
     for t in teachers.values():
-        t.eval()
+        t.to(device).eval()
     gen = torch.Generator().manual_seed(cfg.seed)
     start = time.perf_counter()
     for step in tqdm(range(cfg.steps), disable=not cfg.progress, desc="students", unit="step"):
@@ -99,6 +111,8 @@ def train_side_by_side(
         x = ids.unfold(0, context, 1)[starts]  # (B, T)
         y = ids[1:].unfold(0, context, 1)[starts]  # (B, T)
         y_noisy = noisy_targets.unfold(0, context, 1)[starts] if noisy_targets is not None else None
+        x, y = x.to(device), y.to(device)
+        y_noisy = y_noisy.to(device) if y_noisy is not None else None
         with torch.no_grad():
             taught = {k: logits_and_states(t, x) for k, t in teachers.items()}
         for s, (opt, params) in zip(students, optimizers):
