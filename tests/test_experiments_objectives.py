@@ -82,3 +82,19 @@ def test_the_gpu_profile_fits_ten_minutes_of_a_t4():
     seconds = objectives.planned_flops("gpu") / T4_ACHIEVED_FLOPS
     assert 300 < seconds <= 600
     assert objectives.planned_flops("cpu") < objectives.planned_flops("gpu") / 10
+
+
+def test_the_gpu_profile_trains_on_cuda_and_the_others_on_the_cpu(monkeypatch):
+    from unittest import mock
+
+    import torch
+
+    monkeypatch.delenv("LMLIB_DEVICE", raising=False)
+    with mock.patch.object(torch.cuda, "is_available", return_value=True):
+        assert objectives.run_device("gpu").type == "cuda"
+        assert objectives.run_device("cpu").type == "cpu" == objectives.run_device("ci").type
+    with (
+        mock.patch.object(torch.cuda, "is_available", return_value=False),
+        mock.patch("lmlib.runtime.device._mps_available", return_value=False),
+    ):
+        assert objectives.run_device("gpu").type == "cpu"  # no GPU: the same sweep, slower

@@ -31,7 +31,7 @@ from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import provenance, read_results, write_results
 from lmlib.models.encoder import Encoder
 from lmlib.models.transformer import TransformerConfig
-from lmlib.runtime.device import seed_everything, torch_threads
+from lmlib.runtime.device import pick_device, seed_everything, torch_threads
 from lmlib.runtime.profiles import by_profile
 from lmlib.training.electra import Electra, ElectraConfig, ReplaceMLM
 from lmlib.training.finetune import FinetuneConfig, evaluate
@@ -195,6 +195,12 @@ def planned_flops(profile: str) -> float:
     return total * len(s.seeds)
 
 
+def run_device(profile: str) -> torch.device:
+    """Where a sweep's runs train: the best device at the gpu profile (CUDA on a T4), the CPU at
+    the others, whose numbers must not depend on the machine."""
+    return pick_device() if profile == "gpu" else torch.device("cpu")
+
+
 def run_path(root: Path, profile: str, name: str, seed: int) -> Path:
     return root / profile / f"{name}-seed{seed}.json"
 
@@ -209,7 +215,7 @@ def _run_and_write(profile: str, run: Run, seed: int, path: Path) -> dict:
             _WORLD[profile] = build_world(settings(profile))
         start = time.perf_counter()
         cpu_start = time.process_time()
-        record = run_one(profile, run, seed, _WORLD[profile])
+        record = run_one(profile, run, seed, _WORLD[profile], run_device(profile))
     record["wall_time_s"] = round(time.perf_counter() - start, 2)
     record["cpu_time_s"] = round(time.process_time() - cpu_start, 2)
     write_results(path, record)
@@ -221,10 +227,8 @@ def run_sweep(
     profile: str, root: Path, seeds: tuple[int, ...] | None = None, jobs: int = 1
 ) -> dict:
     """Every (run, seed) of the profile, `jobs` at a time; existing files are read. The main
-    pair runs first in every seed, so a cut-short sweep has the comparison before the
-    ablations."""
-    from lmlib.experiments.objectives_summary import summarize
-
+    pair runs first in every seed, then the ablations seed by seed, so a cut-short sweep has the
+    comparison first (`write_summary` summarises it)."""
     s = settings(profile)
     seeds = seeds or s.seeds
     todo = [(run, k) for group in (s.runs, s.ablations) for k in seeds for run in group]
@@ -232,10 +236,26 @@ def run_sweep(
     missing = [(*job, path) for job, path in zip(todo, paths) if not path.exists()]
     start = time.perf_counter()
     map_spawned(_run_and_write, [(profile, *job) for job in missing], jobs)
-    runs = [read_results(path) for path in paths]
-    summary = summarize(profile, runs, s, bag_of_words(s))
+    summary = write_summary(profile, root)
     summary["sweep_wall_s"] = round(time.perf_counter() - start, 2)
     summary["jobs"] = jobs
+    write_results(root / profile / "summary.json", summary)
+    return summary
+
+
+def write_summary(profile: str, root: Path) -> dict:
+    """summary.json of the runs whose files exist: MLM and ELECTRA in every seed, and the
+    ablations in the seeds they have (a sweep stopped during the ablations is summarised as
+    far as it went)."""
+    from lmlib.experiments.objectives_summary import summarize
+
+    s = settings(profile)
+    main = [run_path(root, profile, run.name, k) for run in s.runs for k in s.seeds]
+    if missing := [p.name for p in main if not p.exists()]:
+        raise FileNotFoundError(f"no results for {missing} in {root / profile}; run the sweep")
+    extra = [run_path(root, profile, run.name, k) for run in s.ablations for k in s.seeds]
+    runs = [read_results(p) for p in main + [p for p in extra if p.exists()]]
+    summary = summarize(profile, runs, s, bag_of_words(s))
     write_results(root / profile / "summary.json", summary)
     return summary
 

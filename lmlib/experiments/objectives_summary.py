@@ -105,5 +105,5 @@ def summarize(profile: str, runs: list[dict], s, bag_of_words: dict[str, float])
         "electra_wins": wins,  # checkpoints (of 4) where ELECTRA's score is above MLM's
         "target_met": seeds_ahead >= TARGET_SEEDS,
         "cpu_time_s": round(cpu, 2),
-        "two_core_minutes": round(cpu / 2 / 60, 2),  # cpu time over 2 idle cores
+        "two_core_minutes": round(cpu / 2 / 60, 2),  # the CPU time shared by 2 cores
     }
