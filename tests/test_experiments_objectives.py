@@ -21,7 +21,8 @@ def sweep(tmp_path_factory):
 def test_one_file_per_run_at_equal_flops_from_one_start(sweep):
     s = objectives.settings("ci")
     out = sweep / "objectives" / "ci"
-    runs = [(r, k) for r in (*s.runs, *s.ablations) for k in s.seeds]
+    runs = [(r, k) for r in s.runs for k in s.seeds]
+    runs += [(r, k) for r in s.ablations for k in s.ablation_seeds]
     assert {p.name for p in out.iterdir()} == {f"{r.name}-seed{k}.json" for r, k in runs} | {
         "summary.json"
     }

@@ -54,6 +54,7 @@ class Settings:
     runs: tuple[Run, ...]  # MLM and ELECTRA, paired in every seed
     ablations: tuple[Run, ...]  # the steps between them, paired with both
     seeds: tuple[int, ...]
+    ablation_seeds: tuple[int, ...]  # the ablations' seeds (a subset of seeds)
     model: dict  # TransformerConfig fields other than vocab_size (always an encoder)
     pretrain: PretrainConfig  # flops = the budget of every run
     finetune: FinetuneConfig  # the recipe that judges every checkpoint (seed: the run's)
@@ -74,6 +75,7 @@ def settings(profile: str) -> Settings:
             runs=MAIN,
             ablations=ABLATIONS,
             seeds=(0,),
+            ablation_seeds=(0,),
             model=dict(context=16, d_model=16, n_heads=2, n_layers=1, pos="rope"),
             pretrain=PretrainConfig(1.5e8, 16, 8, 3e-3, 2, checkpoints=CHECKPOINTS),
             finetune=FinetuneConfig(epochs=1, batch_size=16, lr=1e-3),
@@ -86,6 +88,7 @@ def settings(profile: str) -> Settings:
             runs=MAIN,
             ablations=ABLATIONS,
             seeds=(0, 1, 2),
+            ablation_seeds=(0,),
             model=dict(context=32, d_model=64, n_heads=4, n_layers=2, pos="rope"),
             pretrain=PretrainConfig(2e12, 32, 32, 3e-3, 50, checkpoints=CHECKPOINTS),
             finetune=FinetuneConfig(epochs=6, batch_size=16, lr=1e-3, restarts=3),
@@ -98,6 +101,7 @@ def settings(profile: str) -> Settings:
             runs=MAIN,
             ablations=ABLATIONS,
             seeds=(0, 1, 2),
+            ablation_seeds=(0, 1, 2),
             model=dict(context=64, d_model=128, n_heads=4, n_layers=4, pos="rope"),
             pretrain=PretrainConfig(1.2e14, 64, 64, 2e-3, 200, checkpoints=CHECKPOINTS),
             finetune=FinetuneConfig(epochs=6, batch_size=16, lr=1e-3, restarts=3),
@@ -187,12 +191,13 @@ def planned_flops(profile: str) -> float:
     passes = s.finetune.epochs * s.finetune.restarts  # over every task's training examples
     finetune = passes * enc.flops_per_token(cfg.context, head_share=0) * tokens
     total = 0.0
-    for run in (*s.runs, *s.ablations):
-        objective = build(run, cfg, mask_id)
-        per_step = objective.flops_per_token(s.pretrain.context) * s.pretrain.batch_size
-        total += steps_for(objective, s.pretrain) * per_step * s.pretrain.context
-        total += (1 + len(s.pretrain.checkpoints)) * finetune
-    return total * len(s.seeds)
+    for runs, n_seeds in ((s.runs, len(s.seeds)), (s.ablations, len(s.ablation_seeds))):
+        for run in runs:
+            objective = build(run, cfg, mask_id)
+            per_step = objective.flops_per_token(s.pretrain.context) * s.pretrain.batch_size
+            pretraining = steps_for(objective, s.pretrain) * per_step * s.pretrain.context
+            total += n_seeds * (pretraining + (1 + len(s.pretrain.checkpoints)) * finetune)
+    return total
 
 
 def run_device(profile: str) -> torch.device:
@@ -231,7 +236,8 @@ def run_sweep(
     comparison first (`write_summary` summarises it)."""
     s = settings(profile)
     seeds = seeds or s.seeds
-    todo = [(run, k) for group in (s.runs, s.ablations) for k in seeds for run in group]
+    todo = [(run, k) for k in seeds for run in s.runs]
+    todo += [(run, k) for k in seeds if k in s.ablation_seeds for run in s.ablations]
     paths = [run_path(root, profile, run.name, k) for run, k in todo]
     missing = [(*job, path) for job, path in zip(todo, paths) if not path.exists()]
     start = time.perf_counter()
@@ -245,15 +251,15 @@ def run_sweep(
 
 def write_summary(profile: str, root: Path) -> dict:
     """summary.json of the runs whose files exist: MLM and ELECTRA in every seed, and the
-    ablations in the seeds they have (a sweep stopped during the ablations is summarised as
-    far as it went)."""
+    ablations in the ablation seeds they have (a sweep stopped during the ablations is
+    summarised as far as it went)."""
     from lmlib.experiments.objectives_summary import summarize
 
     s = settings(profile)
     main = [run_path(root, profile, run.name, k) for run in s.runs for k in s.seeds]
     if missing := [p.name for p in main if not p.exists()]:
         raise FileNotFoundError(f"no results for {missing} in {root / profile}; run the sweep")
-    extra = [run_path(root, profile, run.name, k) for run in s.ablations for k in s.seeds]
+    extra = [run_path(root, profile, run.name, k) for run in s.ablations for k in s.ablation_seeds]
     runs = [read_results(p) for p in main + [p for p in extra if p.exists()]]
     summary = summarize(profile, runs, s, bag_of_words(s))
     write_results(root / profile / "summary.json", summary)
