@@ -41,10 +41,11 @@ training/     training and using a model
   flops         the FLOP ledger: what a training run cost
   seq2seq_train training an input -> target model, greedy decoding, held-out scores
   masking       BERT's masked LM: 80/10/10 corruption, loss at the chosen positions
-  electra       ELECTRA: generator, replaced-token detection, the joint loss
+  electra       ELECTRA: generator, replaced-token detection, the joint loss; Replace MLM
   span_corruption  T5's span corruption with sentinels, and its inverse
   denoising     BART's noising: infilling, deletion, permutation, rotation
   pretrain      pretraining an encoder to a FLOP budget, scored at checkpoints
+  finetune      fine-tuning a whole encoder on a labelled task with one fixed recipe
   distill       distillation objectives: teacher labels, soft targets at a temperature, states
   students      students trained side by side on the same batches, teachers frozen
 analysis/     measuring what a model learned
@@ -54,6 +55,7 @@ analysis/     measuring what a model learned
   frontier      the compute-efficient frontier of loss curves, its fit and a held-out prediction
   quiz          a small LM reads facts, then takes a quiz on every one
   mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
+  context_tasks  pretraining text and three tasks a bag of words cannot solve
   price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
   crossing      where two loss-against-compute curves cross
   heads         each attention head's weights, mean look-back and entropy
@@ -72,7 +74,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   scaling       a ladder of Transformer sizes on the multitask corpus
   scaling_summary  the sweep's summary: per-seed metrics, frontier fit, curve shapes
   scaling_figures  the sweep's figures, drawn from its results files
-  objectives    MLM against ELECTRA at equal pretraining FLOPs, on mini-GLUE
+  objectives    MLM against ELECTRA at equal pretraining FLOPs, judged by fine-tuning
+  objectives_summary  that experiment's floor, validity test and paired differences
   objectives_figures  that experiment's figures, from its summary
   three_families   RNN, CNN and Transformer at equal size
   incentives    answering or abstaining, and tic-tac-toe, learned from rewards

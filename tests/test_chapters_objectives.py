@@ -1,230 +1,248 @@
-"""Numbers quoted in the pretraining-objectives chapter agree with the committed results of
-`lmlib run objectives --profile cpu`, and its figures redraw from them."""
+"""Numbers quoted in the pretraining-objectives chapter agree with the results of
+`lmlib run objectives --profile cpu`, each in its sentence or table cell (tests/claims.py), and
+its figures redraw from them."""
 
 import json
 from pathlib import Path
 
+import pytest
+from claims import find_claim
+
+from lmlib.analysis.context_tasks import TASKS
+from lmlib.experiments import objectives
+
 ROOT = Path(__file__).resolve().parents[1]
 SUMMARY = ROOT / "results" / "objectives" / "cpu" / "summary.json"
 CHAPTER = ROOT / "lectures" / "4_2_pretraining_objectives.md"
-NAMES = {"mlm": "MLM", "electra-0.25": "ELECTRA", "all_tokens_mlm": "All-Tokens MLM"}
-NAMES["electra_15"] = "ELECTRA 15%"
-PAPER = {"mlm": "82.2", "electra-0.25": "85.0", "all_tokens_mlm": "84.3", "electra_15": "82.4"}
+SHARES = ("1/8", "1/4", "1/2", "all")
+NAMES = {"mlm": "MLM", "electra": "ELECTRA", "replace_mlm": "Replace MLM"}
+NAMES |= {"all_tokens_mlm": "All-Tokens MLM", "electra_15": "ELECTRA 15%"}
+PAPER = {"mlm": "82.2", "electra": "85.0", "replace_mlm": "82.4", "all_tokens_mlm": "84.3"}
+PAPER["electra_15"] = "82.4"
 
 
 def pct(x: float) -> str:
     return f"{100 * x:.1f}"
 
 
-def widths(summary: dict) -> list[tuple[float, str]]:
-    return sorted((float(n.split("-")[1]), n) for n in summary["runs"] if n.startswith("electra-"))
+def signed(x: float) -> str:
+    return f"{100 * x:+.1f}"
 
 
-def electra_wins(summary: dict) -> tuple[int, int]:
-    """(seeds where ELECTRA's full-budget score beats MLM's, seeds compared)."""
-    pairs = summary["electra_vs_mlm"].values()
-    return sum(p[-1]["electra"] > p[-1]["mlm"] for p in pairs), len(pairs)
+@pytest.fixture(scope="module")
+def summary() -> dict:
+    return json.loads(SUMMARY.read_text())
 
 
-def loss_change(profile_dir: Path, run: str) -> str:
-    """'from A to B': the mean training loss of a run's first and last tenth (seed 0)."""
-    loss = json.loads((profile_dir / f"{run}-seed0.json").read_text())["loss"]
-    return f"from {loss[0]:.2f} to {loss[-1]:.2f}"
+@pytest.fixture(scope="module")
+def text() -> str:
+    return CHAPTER.read_text()
 
 
-def quoted_values(summary: dict, profile_dir: Path = SUMMARY.parent) -> dict[str, str]:
-    """Every number the chapter quotes, formatted as it appears there (name -> text)."""
-    s, runs = summary["settings"], summary["runs"]
-    seeds = [str(k) for k in s["seeds"]]
-    rows = []
-    for name in ("mlm", "electra-0.25"):
-        for k in seeds:
-            r = runs[name][k]
-            cells = " | ".join(pct(p["score"]) for p in r["points"])
-            rows.append(
-                f"| {NAMES[name]} | {k} | {r['steps']} | {cells} | {pct(r['final']['sentiment'])} |"
-            )
-    sweep = []
-    for w, name in widths(summary):
-        finals = [runs[name][k]["final"] for k in seeds]
-        sweep.append(
-            f"| {w:g} | {runs[name][seeds[0]]['steps']} | "
-            + pct(sum(f["score"] for f in finals) / len(finals))
-            + " | "
-            + " | ".join(pct(f["score"]) for f in finals)
-            + " | "
-            + " | ".join(pct(f["sentiment"]) for f in finals)
-            + " |"
-        )
-    ab_seed = str(s["ablation_seeds"][0])
-    ablation = []
-    for name in ("electra-0.25", "all_tokens_mlm", "electra_15", "mlm"):
-        r = runs[name][ab_seed]
-        ablation.append(
-            f"| {NAMES[name]} | {PAPER[name]} | {r['steps']} | {pct(r['final']['score'])} | "
-            f"{pct(r['final']['sentiment'])} | {pct(r['final']['agreement'])} | "
-            f"{pct(r['final']['facts'])} |"
-        )
-    wins, compared = electra_wins(summary)
-    best = {
-        k: max(widths(summary), key=lambda wn: runs[wn[1]][k]["final"]["score"])[0] for k in seeds
-    }
-    untrained = [runs["mlm"][k]["points"][0]["score"] for k in seeds]
-    all_runs = [r for by_seed in runs.values() for r in by_seed.values()]
-    improved = sum(r["final"]["score"] > r["points"][0]["score"] for r in all_runs)
-    agree = [r["final"]["agreement"] for r in all_runs]
-    facts = [r["final"]["facts"] for r in all_runs]
-    by_width = [[runs[n][k]["final"]["score"] for k in seeds] for _, n in widths(summary)]
-    means = [sum(x) / len(x) for x in by_width]
-    gap = sum(max(x) - min(x) for x in by_width) / len(by_width)
-    ab = [
-        runs[n][ab_seed]["final"]["score"]
-        for n in ("electra-0.25", "all_tokens_mlm", "electra_15", "mlm")
-    ]
-    electra = [r for n, by_seed in runs.items() if "electra" in n for r in by_seed.values()]
-    e_start = [runs["electra-0.25"][k]["points"][0]["sentiment"] for k in seeds]
-    e_end = [r["final"]["sentiment"] for r in electra]
-    all_tokens = runs["all_tokens_mlm"][ab_seed]
-    final_gap = [
-        pct(runs["mlm"][k]["final"]["score"] - runs["electra-0.25"][k]["final"]["score"])
-        for k in seeds
-    ]
-    mid_lead = [
-        p["electra"] - p["mlm"] for pairs in summary["electra_vs_mlm"].values() for p in pairs[1:-1]
-    ]
-    mlm_finals = [runs["mlm"][k]["final"]["score"] for k in seeds]
-    sent_change = {  # MLM's sentiment, untrained and at the end
-        k: f"(from {pct(runs['mlm'][k]['points'][0]['sentiment'])} to "
-        f"{pct(runs['mlm'][k]['final']['sentiment'])})"
-        for k in seeds
-    }
-    return {
-        "seed0_gap": f"In seed 0 the two end {final_gap[0]} points apart",
-        "seed1_gap": f"in seed 1 MLM ends {final_gap[1]} points ahead",
-        "mid_lead": f"ELECTRA is ahead in both seeds, by between {pct(min(mid_lead))} and "
-        f"{pct(max(mid_lead))} points",
-        "mlm_seed_spread": f"MLM's two seeds end {pct(max(mlm_finals) - min(mlm_finals))} points "
-        "apart",
-        "mlm_sentiment_change": f"its sentiment rises in seed 1 {sent_change['1']} and falls in\n"
-        f"seed 0 {sent_change['0']}",
-        "width_steps": f"({pct(means[1] - means[0])} and {pct(means[2] - means[1])} points)",
-        "full_width_steps": f"{runs['electra-1'][seeds[0]]['steps']} steps against "
-        f"{runs['electra-0.5'][seeds[0]]['steps']} at a half",
-        "ablation_tie": f"MLM and ELECTRA, {pct(ab[3] - ab[0])} points apart",
-        "electra_sentiment": f"from {' and '.join(pct(x) for x in e_start)} untrained to between "
-        f"{pct(min(e_end))} and {pct(max(e_end))}",
-        "mlm_sentiment": " and ".join(pct(runs["mlm"][k]["final"]["sentiment"]) for k in seeds),
-        "electra25_sentiment": " and ".join(
-            pct(runs["electra-0.25"][k]["final"]["sentiment"]) for k in seeds
-        ),
-        "all_tokens_change": f"from {pct(all_tokens['points'][0]['score'])} to "
-        f"{pct(all_tokens['final']['score'])}",
-        "all_tokens_sentiment": f"from {pct(all_tokens['points'][0]['sentiment'])} to "
-        f"{pct(all_tokens['final']['sentiment'])}",
-        "budget": f"{s['pretrain']['flops']:.0e}".replace("e+", "e"),
-        "d_model": f"d_model={s['model']['d_model']}",
-        "n_layers": f"{s['model']['n_layers']} layers",
-        "context": f"{s['pretrain']['context']} tokens",
-        "shots": f"{s['shots']} labelled examples",
-        "draws": f"{s['draws']} draws",
-        "n_test": f"{s['n_test']} held-out examples",
-        "table": "\n".join(rows),
-        "sweep": "\n".join(sweep),
-        "ablation": "\n".join(ablation),
-        "wins": f"in {wins} of {compared} seeds",
-        "best_widths": ", ".join(f"{best[k]:g} (seed {k})" for k in seeds),
-        "untrained": " and ".join(pct(u) for u in untrained),
-        "mlm_steps": f"{runs['mlm'][seeds[0]]['steps']} steps",
-        "electra_steps": f"{runs['electra-0.25'][seeds[0]]['steps']} steps",
-        "electra1_steps": f"{runs['electra-1'][seeds[0]]['steps']} steps",
-        "wall": f"{summary['sweep_wall_s'] / 60:.1f} minutes",
-        "improved": f"{improved} of {len(all_runs)} runs",
-        "mlm_loss": loss_change(profile_dir, "mlm"),
-        "electra_loss": loss_change(profile_dir, "electra-0.25"),
-        "width_range": f"span {pct(max(means) - min(means))} points",
-        "seed_gap": f"differ by {pct(gap)} points",
-        "ablation_spread": f"within {pct(max(ab) - min(ab))} points",
-        "agreement_range": f"between {pct(min(agree))} and {pct(max(agree))}",
-        "facts_range": f"between {pct(min(facts))} and {pct(max(facts))}",
-    }
+def seeds(summary: dict) -> list[str]:
+    return [str(k) for k in summary["settings"]["seeds"]]
 
 
-def test_chapter_quotes_the_committed_runs():
-    text = CHAPTER.read_text()
-    summary = json.loads(SUMMARY.read_text())
-    missing = {
-        name: value
-        for name, value in quoted_values(summary).items()
-        if not all(line in text for line in value.split("\n"))
-    }
-    assert not missing, f"the chapter does not quote these committed results: {missing}"
-
-
-def test_the_committed_runs_show_what_the_chapter_says():
-    summary = json.loads(SUMMARY.read_text())
-    runs, seeds = summary["runs"], [str(k) for k in summary["settings"]["seeds"]]
-    final = lambda n, k, key="score": runs[n][k]["final"][key]  # noqa: E731
-    start = lambda n, k, key="score": runs[n][k]["points"][0][key]  # noqa: E731
-    for k in seeds:  # MLM ahead of ELECTRA at the full budget in every seed
-        assert final("mlm", k) > final("electra-0.25", k)
-    assert final("mlm", "0") - final("electra-0.25", "0") < 0.005  # by less than half a point
-    assert final("electra-0.25", "0", "sentiment") > final("mlm", "0", "sentiment")
-    assert final("mlm", "1", "sentiment") > final("electra-0.25", "1", "sentiment")
-    gap1 = final("mlm", "1") - final("electra-0.25", "1")
-    sent1 = final("mlm", "1", "sentiment") - final("electra-0.25", "1", "sentiment")
-    assert sent1 / 3 > 0.9 * gap1  # almost all of seed 1's gap is sentiment
-    mid = [p for pairs in summary["electra_vs_mlm"].values() for p in pairs[1:-1]]
-    assert all(p["electra"] > p["mlm"] for p in mid)  # ELECTRA ahead at 1/4 and 1/2, every seed
-    mlm_spread = max(final("mlm", k) for k in seeds) - min(final("mlm", k) for k in seeds)
-    assert max(p["electra"] - p["mlm"] for p in mid) < mlm_spread  # the leads are within noise
-    assert final("mlm", "0") - final("electra-0.25", "0") < mlm_spread
-    improved = sorted((n, k) for n in runs for k in runs[n] if final(n, k) > start(n, k))
-    assert improved == [("all_tokens_mlm", "0"), ("mlm", "1")]  # the two above untrained
-    for n in (n for n in runs if "electra" in n):  # the discriminator loses sentiment
-        assert all(final(n, k, "sentiment") < start(n, k, "sentiment") for k in runs[n])
-    assert final("mlm", "1", "sentiment") > start("mlm", "1", "sentiment")  # MLM: rises in 1,
-    assert final("mlm", "0", "sentiment") < start("mlm", "0", "sentiment")  # falls in 0
-    ws = widths(summary)
-    for k in seeds:  # the best width lies strictly inside the sweep, at a quarter or a half
-        best = max(ws, key=lambda wn: final(wn[1], k))
-        assert best[0] in (0.25, 0.5) and best not in (ws[0], ws[-1])
-        assert best == max(ws, key=lambda wn: final(wn[1], k, "sentiment"))  # sentiment follows
-    assert min(ws, key=lambda wn: final(wn[1], "1"))[0] == 0.25  # a quarter lowest in seed 1
-    assert all(final(n, k) < final("mlm", k) for _, n in ws for k in seeds)  # none catches MLM
-    mean = {w: sum(final(n, k) for k in seeds) / len(seeds) for w, n in ws}
-    assert sorted(mean, key=mean.get, reverse=True) == [0.5, 0.25, 0.125, 1.0]
-    gaps = {w: max(final(n, k) for k in seeds) - min(final(n, k) for k in seeds) for w, n in ws}
-    assert max(gaps, key=gaps.get) == 0.25 and min(gaps, key=gaps.get) == 0.125
-    noise = sum(gaps.values()) / len(gaps)
-    assert mean[0.25] - mean[0.125] < noise and mean[0.5] - mean[0.25] < noise
-    assert noise < mean[0.5] - mean[1.0] == max(mean.values()) - min(mean.values())
-    order = sorted(
-        ("all_tokens_mlm", "mlm", "electra-0.25", "electra_15"), key=lambda n: -final(n, "0")
-    )
-    assert order == ["all_tokens_mlm", "mlm", "electra-0.25", "electra_15"]
-
-
-def test_the_committed_runs_are_at_equal_compute_and_clean():
-    summary = json.loads(SUMMARY.read_text())
+def test_the_runs_are_at_equal_compute_paired_and_clean(summary):
+    s = objectives.settings("cpu")
+    assert summary["settings"]["seeds"] == [0, 1, 2] and len(s.seeds) == 3
     budget = summary["settings"]["pretrain"]["flops"]
     for name, by_seed in summary["runs"].items():
         for seed, r in by_seed.items():
             spent = r["final"]["flops"]
             assert spent <= budget < spent + r["flops_per_step"], (name, seed)
-    assert len(summary["settings"]["seeds"]) >= 2
-    assert len(summary["runs"]["electra-0.25"]) >= 2 and len(widths(summary)) >= 4
-    for p in sorted((SUMMARY.parent).glob("*-seed*.json")):
+    for name in ("mlm", "electra"):
+        assert sorted(summary["runs"][name]) == ["0", "1", "2"]
+    # one untrained score per seed: every objective started from the same encoder
+    assert all(len(v) == 1 for v in summary["floor_by_seed"].values())
+    for p in sorted(SUMMARY.parent.glob("*-seed*.json")):
         commit = json.loads(p.read_text())["git_commit"]
         assert commit and not commit.endswith("-dirty"), p.name
 
 
-def test_figures_redraw_from_the_committed_results(tmp_path):
+def test_figures_redraw_from_the_results(tmp_path):
     from lmlib.tools.cli import main
 
-    assert (
-        main(["run", "objectives", "--profile", "cpu", "--figures", "--figdir", str(tmp_path)]) == 0
-    )
+    args = ["run", "objectives", "--profile", "cpu", "--figures", "--figdir", str(tmp_path)]
+    assert main(args) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "objectives_equal_compute.png",
-        "objectives_generator_size.png",
+        "objectives_paired_differences.png",
     ]
+
+
+def test_the_setup_is_quoted(summary, text):
+    s = summary["settings"]
+    runs = summary["runs"]
+    claims = [
+        (f"{s['pretrain']['flops']:.0e}".replace("e+", "e"), ("budget", "training FLOPs")),
+        (f"d_model={s['model']['d_model']}", ("encoders", "layers")),
+        (str(s["model"]["n_layers"]), ("layers", "d_model=64")),
+        (str(s["pretrain"]["context"]), ("windows", "tokens")),
+        (str(s["n_people"]), ("made-up people",)),
+        (str(runs["mlm"]["0"]["steps"]), ("MLM runs", "steps")),
+        (str(runs["electra"]["0"]["steps"]), ("ELECTRA", "quarter as wide", "steps")),
+        (str(s["finetune"]["epochs"]), ("epochs", "fine-tuning")),
+        (str(s["n_train"]), ("labelled examples per task",)),
+        (str(s["finetune"]["restarts"]), ("median", "fine-tunings")),
+        (str(s["n_test"]), ("held-out examples per task",)),
+    ]
+    bow = summary["bag_of_words"]
+    claims.append((f"{pct(bow['agreement'])}, {pct(bow['negation'])} and {pct(bow['facts'])}",
+                   ("bag of words", "word counts", "chance")))  # fmt: skip
+    missing = [(v, w) for v, w in claims if not find_claim(text, v, w)]
+    assert not missing, missing
+    assert all(abs(v - 0.5) < 0.05 for v in bow.values())  # a bag of words is at chance
+
+
+def test_the_instrument_is_valid_and_said_first(summary, text):
+    v = summary["validity"]
+    assert v["valid"] and v["sigmas"] > 3
+    assert all(p["sigmas"] > 3 for p in v["per_seed"].values())
+    ks = seeds(summary)
+    per = v["per_seed"]
+    trio = lambda key, f=pct: (
+        ", ".join(f(per[k][key]) for k in ks[:-1]) + f" and {f(per[ks[-1]][key])}"
+    )  # noqa: E731
+    assert find_claim(text, trio("floor"), ("untrained encoder", "seeds 0, 1 and 2"))
+    assert find_claim(text, trio("mlm"), ("MLM at the full budget",))
+    assert find_claim(text, trio("diff"), ("above the floor", "points"))
+    assert find_claim(
+        text, trio("sigmas", lambda x: f"{x:.0f}"), ("standard errors", "test sample")
+    )
+    assert find_claim(text, pct(v["mean_diff"]), ("on average over the seeds", "points"))
+    assert find_claim(text, f"{v['sigmas']:.0f}", ("standard errors of that mean",))
+    assert find_claim(text, "3 of 3 seeds", ("more than 3", "instrument sees pretraining"))
+    valid_at = text.index("### First: can this instrument see pretraining?")
+    assert valid_at < text.index("### ELECTRA against MLM, seed by seed")
+
+
+def test_the_tasks_table(summary, text):
+    ks, runs = seeds(summary), summary["runs"]
+    mean = lambda name, t, i: sum(runs[name][k]["points"][i][t] for k in ks) / len(ks)  # noqa: E731
+    for t in (*TASKS, "score"):
+        label = t if t != "score" else "score (mean of the three)"
+        bow = summary["bag_of_words"]
+        b = bow[t] if t in bow else sum(bow.values()) / len(bow)
+        row = [pct(b), pct(mean("mlm", t, 0)), pct(mean("mlm", t, -1)), pct(mean("electra", t, -1))]
+        assert f"| {label} | " + " | ".join(row) + " |" in text, (t, row)
+
+
+def test_paired_differences_seed_by_seed(summary, text):
+    versus, wins = summary["versus_mlm"]["electra"], summary["electra_wins"]
+    for k in seeds(summary):
+        cells = " | ".join(signed(d["diff"]) for d in versus[k])
+        assert f"| {k} | {cells} | {wins[k]} of 4 |" in text, k
+    w = [str(wins[k]) for k in seeds(summary)]
+    assert find_claim(text, f"{w[0]}, {w[1]} and {w[2]}", ("ahead of MLM", "checkpoints"))
+    ahead = sum(n >= 3 for n in wins.values())
+    assert summary["target_met"] == (ahead >= 2)
+    assert find_claim(text, f"{ahead} of 3 seeds", ("at least 3 of the 4 checkpoints",))
+
+
+def main_points(summary: dict) -> list[dict]:
+    """Every trained checkpoint of MLM and ELECTRA, every seed."""
+    runs = summary["runs"]
+    return [p for n in ("mlm", "electra") for r in runs[n].values() for p in r["points"][1:]]
+
+
+def test_the_mean_differences_and_the_verdict(summary, text):
+    versus = summary["versus_mlm"]["electra"]
+    means = [sum(versus[k][i]["diff"] for k in versus) / len(versus) for i in range(4)]
+    assert "| mean | " + " | ".join(signed(m) for m in means) + " | |" in text
+    assert sum(m < 0 for m in means) == 3  # behind at three of the four checkpoints, on average
+    assert find_claim(text, "three of the four", ("averaged over the seeds", "behind"))
+    assert not summary["target_met"]
+    assert find_claim(text, f"{summary['validity']['sigmas']:.0f}", ("validated negative",))
+
+
+def test_the_large_differences_are_agreement(summary, text):
+    runs, versus = summary["runs"], summary["versus_mlm"]["electra"]
+    large, solved, chance = [], [], []
+    for k, diffs in versus.items():
+        for i, d in enumerate(diffs):
+            if abs(d["diff"]) > 0.10:
+                e, m = runs["electra"][k]["points"][i + 1], runs["mlm"][k]["points"][i + 1]
+                large.append(abs(d["diff"]))
+                hi, lo = max(e["agreement"], m["agreement"]), min(e["agreement"], m["agreement"])
+                solved.append(hi)
+                chance.append(lo)
+                for t in ("negation", "facts"):  # the other tasks move less than a tenth
+                    assert abs(e[t] - m[t]) < 0.10, (k, i, t)
+    n = sum(len(v) for v in versus.values())
+    assert find_claim(text, f"{len(large)} of the {n}", ("more than 10 points", "agreement"))
+    assert find_claim(text, f"{pct(min(solved))}%", ("at least", "held-out sentences"))
+    assert find_claim(text, f"{pct(max(chance))}%", ("at most", "near chance"))
+    assert 0.15 <= min(large) and max(large) <= 0.18
+    assert find_claim(text, "15 to 18 points", ("a sixth",))
+    ses = [d["se"] for diffs in versus.values() for d in diffs]
+    assert find_claim(text, f"between {pct(min(ses))} and {pct(max(ses))} points",
+                      ("standard errors of the test sample",))  # fmt: skip
+    full = {n: sum(runs[n][k]["final"]["agreement"] == 1.0 for k in runs[n]) for n in runs}
+    assert (full["mlm"], full["electra"]) == (3, 1)
+    assert find_claim(text, "3 of 3 seeds", ("every held-out sentence", "agreement"))
+    assert find_claim(text, "1 of 3", ("ELECTRA's", "every held-out sentence"))
+
+
+def test_the_fact_check_stays_near_chance(summary, text):
+    facts = [p["facts"] for p in main_points(summary)]
+    assert max(facts) < 0.6
+    assert find_claim(text, f"between {pct(min(facts))} and {pct(max(facts))}",
+                      ("fact check", "near chance", "every checkpoint"))  # fmt: skip
+
+
+def test_the_scale_against_the_papers(summary, text):
+    params = json.loads((SUMMARY.parent / "mlm-seed0.json").read_text())["params"]
+    assert find_claim(text, f"{params / 1000:.0f}K parameters", ("14M", "1.4e18"))
+
+
+ABLATION_ORDER = ("electra", "all_tokens_mlm", "replace_mlm", "electra_15", "mlm")
+
+
+def test_the_ablations_table(summary, text):
+    runs = summary["runs"]
+    k = str(summary["settings"]["ablation_seeds"][0])
+    for name in ABLATION_ORDER:
+        r = runs[name][k]
+        cells = [PAPER[name], str(r["steps"]), *(pct(p["score"]) for p in r["points"][1:])]
+        cells.append(pct(r["final"]["agreement"]))
+        label = NAMES[name] if name != "mlm" else "MLM (BERT)"
+        assert f"| {label} | " + " | ".join(cells) + " |" in text, name
+
+
+def test_the_budget(summary, text):
+    n = sum(len(by_seed) for by_seed in summary["runs"].values())
+    assert find_claim(text, f"{n} runs", ("CPU time",))
+    assert find_claim(text, f"{summary['cpu_time_s']:.0f}", ("seconds of CPU time",))
+    minutes = f"{summary['two_core_minutes']:.1f}"
+    assert summary["two_core_minutes"] < 15 and find_claim(text, minutes, ("minutes on 2 cores",))
+
+
+def test_the_gpu_profile_is_quoted(text):
+    from lmlib.tools.budget import T4_ACHIEVED_FLOPS
+
+    minutes = objectives.planned_flops("gpu") / T4_ACHIEVED_FLOPS / 60
+    s = objectives.settings("gpu")
+    assert find_claim(text, f"{minutes:.0f} minutes", ("gpu", "T4"))
+    assert find_claim(text, f"{s.pretrain.flops:.1e}".replace("e+", "e"), ("gpu", "FLOPs per run"))
+
+
+def test_the_ablations_say_what_seed_0_shows(summary, text):
+    runs, k = summary["runs"], str(summary["settings"]["ablation_seeds"][0])
+    score = lambda n, i: runs[n][k]["points"][i + 1]["score"]  # noqa: E731
+    assert all(score("electra_15", i) < score("electra", i) for i in range(4))
+    assert all(score("electra_15", i) == min(score(n, i) for n in ABLATION_ORDER) for i in range(4))
+    assert find_claim(text, "all 4 checkpoints", ("ELECTRA 15%", "below ELECTRA"))
+    versus = summary["versus_mlm"]
+    gen = ("electra", "all_tokens_mlm", "replace_mlm")
+    first = [versus[n][k][0]["diff"] for n in gen]
+    last = [versus[n][k][-1]["diff"] for n in gen]
+    assert min(first) > 0 and max(last) < 0
+    assert find_claim(text, f"between {pct(min(first))} and {pct(max(first))} points",
+                      ("ahead of MLM", "an eighth"))  # fmt: skip
+    assert find_claim(text, f"between {pct(-max(last))} and {pct(-min(last))}",
+                      ("behind it at the full budget",))  # fmt: skip
+    agree = [runs[n][k]["final"]["agreement"] for n in gen]
+    assert find_claim(text, f"between {pct(min(agree))} and {pct(max(agree))}",
+                      ("none of them reads agreement",))  # fmt: skip
+    assert runs["mlm"][k]["final"]["agreement"] == 1.0

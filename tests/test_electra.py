@@ -7,6 +7,7 @@ from lmlib.training.electra import (
     DISC_WEIGHT,
     Electra,
     ElectraConfig,
+    ReplaceMLM,
     electra_loss,
     replaced_token_loss,
     sample_replacements,
@@ -111,3 +112,44 @@ def test_errors_on_bad_input():
         ElectraConfig(CFG, gen_width=0)
     with pytest.raises(ValueError, match="weight"):
         electra_loss(torch.tensor(1.0), torch.tensor(1.0), weight=-1)
+
+
+def test_replace_mlm_reads_no_mask_and_scores_the_masked_originals():
+    torch.manual_seed(0)
+    model = ReplaceMLM(ElectraConfig(CFG, gen_width=0.25, mask_id=0))
+    idx = torch.randint(1, V, (4, 16))
+    seen = []
+    encode = model.model.encode
+    model.model.encode = lambda x: seen.append(x) or encode(x)  # what the kept model reads
+    out = model(idx, torch.Generator().manual_seed(1))
+    assert len(seen) == 1 and not (seen[0] == 0).any()  # generator samples, never [MASK]
+    assert torch.isfinite(out["loss"]) and out["loss"] > out["mlm_loss"]
+    grads = torch.autograd.grad(
+        out["loss"],
+        [model.model.blocks[0].attn.qkv.weight, model.generator.blocks[0].attn.qkv.weight],
+    )
+    assert all(g.abs().sum() > 0 for g in grads)
+
+
+def test_all_tokens_mlm_copies_through_its_gate():
+    """A gate open everywhere puts all probability on the input token: the loss is zero where
+    the input is the original, and large where the generator replaced it."""
+    torch.manual_seed(0)
+    model = ReplaceMLM(ElectraConfig(CFG, gen_width=0.25, mask_id=0, rate=0.0), all_tokens=True)
+    with torch.no_grad():
+        model.copy_gate.bias.fill_(30.0)
+        model.copy_gate.weight.zero_()
+    out = model(torch.randint(1, V, (4, 16)), torch.Generator().manual_seed(0))
+    assert out["model_loss"] < 1e-6  # nothing masked: every input token is the original
+    model.config = ElectraConfig(CFG, gen_width=0.25, mask_id=0, rate=1.0)
+    assert model(torch.randint(1, V, (4, 16)), torch.Generator().manual_seed(0))["model_loss"] > 1
+
+
+def test_the_steps_between_bert_and_electra_cost_what_they_compute():
+    cfg = ElectraConfig(CFG, gen_width=0.25, mask_id=0)
+    replace, all_tokens = ReplaceMLM(cfg), ReplaceMLM(cfg, all_tokens=True)
+    gen = replace.generator.flops_per_token(16, head_share=0.15)
+    assert replace.flops_per_token(16) == pytest.approx(
+        gen + replace.model.flops_per_token(16, head_share=0.15)
+    )
+    assert replace.flops_per_token(16) < all_tokens.flops_per_token(16)

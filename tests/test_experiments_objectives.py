@@ -1,9 +1,12 @@
-"""The objectives sweep at the ci profile: per-run files, equal budgets, resume, figures."""
+"""The objectives sweep at the ci profile: per-run files, equal budgets, pairing, summary,
+resume, figures; and the gpu profile's size."""
 
 import pytest
 
 from lmlib.experiments import objectives
+from lmlib.experiments.objectives_summary import score_se, validity
 from lmlib.experiments.results import read_results
+from lmlib.tools.budget import T4_ACHIEVED_FLOPS
 from lmlib.tools.cli import main
 
 
@@ -15,31 +18,38 @@ def sweep(tmp_path_factory):
     return root
 
 
-def test_one_file_per_run_at_equal_flops_and_a_summary(sweep):
+def test_one_file_per_run_at_equal_flops_from_one_start(sweep):
     s = objectives.settings("ci")
-    names = {p.name for p in (sweep / "objectives" / "ci").iterdir()}
-    runs = [(r, k) for r in s.runs for k in s.seeds] + [
-        (r, k) for r in s.ablations for k in s.ablation_seeds
-    ]
-    assert names == {f"{r.name}-seed{k}.json" for r, k in runs} | {"summary.json"}
+    out = sweep / "objectives" / "ci"
+    runs = [(r, k) for r in s.runs for k in s.seeds]
+    runs += [(r, k) for r in s.ablations for k in s.ablation_seeds]
+    assert {p.name for p in out.iterdir()} == {f"{r.name}-seed{k}.json" for r, k in runs} | {
+        "summary.json"
+    }
     budget = s.pretrain.flops
     for r, k in runs:
-        run = read_results(sweep / "objectives" / "ci" / f"{r.name}-seed{k}.json")
-        assert (
-            run["points"][-1]["flops"]
-            <= budget
-            < run["points"][-1]["flops"] + run["flops_per_step"]
-        )
-        assert [p["step"] for p in run["points"]][0] == 0 and run["git_commit"]
-    mlm = read_results(sweep / "objectives" / "ci" / "mlm-seed0.json")
-    electra = read_results(sweep / "objectives" / "ci" / "electra-0.5-seed0.json")
-    assert electra["steps"] < mlm["steps"]  # the generator's FLOPs are paid for in steps
-    summary = read_results(sweep / "objectives" / "ci" / "summary.json")
-    assert set(summary["runs"]) == {r.name for r, _ in runs}
-    assert summary["electra_vs_mlm"]["0"][0]["share"] == 0
+        run = read_results(out / f"{r.name}-seed{k}.json")
+        last = run["points"][-1]
+        assert last["flops"] <= budget < last["flops"] + run["flops_per_step"]
+        assert [p["step"] for p in run["points"]][0] == 0 and len(run["points"]) == 5
+        assert run["git_commit"] and run["cpu_time_s"] > 0
+    steps = {r.name: read_results(out / f"{r.name}-seed0.json")["steps"] for r, _ in runs}
+    assert steps["electra"] < steps["mlm"]  # the generator's FLOPs are paid for in steps
+    assert steps["all_tokens_mlm"] < steps["replace_mlm"]  # a head at every position costs
+    summary = read_results(out / "summary.json")
+    # every objective of a seed starts from one encoder and meets one fine-tuning: one floor
+    assert all(len(v) == 1 for v in summary["floor_by_seed"].values())
+    assert set(summary["versus_mlm"]) == {"electra", "replace_mlm", "all_tokens_mlm", "electra_15"}
+    diffs = summary["versus_mlm"]["electra"]["0"]
+    assert [d["share"] for d in diffs] == list(s.pretrain.checkpoints)
+    e, m = summary["runs"]["electra"]["0"]["points"], summary["runs"]["mlm"]["0"]["points"]
+    assert diffs[-1]["diff"] == pytest.approx(e[-1]["score"] - m[-1]["score"], rel=1e-9)
+    assert summary["electra_wins"]["0"] == sum(d["diff"] > 0 for d in diffs)
+    assert set(summary["bag_of_words"]) == {"agreement", "negation", "facts"}
+    assert summary["cpu_time_s"] > 0
     assert {p.name for p in (sweep / "fig").iterdir()} == {
         "objectives_equal_compute.png",
-        "objectives_generator_size.png",
+        "objectives_paired_differences.png",
     }
 
 
@@ -49,3 +59,43 @@ def test_resume_reads_existing_files(sweep):
     args = ["run", "objectives", "--profile", "ci", "--jobs", "1", "--results", str(sweep)]
     assert main([*args, "--figdir", str(sweep / "fig")]) == 0
     assert path.stat().st_mtime_ns == before
+
+
+def point(acc: float) -> dict:
+    return {"agreement": acc, "negation": acc, "facts": acc, "score": acc}
+
+
+def test_validity_needs_three_standard_errors_in_every_seed_and_over_them():
+    assert score_se(point(0.5), 100) == pytest.approx((3 * 0.25 / 100) ** 0.5 / 3, rel=1e-12)
+
+    def table(finals):
+        return {"mlm": {str(k): {"points": [point(0.5)], "final": point(f)}
+                        for k, f in enumerate(finals)}}  # fmt: skip
+
+    assert validity(table([0.7, 0.72, 0.71]), 512)["valid"]
+    assert not validity(table([0.7, 0.72, 0.52]), 512)["valid"]  # one seed within noise
+    assert not validity(table([0.55, 0.6, 0.9]), 512)["valid"]  # seeds too spread
+    v = validity(table([0.7, 0.72, 0.71]), 512)
+    assert v["mean_diff"] == pytest.approx(0.21, rel=1e-9) and v["sigmas"] > 3
+
+
+def test_the_gpu_profile_fits_ten_minutes_of_a_t4():
+    seconds = objectives.planned_flops("gpu") / T4_ACHIEVED_FLOPS
+    assert 300 < seconds <= 600
+    assert objectives.planned_flops("cpu") < objectives.planned_flops("gpu") / 10
+
+
+def test_the_gpu_profile_trains_on_cuda_and_the_others_on_the_cpu(monkeypatch):
+    from unittest import mock
+
+    import torch
+
+    monkeypatch.delenv("LMLIB_DEVICE", raising=False)
+    with mock.patch.object(torch.cuda, "is_available", return_value=True):
+        assert objectives.run_device("gpu").type == "cuda"
+        assert objectives.run_device("cpu").type == "cpu" == objectives.run_device("ci").type
+    with (
+        mock.patch.object(torch.cuda, "is_available", return_value=False),
+        mock.patch("lmlib.runtime.device._mps_available", return_value=False),
+    ):
+        assert objectives.run_device("gpu").type == "cpu"  # no GPU: the same sweep, slower

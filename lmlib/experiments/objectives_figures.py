@@ -4,40 +4,47 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmlib.analysis.mini_glue import TASKS
+from lmlib.analysis.context_tasks import TASKS
 from lmlib.runtime.files import save_figure
 
 # A colour and a marker per objective: never red against green alone (colorblind readers).
-COLORS = {"mlm": "tab:blue", "electra-0.25": "tab:red", "all_tokens_mlm": "black"}
-COLORS["electra_15"] = "tab:purple"
-MARKERS = {"mlm": "o", "electra-0.25": "s", "all_tokens_mlm": "^", "electra_15": "D"}
-LABELS = {"mlm": "MLM (BERT)", "electra-0.25": "ELECTRA (generator 1/4)"}
-LABELS |= {"all_tokens_mlm": "All-Tokens MLM", "electra_15": "ELECTRA 15%"}
+STYLE = {
+    "mlm": ("tab:blue", "o", "MLM (BERT)"),
+    "electra": ("tab:red", "s", "ELECTRA (generator 1/4)"),
+    "replace_mlm": ("tab:olive", "v", "Replace MLM"),
+    "all_tokens_mlm": ("black", "^", "All-Tokens MLM"),
+    "electra_15": ("tab:purple", "D", "ELECTRA 15%"),
+}
 
 
 def draw_all(summary: dict, outdir: Path) -> list[Path]:
-    return [equal_compute(summary, outdir), generator_sizes(summary, outdir)]
+    return [equal_compute(summary, outdir), paired_differences(summary, outdir)]
 
 
 def equal_compute(summary: dict, outdir: Path) -> Path:
-    """Mini-GLUE accuracy against pretraining FLOPs, one line per objective and seed."""
+    """Fine-tuned accuracy against pretraining FLOPs, one line per objective and seed, with the
+    bag-of-words floor of each task."""
     import matplotlib.pyplot as plt
 
     outdir.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(TASKS) + 1, figsize=(14, 3.6), sharex=True)
-    for name, color in COLORS.items():
+    for name, (color, marker, label) in STYLE.items():
         for i, (_, run) in enumerate(sorted(summary["runs"].get(name, {}).items())):
-            flops = [p["flops"] for p in run["points"]]
+            flops = [max(p["flops"], 1e10) for p in run["points"]]  # untrained drawn at 1e10
             for ax, key in zip(axes, (*TASKS, "score")):
-                label = f"{LABELS[name]}" if i == 0 else None
-                ax.plot(flops, [p[key] for p in run["points"]], marker=MARKERS[name], ms=3,
-                        color=color, alpha=0.8, ls="--" if i else "-", label=label)  # fmt: skip
+                ax.plot(flops, [100 * p[key] for p in run["points"]], marker=marker, ms=3,
+                        color=color, alpha=0.7, lw=1, label=label if i == 0 else None)  # fmt: skip
     for ax, key in zip(axes, (*TASKS, "score")):
-        ax.set(title=key if key != "score" else "mean of the three", xlabel="pretraining FLOPs")
-        ax.axhline(0.5, color="grey", lw=0.5)
-    axes[0].set_ylabel("held-out accuracy (few-shot probe)")
+        bow = summary["bag_of_words"]
+        level = bow[key] if key in bow else sum(bow.values()) / len(bow)
+        ax.axhline(100 * level, color="grey", ls=":", lw=1)
+        ax.set(title=key if key != "score" else "mean of the three", xscale="log",
+               xlabel="pretraining FLOPs (untrained at the left)")  # fmt: skip
+    axes[0].set_ylabel("held-out accuracy after fine-tuning (%)")
     axes[0].legend(fontsize=7)
-    fig.suptitle(f"Equal pretraining compute, seeds solid / dashed ({summary['profile']} profile)")
+    fig.suptitle(
+        f"Equal pretraining compute, every seed; dotted: bag of words ({summary['profile']})"
+    )
     fig.tight_layout()
     path = outdir / "objectives_equal_compute.png"
     save_figure(fig, path)
@@ -45,36 +52,29 @@ def equal_compute(summary: dict, outdir: Path) -> Path:
     return path
 
 
-def generator_sizes(summary: dict, outdir: Path) -> Path:
-    """Final mini-GLUE accuracy against the generator's width, every seed drawn."""
+def paired_differences(summary: dict, outdir: Path) -> Path:
+    """Each objective's score minus MLM's at each checkpoint, seed by seed, with 2 SE bars."""
     import matplotlib.pyplot as plt
 
     outdir.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
-    widths = sorted(
-        (float(n.split("-")[1]), n) for n in summary["runs"] if n.startswith("electra-")
-    )
-    for ax, key in zip(axes, ("sentiment", "score")):
-        for w, name in widths:
-            for seed, run in sorted(summary["runs"][name].items()):
-                ax.plot(w, run["final"][key], "o", color=f"C{int(seed)}", label=None)
-        seeds = sorted({s for _, n in widths for s in summary["runs"][n]})
-        for seed in seeds:
-            have = [(w, n) for w, n in widths if seed in summary["runs"][n]]
-            ys = [summary["runs"][n][seed]["final"][key] for _, n in have]
-            ax.plot([w for w, _ in have], ys, "-", color=f"C{int(seed)}", lw=0.8,
-                    label=f"seed {seed}")  # fmt: skip
-        for seed, run in sorted(summary["runs"].get("mlm", {}).items()):
-            ax.axhline(run["final"][key], color=f"C{int(seed)}", ls=":", lw=1,
-                       label=f"MLM, seed {seed}")  # fmt: skip
-        ax.set(xscale="log", xlabel="generator width / discriminator width",
-               title=key if key != "score" else "mean of the three")  # fmt: skip
-        ax.set_xticks([w for w, _ in widths], [f"{w:g}" for w, _ in widths])
-        ax.minorticks_off()  # the log axis's minor labels would overlap the widths
-    axes[0].set_ylabel("held-out accuracy at the full budget")
-    axes[0].legend(fontsize=7)
+    names = [n for n in STYLE if n in summary["versus_mlm"]]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names), 3.4), sharey=True,
+                             squeeze=False)  # fmt: skip
+    for ax, name in zip(axes[0], names):
+        for j, (seed, diffs) in enumerate(sorted(summary["versus_mlm"][name].items())):
+            x = [d["share"] * (1 + 0.08 * (j - 1)) for d in diffs]  # seeds side by side
+            ax.errorbar(x, [100 * d["diff"] for d in diffs], [200 * d["se"] for d in diffs],
+                        marker="os^"[j % 3], ls="-", lw=0.8, capsize=2, color=f"C{j}",
+                        label=f"seed {seed}")  # fmt: skip
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set(xscale="log", xlabel="share of the budget", title=f"{STYLE[name][2]} - MLM")
+        shares = summary["settings"]["pretrain"]["checkpoints"]
+        ax.set_xticks(shares, [f"{c:g}" for c in shares])
+        ax.minorticks_off()
+    axes[0][0].set_ylabel("score difference (points, bars 2 SE)")
+    axes[0][0].legend(fontsize=7)
     fig.tight_layout()
-    path = outdir / "objectives_generator_size.png"
+    path = outdir / "objectives_paired_differences.png"
     save_figure(fig, path)
     plt.close(fig)
     return path

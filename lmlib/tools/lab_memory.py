@@ -143,13 +143,12 @@ def _lab4_1(profile: str) -> list[Run]:
 
 
 def _lab4_2(profile: str) -> list[Run]:
-    from lmlib.data.multitask import MultitaskCorpus
-    from lmlib.experiments.objectives import build
+    from lmlib.analysis.context_tasks import ContextWorld
+    from lmlib.experiments.objectives import build, model_config
     from lmlib.experiments.objectives import settings as objectives
 
     s = objectives(profile)
-    mask_id = MultitaskCorpus(s.n_entities).tokenizer.vocab_size
-    cfg = TransformerConfig(mask_id + 1, causal=False, **s.model)
+    cfg, mask_id = model_config(s, ContextWorld(s.n_people))
     stand_in = TransformerConfig(  # ELECTRA's generator and discriminator: two stacks at most
         mask_id + 1, s.pretrain.context, cfg.d_model, cfg.n_heads, 2 * cfg.n_layers
     )

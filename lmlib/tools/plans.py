@@ -194,14 +194,12 @@ def _lab4_1(profile: str) -> float:
 
 
 def _lab4_2(profile: str) -> float:
-    from lmlib.data.multitask import MultitaskCorpus
-    from lmlib.experiments.objectives import build, settings
-    from lmlib.models.transformer import TransformerConfig
+    from lmlib.analysis.context_tasks import ContextWorld
+    from lmlib.experiments.objectives import build, model_config, settings
     from lmlib.training.pretrain import steps_for
 
     s = settings(profile)  # the lab runs every objective of s.runs once, each to the budget
-    mask_id = MultitaskCorpus(s.n_entities).tokenizer.vocab_size
-    cfg = TransformerConfig(mask_id + 1, causal=False, **s.model)
+    cfg, mask_id = model_config(s, ContextWorld(s.n_people))
     total = 0.0
     for run in s.runs:
         objective = build(run, cfg, mask_id)

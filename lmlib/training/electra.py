@@ -153,3 +153,54 @@ class Electra(nn.Module):
         return self.generator.flops_per_token(T, head_share=rate) + (
             self.discriminator.flops_per_token(T)
         )
+
+
+class ReplaceMLM(nn.Module):
+    """Two of Clark et al.'s steps between BERT and ELECTRA, with ELECTRA's generator.
+
+    The generator fills the masked positions with samples, as in ELECTRA, so the model kept
+    never sees [MASK]; the model kept is a masked LM (tied token head) that names the originals:
+    - ``all_tokens=False`` (Replace MLM): at the masked positions only;
+    - ``all_tokens=True`` (All-Tokens MLM): at every position, through a copy mechanism: a
+      sigmoid gate c per token puts c on the input token and 1 - c on the softmax.
+    Loss: the generator's MLM loss plus the kept model's.
+    """
+
+    def __init__(self, cfg: ElectraConfig, all_tokens: bool = False):
+        super().__init__()
+        self.config, self.all_tokens = cfg, all_tokens
+        self.model = Encoder(cfg.disc)
+        self.generator = Encoder(cfg.gen, tok_emb=self.model.tok_emb)
+        self.copy_gate = nn.Linear(cfg.disc.d_model, 1) if all_tokens else None
+
+    @property
+    def encoder(self) -> Encoder:
+        return self.model
+
+    def forward(self, idx: Tensor, generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """idx (B, T) -> {"loss", "mlm_loss", "model_loss"}."""
+        cfg = self.config
+        masked_in, labels = mask_tokens(
+            idx, cfg.rate, cfg.mask_id, cfg.disc.vocab_size, generator, 1.0, 0.0
+        )
+        masked = labels != IGNORE  # (B, T)
+        gen_logits = self.generator.head(self.generator.encode(masked_in)[masked])  # (N, V)
+        mlm = masked_lm_loss(gen_logits, labels[masked])
+        corrupted = idx.clone()
+        corrupted[masked] = sample_replacements(gen_logits, generator)
+        h = self.model.encode(corrupted)  # (B, T, D)
+        if self.copy_gate is None:
+            loss = masked_lm_loss(self.model.head(h[masked]), idx[masked])
+        else:
+            p_model = self.model.head(h).float().softmax(-1)  # (B, T, V)
+            c = torch.sigmoid(self.copy_gate(h).float())  # (B, T, 1)
+            p = (1 - c) * p_model + c * F.one_hot(corrupted, p_model.shape[-1])
+            loss = -p.gather(-1, idx[..., None]).clamp_min(1e-9).log().mean()
+        return {"loss": mlm + loss, "mlm_loss": mlm.detach(), "model_loss": loss.detach()}
+
+    def flops_per_token(self, T: int | None = None) -> float:
+        rate = self.config.rate
+        share = 1.0 if self.all_tokens else rate
+        return self.generator.flops_per_token(T, head_share=rate) + (
+            self.model.flops_per_token(T, head_share=share)
+        )

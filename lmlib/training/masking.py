@@ -58,9 +58,10 @@ def mask_tokens(
             f"mask_share={mask_share} and random_share={random_share} must be >= 0 and sum to "
             "at most 1 (the rest of the chosen positions stay as they are)"
         )
-    chosen = torch.rand(idx.shape, generator=generator) < rate
-    action = torch.rand(idx.shape, generator=generator)
-    random_ids = torch.randint(vocab_size, idx.shape, generator=generator)
+    dev = idx.device  # the draws are made where idx is (a CUDA generator for CUDA ids)
+    chosen = torch.rand(idx.shape, generator=generator, device=dev) < rate
+    action = torch.rand(idx.shape, generator=generator, device=dev)
+    random_ids = torch.randint(vocab_size, idx.shape, generator=generator, device=dev)
     to_mask = chosen & (action < mask_share)
     to_random = chosen & (action >= mask_share) & (action < mask_share + random_share)
     inputs = torch.where(to_mask, torch.full_like(idx, mask_id), idx)

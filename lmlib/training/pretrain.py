@@ -6,6 +6,11 @@ An objective is a module whose ``forward(idx, generator)`` returns a dict with a
 has an ``encoder`` (the model kept) and a ``flops_per_token(T)`` that counts everything a step
 computes (ELECTRA's generator included). Two objectives given the same budget therefore get
 different numbers of steps: the comparison is at equal compute, not at equal steps.
+
+The data order (which windows, in which order) comes from one generator seeded by ``cfg.seed``
+and the objective's draws (masks, samples) from another: two objectives trained with one seed
+read the same batches, step for step, however many draws each makes. The windows are drawn on
+the CPU, so the data order is the same on every device.
 """
 
 from __future__ import annotations
@@ -18,7 +23,10 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from lmlib.runtime.device import autocast, make_grad_scaler
 from lmlib.training.flops import record
+
+OBJECTIVE_SEED = 7919  # added to cfg.seed for the objective's own draws
 
 
 @dataclass(frozen=True)
@@ -62,16 +70,23 @@ def pretrain(
     ids: Tensor,
     cfg: PretrainConfig,
     evaluate: Callable[[nn.Module], dict[str, float]],
+    device: str | torch.device = "cpu",
 ) -> dict:
     """Train ``objective`` on windows of ``ids`` until the budget is spent; score
     ``objective.encoder`` with ``evaluate`` before training and at each checkpoint.
+    ``device``: where the objective trains (moved there); on CUDA with mixed precision
+    (lmlib.runtime.device.autocast), on the CPU in fp32.
 
     Returns {"steps", "flops_per_step", "points": [{"step", "flops", "train_s", **scores}],
     "loss": the mean training loss of each tenth of the run}."""
     steps = steps_for(objective, cfg)
     per_step = objective.flops_per_token(cfg.context) * cfg.batch_size * cfg.context
     at = sorted({max(1, round(c * steps)) for c in cfg.checkpoints})
-    g = torch.Generator().manual_seed(cfg.seed)
+    device = torch.device(device)
+    objective.to(device)
+    data_g = torch.Generator().manual_seed(cfg.seed)
+    draw_g = torch.Generator(device=device).manual_seed(cfg.seed + OBJECTIVE_SEED)
+    scaler = make_grad_scaler(device)
     decay = [p for p in objective.parameters() if p.dim() >= 2]
     rest = [p for p in objective.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW(
@@ -87,11 +102,15 @@ def pretrain(
         start = time.perf_counter()
         for group in opt.param_groups:
             group["lr"] = cfg.lr * min(1.0, step / max(1, cfg.warmup_steps))
-        out = objective(windows(ids, cfg.batch_size, cfg.context, g), g)
+        batch = windows(ids, cfg.batch_size, cfg.context, data_g).to(device)
+        with autocast(device):
+            out = objective(batch, draw_g)
         opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
+        scaler.scale(out["loss"]).backward()
+        scaler.unscale_(opt)
         torch.nn.utils.clip_grad_norm_(objective.parameters(), 1.0)
-        opt.step()
+        scaler.step(opt)
+        scaler.update()
         train_s += time.perf_counter() - start
         losses.append(float(out["loss"].detach()))
         if step in at:
