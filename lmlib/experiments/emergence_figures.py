@@ -1,16 +1,46 @@
-"""The emergence chapter's mirage and memo-trap figures of the scaling sweep, from its summary
-(lmlib.experiments.scaling_figures draws the rest and calls draw_emergence)."""
+"""The emergence chapter's mirage and memo-trap figures of the scaling sweep, from its summary,
+and the figure helpers both figure modules use (lmlib.experiments.scaling_figures draws the rest
+and calls draw_emergence)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from lmlib.runtime.files import save_figure
+
+SEED_STYLES = ("-", "--", ":", "-.")
+# One marker per task or family, so that lines told apart by colour are also told apart by shape
+# (red against green alone is lost on a colorblind reader).
+MARKERS = ("o", "s", "^", "D", "v", "P")
+
+
+def _save(fig, outdir: Path, name: str) -> Path:
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import LogLocator, NullFormatter
+
+    for ax in fig.axes:  # compute axes span one or two decades: label 1x and 3x, not every minor
+        if ax.get_xscale() == "log":
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+    outdir.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    path = outdir / name
+    save_figure(fig, path)
+    plt.close(fig)
+    return path
+
+
+def ladder_view(s: dict, name: str) -> dict:
+    """The summary with its sizes and compute restricted to one ladder (main, control, one, u)."""
+    keep = [s["sizes"].index(n) for n in s.get("ladders", {}).get(name, s["sizes"])]
+    shapes = s.get("shapes_control", {}) if name == "control" else s.get("shapes", {})
+    view = {"sizes": [s["sizes"][i] for i in keep], "compute": [s["compute"][i] for i in keep]}
+    return {**s, **view, "params": [s["params"][i] for i in keep], "shapes": shapes}
+
 
 def draw_emergence(full: dict, s: dict, outdir: Path) -> list[Path]:
     """full: the sweep's summary; s: its main-ladder view (scaling_figures.ladder_view)."""
     import matplotlib.pyplot as plt
-
-    from lmlib.experiments.scaling_figures import MARKERS, SEED_STYLES, _save, ladder_view
 
     paths = []
     # 5. the mirage: per-fact recall and all-or-nothing composites of it, every seed

@@ -15,9 +15,14 @@ import torch
 
 from lmlib.analysis.power_law import PowerLawFit
 from lmlib.data.multitask import TASKS
-from lmlib.experiments.emergence_figures import draw_emergence
+from lmlib.experiments.emergence_figures import (
+    MARKERS,
+    SEED_STYLES,
+    _save,
+    draw_emergence,
+    ladder_view,
+)
 from lmlib.experiments.scaling_summary import snapshot_compute
-from lmlib.runtime.files import save_figure
 
 # task -> (probe, metric, label): the headline metric of each probe
 HEADLINE = {
@@ -31,10 +36,6 @@ HEADLINE = {
     "arithmetic_3_digits": ("arithmetic_3", "token_acc", "3-digit sums, held out (per digit)"),
     "memo_trap": ("memo_trap", "two_way", "memo trap (two-way)"),
 }
-SEED_STYLES = ("-", "--", ":", "-.")
-# One marker per task or family, so that lines told apart by colour are also told apart by shape
-# (red against green alone is lost on a colorblind reader).
-MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def size_colour(i: int, n: int):
@@ -42,30 +43,6 @@ def size_colour(i: int, n: int):
     import matplotlib.pyplot as plt
 
     return plt.cm.viridis(0.85 * i / max(1, n - 1))
-
-
-def _save(fig, outdir: Path, name: str) -> Path:
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import LogLocator, NullFormatter
-
-    for ax in fig.axes:  # compute axes span one or two decades: label 1x and 3x, not every minor
-        if ax.get_xscale() == "log":
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-    outdir.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    path = outdir / name
-    save_figure(fig, path)
-    plt.close(fig)
-    return path
-
-
-def ladder_view(s: dict, name: str) -> dict:
-    """The summary with its sizes and compute restricted to one ladder (main, control, one, u)."""
-    keep = [s["sizes"].index(n) for n in s.get("ladders", {}).get(name, s["sizes"])]
-    shapes = s.get("shapes_control", {}) if name == "control" else s.get("shapes", {})
-    view = {"sizes": [s["sizes"][i] for i in keep], "compute": [s["compute"][i] for i in keep]}
-    return {**s, **view, "params": [s["params"][i] for i in keep], "shapes": shapes}
 
 
 def _curve(ax, s: dict, key: str, label: str | None = None, lo=None, hi=None, **kw) -> None:
