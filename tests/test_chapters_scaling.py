@@ -215,8 +215,15 @@ def emergence_claims(s, seeds, main, control, u, med, seed) -> list:
         out.append((CH4, f"fall_{x}", f"{us[x]['fall_se']:.1f}", (f"seed {x}", "standard errors")))
         out.append((CH4, f"rise_{x}", f"{us[x]['rise_se']:.1f}", (f"seed {x}", "standard errors")))
     for key, name in (("quotes/exact", "quote endings"), ("copying/exact", "copying")):
-        for z, side in ((u[0], "smallest"), (u[len(u) // 2], "middle")):
+        for z, side in ((u[0], "smallest"), (u[-1], "largest")):
             out.append((CH4, f"u_{key}_{side}", f"{med(key, z):.2f}", (name, z)))
+    every = lambda key: [v for n in main for v in s["metrics"][key][n]["seeds"].values()]  # noqa: E731
+    digits = every("arithmetic_3/token_acc")
+    out.append((CH4, "digits_min", f"{min(digits):.2f}", ("per-digit", "between")))
+    out.append((CH4, "digits_max", f"{max(digits):.2f}", ("per-digit", "between")))
+    out.append((CH4, "a3_max", f"{max(every('arithmetic_3/exact')):.3f}", ("3-digit", "at most")))
+    quotes = every("quotes/exact")
+    out.append((CH4, "quotes_max", f"{max(quotes):.2f}", ("quote endings", "at most")))
     return out
 
 
