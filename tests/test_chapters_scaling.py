@@ -96,12 +96,12 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
         (CH3, "tokens", f"{s['tokens']:,}", ("tokens",)),
         (CH3, "compute_lo", f"{s['compute'][at[first]]:.1e}", ("compute", "FLOPs")),
         (CH3, "compute_hi", f"{s['compute'][at[last]]:.1e}", ("compute", "FLOPs")),
-        (CH3, "runs", str(len(runs)), ("runs", "idle cores")),
+        (CH3, "runs", str(len(runs)), ("runs", "two cores")),
         (
             CH3,
             "cpu_minutes",
             f"{s['run_cpu_time_s'] / 2 / 60:.0f} minutes",
-            ("idle cores", "processor time"),
+            ("two cores", "processor time"),
         ),
         (CH3, "held_tokens", f"{s['held_out_tokens']:,}", ("held-out", "tokens")),
         (CH3, "a1_seen", str(items["arithmetic_1_seen"]), ("1-digit", "training")),
@@ -176,7 +176,7 @@ def claims() -> list[tuple[str, str, str, tuple[str, ...]]]:
 
 def emergence_claims(s, seeds, main, control, u, med, seed) -> list:
     width = dict(zip(s["sizes"], s["widths"]))
-    out = []
+    out = [(CH4, "n_seeds", str(len(seeds)), ("medians", "seeds"))]
     for key, label in LABELS.items():
         shape = s["shapes"][key]
         out.append((CH4, f"shape_{key}", f"{label}: {shape['label']}", ("curve_shape", "decade")))
@@ -222,6 +222,9 @@ def emergence_claims(s, seeds, main, control, u, med, seed) -> list:
     out.append((CH4, "digits_min", f"{min(digits):.2f}", ("per-digit", "between")))
     out.append((CH4, "digits_max", f"{max(digits):.2f}", ("per-digit", "between")))
     out.append((CH4, "a3_max", f"{max(every('arithmetic_3/exact')):.3f}", ("3-digit", "at most")))
+    out.append((CH4, "copy_max", f"{max(every('copying/exact')):.2f}", ("whole lists", "at most")))
+    jumps = count(s["shapes"]["arithmetic_3/token_acc"]["seeds"][x] == "jump" for x in seeds)
+    out.append((CH4, "digits_jump", jumps, ("per-digit", "jumps")))
     quotes = every("quotes/exact")
     out.append((CH4, "quotes_max", f"{max(quotes):.2f}", ("quote endings", "at most")))
     return out
