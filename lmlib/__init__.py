@@ -53,6 +53,7 @@ analysis/     measuring what a model learned
   probes        held-out probes of the multitask corpus and their metrics
   power_law     scaling fits L = L_inf + a x^-alpha and curve shapes
   frontier      the compute-efficient frontier of loss curves, its fit and a held-out prediction
+  emergence     the mirage (all-or-nothing composites of per-fact recall) and Wei et al.'s U test
   quiz          a small LM reads facts, then takes a quiz on every one
   mini_glue     three labelled tasks scored by few-shot probes on a frozen encoder
   context_tasks  pretraining text and three tasks a bag of words cannot solve
@@ -74,6 +75,7 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   scaling       a ladder of Transformer sizes on the multitask corpus
   scaling_summary  the sweep's summary: per-seed metrics, frontier fit, curve shapes
   scaling_figures  the sweep's figures, drawn from its results files
+  emergence_figures  the sweep's mirage and memo-trap figures
   objectives    MLM against ELECTRA at equal pretraining FLOPs, judged by fine-tuning
   objectives_summary  that experiment's floor, validity test and paired differences
   objectives_figures  that experiment's figures, from its summary

@@ -29,7 +29,7 @@ def test_one_file_per_point_and_a_summary(sweep):
     s = scaling.settings("ci")
     names = {p.name for p in (sweep / "ci").iterdir()}
     assert names == {f"{z.name}-seed{k}.json" for z in s.sizes for k in s.seeds} | {"summary.json"}
-    run = read_results(sweep / "ci" / "xs-seed0.json")
+    run = read_results(sweep / "ci" / f"{s.sizes[0].name}-seed0.json")
     for key in ("model_config", "train_config", "seed", "torch", "lmlib", "git_commit", "device"):
         assert key in run
     assert run["compute"] == run["flops_per_token"] * run["tokens"] and run["wall_time_s"] > 0
@@ -40,9 +40,13 @@ def test_one_file_per_point_and_a_summary(sweep):
     per_step = run["compute"] / run["train_config"]["steps"]
     assert all(sn["compute"] == pytest.approx(per_step * sn["step"]) for sn in run["snapshots"])
     summary = read_results(sweep / "ci" / "summary.json")
-    assert summary["sizes"] == [z.name for z in s.sizes]
+    assert sorted(summary["sizes"]) == sorted(z.name for z in s.sizes)
     assert summary["compute"] == sorted(summary["compute"])
-    m = summary["metrics"]["copying/exact"]["xs"]
+    assert summary["ladders"]["main"] == [z.name for z in s.sizes if z.ladder == "main"]
+    assert (
+        len(run["items"]["facts"]) == run["probe_items"]["facts"] == summary["probe_items"]["facts"]
+    )
+    m = summary["metrics"]["copying/exact"][s.sizes[0].name]
     assert m["min"] <= m["median"] <= m["max"] and set(m["seeds"]) == {str(k) for k in s.seeds}
     assert summary["shapes"]["copying/exact"]["label"] in scaling_labels()
     assert {p.name for p in (sweep.parent / "fig").iterdir()} >= {
@@ -52,7 +56,7 @@ def test_one_file_per_point_and_a_summary(sweep):
 
 
 def scaling_labels() -> set[str]:
-    return {"flat", "U-shaped", "dip", "jump", "smooth", "seed-dependent"}
+    return {"flat", "U-shaped", "dip", "non-monotone", "jump", "smooth", "seed-dependent"}
 
 
 def test_eval_steps_are_log_spaced_and_end_at_the_last_step():
@@ -63,10 +67,13 @@ def test_eval_steps_are_log_spaced_and_end_at_the_last_step():
     assert scaling.eval_steps(5, 2) == [5]
 
 
-def test_plan_points_largest_first_missing_only_and_sharded(tmp_path):
+def test_plan_points_seed_by_seed_largest_first_missing_only_and_sharded(tmp_path):
     s = scaling.settings("ci")
+    pts = scaling.plan_points("ci", tmp_path, seeds=(0, 1))
+    assert [p.seed for p in pts] == sorted(p.seed for p in pts)  # whole seeds first
+    compute = [scaling.size_compute(s, p.size) for p in pts if p.seed == 0]
+    assert compute == sorted(compute, reverse=True) and len(compute) == len(s.sizes)
     pts = scaling.plan_points("ci", tmp_path)
-    assert [p.size.name for p in pts] == [z.name for z in reversed(s.sizes) for _ in s.seeds]
     pts[0].path.parent.mkdir(parents=True)
     pts[0].path.write_text("{}")
     assert scaling.plan_points("ci", tmp_path) == pts[1:]
@@ -93,8 +100,9 @@ def test_two_workers_give_the_numbers_of_one(sweep, tmp_path):
 def test_resume_reruns_only_missing_points(sweep, tmp_path, monkeypatch):
     done = tmp_path / "ci"
     done.mkdir()
+    last = scaling.settings("ci").sizes[-1].name
     for p in (sweep / "ci").glob("*-seed*.json"):
-        if not p.name.startswith("m-"):
+        if not p.name.startswith(f"{last}-"):
             (done / p.name).write_text(p.read_text())
     trained = []
     real = scaling.run_one
@@ -106,9 +114,9 @@ def test_resume_reruns_only_missing_points(sweep, tmp_path, monkeypatch):
         ),
     )
     scaling.run_sweep("ci", tmp_path)
-    assert trained == ["m"]
-    assert numbers(read_results(done / "m-seed0.json")) == numbers(
-        read_results(sweep / "ci" / "m-seed0.json")
+    assert trained == [last]
+    assert numbers(read_results(done / f"{last}-seed0.json")) == numbers(
+        read_results(sweep / "ci" / f"{last}-seed0.json")
     )
 
 
@@ -116,7 +124,7 @@ def test_figures_redraw_from_results_without_training(sweep, tmp_path, monkeypat
     monkeypatch.setattr(scaling, "run_one", None)  # training would crash
     args = ["run", "scaling", "--profile", "ci", "--results", str(sweep.parent), "--figures"]
     assert main([*args, "--figdir", str(tmp_path)]) == 0
-    assert len(list(tmp_path.glob("*.png"))) == 6
+    assert len(list(tmp_path.glob("*.png"))) == 7
 
 
 def _same_runs(a, b):

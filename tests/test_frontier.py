@@ -3,7 +3,15 @@ import math
 import pytest
 import torch
 
-from lmlib.analysis.frontier import Curve, fit_frontier, frontier, log_r2, predict_largest
+from lmlib.analysis.frontier import (
+    Curve,
+    fit_frontier,
+    frontier,
+    log_r2,
+    one_seed,
+    predict_ahead,
+    predict_largest,
+)
 from lmlib.analysis.power_law import power_law
 
 MEETS = 1e5 * 1000 * 400  # where the smallest size's curve reaches the ideal line
@@ -76,3 +84,15 @@ def test_bad_input():
         fit_frontier(synthetic_curves()[:1], min_compute=1e30)
     with pytest.raises(ValueError, match=">= 3 sizes"):
         predict_largest(synthetic_curves()[:2])
+
+
+def test_prediction_ahead_fits_only_sizes_with_a_quarter_of_the_compute():
+    curves = synthetic_curves()
+    h = predict_ahead(curves, factor=4.0, min_compute=MEETS)
+    assert h.size == "s4" and h.ahead >= 4.0
+    assert h.ahead == pytest.approx(10.0)  # s2 is the last size with <= 1/4 of s4's compute
+    assert h.error < 0.01 and h.naive_error > 5 * h.error
+    assert h.naive == pytest.approx(curves[2].final())
+    assert predict_ahead(one_seed(curves, 1), 4.0, MEETS).error < 0.01
+    with pytest.raises(ValueError, match="sizes"):
+        predict_ahead(curves[3:], factor=4.0)

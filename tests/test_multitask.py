@@ -89,3 +89,30 @@ def test_bad_arguments():
         MultitaskCorpus(n_quotes=3)
     with pytest.raises(ValueError, match="pool words"):
         MultitaskCorpus(n_quotes=60)
+
+
+def test_quote_grid_pairs_every_shared_word_with_every_ending_once():
+    c = MultitaskCorpus(n_entities=10, n_quotes=64, seed=1, quote_endings=8)
+    assert len(c.quotes) == 64 and len(set(c.quotes)) == 64
+    pairs = [q[-2:] for q in c.quotes]
+    assert len(set(pairs)) == 64  # every (next-to-last word, ending) once
+    endings = [q[-1] for q in c.quotes]
+    assert all(endings.count(e) == 8 for e in set(endings)) and len(set(endings)) == 8
+    assert sorted(c.swapped) == sorted(endings)
+    for q, altered in zip(c.quotes, c.swapped):
+        assert altered != q[-1] and (q[-2], altered) in pairs  # the partner's ending, same word
+        assert all(altered not in other[:-1] for other in c.quotes)
+    with pytest.raises(ValueError, match="divide"):
+        MultitaskCorpus(n_entities=10, n_quotes=64, quote_endings=6)
+
+
+def test_copy_lengths_and_seen_sentences():
+    c = MultitaskCorpus(n_entities=10, n_quotes=8, seed=0, copy_lengths=(3, 8))
+    rng = random.Random(0)
+    lengths = {len(c.copying(rng).words) for _ in range(400)}
+    assert min(lengths) == 2 * 3 + 6 and max(lengths) == 2 * 8 + 6  # prompt, list, '|', copy, end
+    sents = list(c.sentences(2000, seed=4))
+    assert sum(len(s.words) for s in sents) == len(c.stream(2000, seed=4).ids)
+    assert c.seen(2000, 4) == {s.words for s in sents}
+    with pytest.raises(ValueError, match="copy_lengths"):
+        MultitaskCorpus(n_entities=10, copy_lengths=(5, 3))

@@ -78,3 +78,19 @@ def test_shape_across_seeds_needs_a_majority():
     assert label == "seed-dependent" and labels == ["jump", "smooth"]
     flat = [0.0, 0.0, 0.01, 0.0]
     assert shape_across_seeds([jump, smooth, flat])[0] == "seed-dependent"
+
+
+def test_shapes_per_decade_and_non_monotone():
+    from lmlib.analysis.power_law import curve_shape
+
+    # a steady rise per decade on an uneven ladder: one wide rung looks like a jump per rung
+    logc = [0.0, 0.1, 0.2, 1.0, 1.1]
+    values = [0.1 + 0.5 * x for x in logc]
+    assert curve_shape(values) == "jump"
+    assert curve_shape(values, compute=[10**x for x in logc]) == "smooth"
+    even = [0.15 * i for i in range(9)]
+    logistic = [1 / (1 + math.exp(-12 * (x - 0.6))) for x in even]
+    assert curve_shape(logistic, compute=[10**x for x in even]) == "jump"
+    assert curve_shape([0.1, 0.5, 0.3, 0.9]) == "non-monotone"  # falls after it rose
+    with pytest.raises(ValueError, match="ordered"):
+        curve_shape([0.1, 0.5, 0.9], compute=[1e3, 1e2, 1e4])

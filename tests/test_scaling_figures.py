@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lmlib.experiments import scaling, scaling_figures
+from lmlib.experiments import emergence_figures, scaling, scaling_figures
 from lmlib.experiments.scaling_summary import summarize_runs
 
 ROOT = Path(__file__).resolve().parents[1] / "results" / "scaling"
@@ -27,11 +27,11 @@ def drawn():
         figs[name] = fig
         return Path(name)
 
-    scaling_figures._save = keep
+    scaling_figures._save = emergence_figures._save = keep
     try:
         scaling_figures.draw_all(runs, summary, Path("unused"))
     finally:
-        scaling_figures._save = real
+        scaling_figures._save = emergence_figures._save = real
     return summary, figs
 
 
@@ -43,6 +43,7 @@ def test_every_figure_is_drawn(drawn):
         "scaling_tail_knowledge.png",
         "emergence_tasks.png",
         "emergence_metrics.png",
+        "emergence_mirage.png",
         "emergence_memo_trap.png",
     }
 
@@ -64,7 +65,7 @@ def test_every_line_runs_left_to_right_in_compute(drawn):
 
 def test_bars_and_colours_follow_compute(drawn):
     summary, figs = drawn
-    sizes = summary["sizes"]
+    sizes = summary["ladders"]["main"]  # the figures draw the main ladder
     assert summary["compute"] == sorted(summary["compute"])
     bars = figs["scaling_decomposition.png"].axes[0]
     assert [t.get_text() for t in bars.get_xticklabels()] == sizes

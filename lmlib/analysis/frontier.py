@@ -105,6 +105,7 @@ class HeldOut:
     naive: float  # the previous size's final loss (the guess "no better than the last one")
     error: float  # |predicted - measured| / measured
     naive_error: float
+    ahead: float = 1.0  # its compute over the largest compute the fit saw
 
 
 def predict_largest(curves: list[Curve], min_compute: float = 0.0) -> HeldOut:
@@ -124,3 +125,33 @@ def predict_largest(curves: list[Curve], min_compute: float = 0.0) -> HeldOut:
         abs(pred - measured) / measured,
         abs(naive - measured) / measured,
     )
+
+
+def predict_ahead(curves: list[Curve], factor: float = 4.0, min_compute: float = 0.0) -> HeldOut:
+    """Fit the frontier of the sizes with at most 1/factor of the largest size's compute (curves
+    ordered by compute) and predict the largest size's final loss; the naive guess is the last
+    fitted size's final loss."""
+    if factor < 1:
+        raise ValueError(f"factor must be >= 1, got {factor}")
+    *rest, last = curves
+    c = last.compute[-1]
+    fitted = [cv for cv in rest if cv.compute[-1] * factor <= c]
+    if len(fitted) < 2:
+        raise ValueError(f"need >= 2 sizes with 1/{factor:g} of the largest compute, got {fitted}")
+    pred = fit_frontier(fitted, min_compute, n_boot=0).fit.predict(c).item()
+    measured, naive = last.final(), fitted[-1].final()
+    return HeldOut(
+        last.size,
+        c,
+        measured,
+        pred,
+        naive,
+        abs(pred - measured) / measured,
+        abs(naive - measured) / measured,
+        c / fitted[-1].compute[-1],
+    )
+
+
+def one_seed(curves: list[Curve], i: int) -> list[Curve]:
+    """The curves of seed row i alone."""
+    return [Curve(cv.size, cv.compute, (cv.loss[i],)) for cv in curves]

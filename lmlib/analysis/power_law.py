@@ -112,22 +112,38 @@ def _standard_errors(
     return (err[0], err[1], err[2]) if floor else (0.0, err[0], err[1])
 
 
-def curve_shape(values: list[float], tol: float = 0.1, chance: float | None = None) -> str:
+JUMP_RATIO = 2.0  # a jump rises at least this many times faster than the curve's average
+JUMP_WINDOW = 0.3  # decades of compute over which a rise is measured (two to three rungs)
+
+
+def curve_shape(
+    values: list[float],
+    tol: float = 0.1,
+    chance: float | None = None,
+    compute: list[float] | None = None,
+) -> str:
     """Name the shape of a metric along a ladder of sizes (higher = better), smallest first.
 
+    Rises are measured per decade of compute when `compute` is given (per rung otherwise), so
+    an uneven ladder does not turn a steady rise into a jump.
     - "flat": it never moves by more than tol;
     - "U-shaped": it starts well (above chance + tol, when a chance level is given), falls more
       than 2 * tol at an intermediate size, then ends more than 2 * tol above that dip: both
       arms of the U are successes;
     - "dip": it falls below its first value at an intermediate size and recovers, but has no
-      left arm (it starts at or below chance + tol, or the fall is small): inverse scaling
-      followed by a recovery, not a U;
-    - "jump": one step between neighbouring sizes carries at least half of the total rise and
-      at least 3 * tol;
-    - "smooth": it rises without one dominant step.
+      left arm (it starts at or below chance + tol, or the fall is small);
+    - "non-monotone": it falls by more than tol after a higher value in any other way;
+    - "jump": it rises by at least 3 * tol, and over some stretch of at least JUMP_WINDOW
+      decades (one rung without compute) it rises JUMP_RATIO times faster than on average;
+    - "smooth": it rises without such a stretch.
     """
     if len(values) < 2:
         raise ValueError(f"a curve needs at least two sizes, got {len(values)}")
+    if compute is not None and (len(compute) != len(values) or min(compute) <= 0):
+        raise ValueError(f"compute must be {len(values)} positive FLOPs, one per value")
+    x = [math.log10(c) for c in compute] if compute is not None else list(range(len(values)))
+    if any(b <= a for a, b in zip(x[:-1], x[1:])):
+        raise ValueError("the sizes must be ordered by increasing compute")
     lo, hi = min(values), max(values)
     if hi - lo <= tol:
         return "flat"
@@ -135,17 +151,32 @@ def curve_shape(values: list[float], tol: float = 0.1, chance: float | None = No
     if 0 < i_min < len(values) - 1 and values[0] - lo > tol and values[-1] - lo > 2 * tol:
         left_arm = values[0] - lo > 2 * tol and (chance is None or values[0] > chance + tol)
         return "U-shaped" if left_arm else "dip"
-    steps = [b - a for a, b in zip(values[:-1], values[1:])]
-    if max(steps) >= max(0.5 * (values[-1] - values[0]), 3 * tol):
+    if any(max(values[: j + 1]) - v > tol for j, v in enumerate(values)):
+        return "non-monotone"
+    rise, window = values[-1] - values[0], JUMP_WINDOW if compute is not None else 1
+    steepest = (
+        max(
+            (values[j] - values[i]) / (x[j] - x[i])
+            for i in range(len(x))
+            for j in [next((j for j in range(i + 1, len(x)) if x[j] - x[i] >= window), None)]
+            if j is not None
+        )
+        if x[-1] - x[0] >= window
+        else rise / (x[-1] - x[0])
+    )
+    if rise >= 3 * tol and steepest >= JUMP_RATIO * rise / (x[-1] - x[0]):
         return "jump"
     return "smooth"
 
 
 def shape_across_seeds(
-    curves: list[list[float]], tol: float = 0.1, chance: float | None = None
+    curves: list[list[float]],
+    tol: float = 0.1,
+    chance: float | None = None,
+    compute: list[float] | None = None,
 ) -> tuple[str, list[str]]:
     """(label, per-seed labels): a seed curve's label wins when most seeds (more than half)
     share it; otherwise the task is "seed-dependent"."""
-    labels = [curve_shape(c, tol, chance) for c in curves]
+    labels = [curve_shape(c, tol, chance, compute) for c in curves]
     best = max(set(labels), key=labels.count)
     return (best if labels.count(best) * 2 > len(labels) else "seed-dependent"), labels

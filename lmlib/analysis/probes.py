@@ -120,36 +120,60 @@ def summarize(scores: dict[str, Tensor]) -> dict[str, float]:
     return {k: round(v.float().mean().item(), 5) for k, v in scores.items()}
 
 
-def standard_probes(corpus: MultitaskCorpus, n: int = 200, seed: int = 1) -> dict[str, Probe]:
-    """The held-out probes of every family (new random sentences; all facts; all quotes)."""
+def standard_probes(
+    corpus: MultitaskCorpus,
+    n: int = 200,
+    seed: int = 1,
+    seen: set[tuple[str, ...]] | None = None,
+    n_sums: int | None = None,
+) -> dict[str, Probe]:
+    """The probes of every family (new random sentences; all facts; all quotes).
+
+    With `seen` (the training stream's sentences, MultitaskCorpus.seen), each family of new
+    sentences splits in two: `name` keeps only items that never occur in training (held out by
+    construction) and `name_seen` the ones that do (memorisation). Facts and quotes are trained
+    items by design; the memo trap never is. 3-digit sums are drawn until n_sums (default n) of
+    them are held out; a split with no items is left out."""
     rng, tok = random.Random(f"probes-{seed}"), corpus.tokenizer
-    agree = [corpus.agreement(rng, mismatch=True) for _ in range(n)]
     other = {a: b for pair in VERBS for a, b in (pair, pair[::-1])}
-    senti = [corpus.sentiment(rng) for _ in range(n)]
-    probes = {
-        "agreement": make_probe("agreement", agree, tok, [other[s.words[5]] for s in agree]),
-        "sentiment": make_probe(
-            "sentiment", senti, tok, [{"good": "bad", "bad": "good"}[s.words[5]] for s in senti]
-        ),
-        "facts": make_probe(
-            "facts", [corpus.fact(rng, i) for i in range(len(corpus.kb.facts))], tok
-        ),
-        "quotes": make_probe(
-            "quotes", [corpus.quote(rng, i) for i in range(len(corpus.quotes))], tok
-        ),
-        "copying": make_probe("copying", [corpus.copying(rng) for _ in range(n)], tok),
-        "memo_trap": make_probe(
-            "memo_trap",
-            [corpus.memo_trap(i) for i in range(len(corpus.quotes))],
-            tok,
-            [q[-1] for q in corpus.quotes],
-        ),
+    flip = {"good": "bad", "bad": "good"}
+    items: dict[str, tuple[list[Sentence], dict | None]] = {
+        "agreement": ([corpus.agreement(rng, mismatch=True) for _ in range(n)], other),
+        "sentiment": ([corpus.sentiment(rng) for _ in range(n)], flip),
+        "copying": ([corpus.copying(rng) for _ in range(n)], None),
     }
     for d in (1, 2, 3):
-        probes[f"arithmetic_{d}"] = make_probe(
-            f"arithmetic_{d}", [corpus.arithmetic(rng, d) for _ in range(n)], tok
-        )
+        items[f"arithmetic_{d}"] = ([corpus.arithmetic(rng, d) for _ in range(n)], None)
+    if seen is not None and n_sums:
+        sums = items["arithmetic_3"][0]
+        fresh = {x.words for x in sums if x.words not in seen}
+        while len(fresh) < n_sums:
+            sums.append(corpus.arithmetic(rng, 3))
+            if sums[-1].words not in seen:
+                fresh.add(sums[-1].words)
+    probes = {}
+    for name, (sentences, alt_of) in items.items():
+        splits = {name: sentences}
+        if seen is not None:
+            splits = {
+                name: [x for x in sentences if x.words not in seen],
+                f"{name}_seen": [x for x in sentences if x.words in seen],
+            }
+        for key, group in splits.items():
+            if group:
+                alt = None if alt_of is None else [alt_of[x.words[5]] for x in group]
+                probes[key] = make_probe(key, group, tok, alt)
+    facts = [corpus.fact(rng, i) for i in range(len(corpus.kb.facts))]
+    probes["facts"] = make_probe("facts", facts, tok)
+    quotes = [corpus.quote(rng, i) for i in range(len(corpus.quotes))]
+    probes["quotes"] = make_probe("quotes", quotes, tok)
+    memo = [corpus.memo_trap(i) for i in range(len(corpus.quotes))]
+    probes["memo_trap"] = make_probe("memo_trap", memo, tok, [q[-1] for q in corpus.quotes])
     return probes
+
+
+HELD_OUT = ("agreement", "sentiment", "copying", "arithmetic_1", "arithmetic_2", "arithmetic_3")
+HELD_OUT += ("memo_trap",)  # the families whose unsuffixed probe is held out when `seen` is given
 
 
 COUNT_BINS = (0, 1, 4, 16, 64, 256)  # facts seen [0], [1, 4), [4, 16), ... [256, inf) times

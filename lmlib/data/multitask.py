@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -77,14 +78,26 @@ class MultitaskCorpus:
     """The world (knowledge base, quotes) and a generator of sentences of every family."""
 
     def __init__(
-        self, n_entities: int = 600, n_quotes: int = 32, seed: int = 0, zipf_s: float = 1.0
+        self,
+        n_entities: int = 600,
+        n_quotes: int = 32,
+        seed: int = 0,
+        zipf_s: float = 1.0,
+        copy_lengths: tuple[int, int] = (3, 6),
+        quote_endings: int | None = None,
     ):
         if n_quotes < 2 or n_quotes % 2:
             raise ValueError(f"n_quotes must be an even number >= 2, got {n_quotes}")
-        self.seed = seed
+        if not 1 <= copy_lengths[0] <= copy_lengths[1] <= len(POOL):
+            raise ValueError(f"copy_lengths must be (lo, hi), 1 <= lo <= hi, got {copy_lengths}")
+        self.seed, self.copy_lengths = seed, copy_lengths
         self.kb = KnowledgeBase(n_entities, seed=seed, zipf_s=zipf_s)
         self._fact_cum = self.kb.weights().cumsum(0).tolist()
-        self.quotes, self.swapped = self._make_quotes(n_quotes, random.Random(f"quotes-{seed}"))
+        rng = random.Random(f"quotes-{seed}")
+        if quote_endings is None:
+            self.quotes, self.swapped = self._make_quotes(n_quotes, rng)
+        else:
+            self.quotes, self.swapped = self._quote_grid(n_quotes, quote_endings, rng)
         self.tokenizer = WordTokenizer(self.vocabulary())
 
     @staticmethod
@@ -103,6 +116,34 @@ class MultitaskCorpus:
             (*rng.sample(body, rng.randint(4, 6)), shared[i // 2], endings[i]) for i in range(n)
         ]
         return quotes, [endings[i ^ 1] for i in range(n)]
+
+    @staticmethod
+    def _quote_grid(
+        n: int, n_endings: int, rng: random.Random
+    ) -> tuple[list[tuple[str, ...]], list[str]]:
+        """Many quotes from few words: every (next-to-last word, ending) pair occurs in exactly
+        one quote, so every ending is as frequent as every other and follows each next-to-last
+        word once. Partners share their next-to-last word; a quote's altered ending is its
+        partner's, so a model of word frequencies or word pairs is at chance (0.5) on the trap."""
+        if n_endings < 2 or n_endings % 2 or n % n_endings:
+            raise ValueError(f"quote_endings must be even and divide n_quotes={n}, got {n_endings}")
+        n_shared = n // n_endings
+        n_body = len(POOL) - n_endings - n_shared
+        if n_body < 6:
+            raise ValueError(f"{n_endings} endings and {n_shared} shared words leave no body words")
+        words = rng.sample(POOL, len(POOL))
+        endings, shared = words[:n_endings], words[n_endings : n_endings + n_shared]
+        body, bodies = words[n_endings + n_shared :], set()
+        quotes, swapped = [], []
+        for s in shared:
+            order = rng.sample(endings, n_endings)  # consecutive endings are partners
+            for j, e in enumerate(order):
+                while (b := tuple(rng.sample(body, rng.randint(4, 6)))) in bodies:
+                    pass
+                bodies.add(b)
+                quotes.append((*b, s, e))
+                swapped.append(order[j ^ 1])
+        return quotes, swapped
 
     def vocabulary(self) -> list[str]:
         nouns = [n for pair in NOUNS for n in pair]
@@ -150,7 +191,7 @@ class MultitaskCorpus:
         return _sentence("quotes", words, [j == len(q) + 1 for j in range(len(words))], i)
 
     def copying(self, rng: random.Random, words: list[str] | None = None) -> Sentence:
-        words = words or rng.sample(POOL, rng.randint(3, 6))
+        words = words or rng.sample(POOL, rng.randint(*self.copy_lengths))
         prompt = ["repeat", "after", "me", ":", *words, "|"]
         return _sentence(
             "copying", [*prompt, *words, END], [False] * len(prompt) + [True] * len(words) + [False]
@@ -167,16 +208,27 @@ class MultitaskCorpus:
         family = rng.choices(TASKS, weights=[MIX[f] for f in TASKS])[0]
         return getattr(self, {"facts": "fact", "quotes": "quote"}.get(family, family))(rng)
 
+    def sentences(self, n_tokens: int, seed: int) -> Iterator[Sentence]:
+        """The sentences of stream(n_tokens, seed), in order: regenerates a training stream's
+        items (to keep held-out probes out of it) without its tensors."""
+        rng, n = random.Random(f"stream-{self.seed}-{seed}"), 0
+        while n < n_tokens:
+            s = self.sample(rng)
+            n += len(s.words)
+            yield s
+
+    def seen(self, n_tokens: int, seed: int) -> set[tuple[str, ...]]:
+        """Every sentence (as its words) that occurs in stream(n_tokens, seed)."""
+        return {s.words for s in self.sentences(n_tokens, seed)}
+
     def stream(self, n_tokens: int, seed: int) -> Stream:
         """About n_tokens of sentences in a row (ids, family labels, answer flags, counts)."""
-        rng = random.Random(f"stream-{self.seed}-{seed}")
         ids: list[int] = []
         family: list[int] = []
         answer: list[bool] = []
         fact_counts: Counter[int] = Counter()
         quote_counts: Counter[int] = Counter()
-        while len(ids) < n_tokens:
-            s = self.sample(rng)
+        for s in self.sentences(n_tokens, seed):
             ids += self.tokenizer.encode(s.words)
             family += [TASKS.index(s.family)] * len(s.words)
             answer += s.answer

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from lmlib.analysis.emergence import bits
 from lmlib.analysis.probes import facts_by_count, run_probe, standard_probes, summarize, task_losses
 from lmlib.data.multitask import MultitaskCorpus
 from lmlib.experiments.pool import map_spawned
@@ -36,54 +37,78 @@ SWEEP = True  # the runner writes one results file per point (see run_sweep)
 
 @dataclass(frozen=True)
 class Settings:
-    sizes: tuple[Size, ...]  # smallest compute first
+    sizes: tuple[Size, ...]  # smallest compute first within each ladder
     seeds: tuple[int, ...]
     train: TrainConfig  # lr is scaled per size by lr_for
     context: int
     n_entities: int
     n_quotes: int
+    quote_endings: int | None  # None: each quote its own ending (MultitaskCorpus)
+    copy_lengths: tuple[int, int]  # copy lists as long as the quotes (6 to 8 words)
     probe_items: int
+    sum_items: int  # held-out 3-digit sums (never in the training stream)
+    held_out_windows: int  # context windows of the held-out loss stream (final loss)
+    curve_windows: int  # the first of them, for the loss curve's earlier evaluations
     evals_per_octave: int  # held-out evaluations per doubling of the step count (the loss curve)
 
 
+def ladder(name: str, n_layers: int, n_heads: int, widths: tuple[int, ...]) -> tuple[Size, ...]:
+    return tuple(Size(f"L{n_layers}-d{d}", n_layers, d, n_heads, name) for d in widths)
+
+
+# main: one depth at widths 0.11 to 0.19 decades of compute apart (multiples of 8: four heads of
+# even width for the rotary embedding); control: the same heads at two layers; one: one-layer
+# models below the size where copying (an induction head, two layers) can form.
+MAIN_WIDTHS = (24, 32, 40, 48, 56, 72, 88, 104)
+CPU_SIZES = (
+    *ladder("one", 1, 4, (8, 16)),
+    *ladder("control", 2, 4, (24, 32, 40, 56)),
+    *ladder("main", 3, 4, MAIN_WIDTHS),
+)
+
+
 def settings(profile: str) -> Settings:
-    cpu_sizes = (  # two-layer sizes copy but cannot yet add; three-layer ones learn to
-        Size("xs", 2, 16, 2),
-        Size("s", 2, 24, 2),
-        Size("m", 2, 32, 2),
-        Size("l", 3, 64, 4),
-        Size("xl", 3, 96, 4),
-    )
+    world = dict(n_entities=300, n_quotes=512, quote_endings=32, copy_lengths=(3, 8))
     return by_profile(
         ci=Settings(
-            sizes=(Size("xs", 1, 8, 2), Size("s", 1, 16, 2), Size("m", 2, 16, 2)),
+            sizes=(*ladder("one", 1, 2, (4,)), *ladder("control", 1, 2, (8,)))
+            + ladder("main", 2, 2, (8, 16)),
             seeds=(0,),
             train=TrainConfig(steps=30, batch_size=8, lr=1e-2, warmup_steps=5, progress=False),
             context=32,
             n_entities=40,
-            n_quotes=8,
+            n_quotes=32,
+            quote_endings=8,
+            copy_lengths=(3, 8),
             probe_items=20,
+            sum_items=40,
+            held_out_windows=8,
+            curve_windows=4,
             evals_per_octave=2,
         ),
         cpu=Settings(
-            sizes=cpu_sizes,
+            sizes=CPU_SIZES,
             seeds=(0, 1, 2),
-            train=TrainConfig(steps=2000, batch_size=16, lr=3e-3, warmup_steps=50, progress=False),
+            train=TrainConfig(steps=1000, batch_size=16, lr=3e-3, warmup_steps=50, progress=False),
             context=64,
-            n_entities=400,
-            n_quotes=32,
+            **world,
             probe_items=200,
-            evals_per_octave=3,
+            sum_items=2000,
+            held_out_windows=1024,
+            curve_windows=256,
+            evals_per_octave=2,
         ),
-        gpu=Settings(
-            sizes=(*cpu_sizes, Size("xxl", 4, 128, 4)),
+        gpu=Settings(  # sized by FLOPs to about ten minutes of a T4 (tests/test_scaling_budget.py)
+            sizes=(*CPU_SIZES, *ladder("main", 3, 4, (128, 152))),
             seeds=(0, 1, 2),
-            train=TrainConfig(steps=4000, batch_size=16, lr=3e-3, warmup_steps=100, progress=False),
+            train=TrainConfig(steps=9000, batch_size=64, lr=3e-3, warmup_steps=200, progress=False),
             context=64,
-            n_entities=400,
-            n_quotes=32,
+            **world,
             probe_items=400,
-            evals_per_octave=3,
+            sum_items=4000,
+            held_out_windows=2048,
+            curve_windows=1024,
+            evals_per_octave=2,
         ),
         profile=profile,
     )
@@ -103,21 +128,29 @@ def eval_steps(steps: int, per_octave: int) -> list[int]:
     return sorted(out)
 
 
-def build_world(s: Settings, data_seed: int = 0) -> tuple[MultitaskCorpus, object, object]:
-    """The corpus, its training stream (enough tokens for every run) and a held-out stream."""
-    corpus = MultitaskCorpus(s.n_entities, s.n_quotes, seed=data_seed)
-    tokens = s.train.steps * s.train.batch_size * s.context
-    return (
-        corpus,
-        corpus.stream(tokens + s.context + 1, seed=0),
-        corpus.stream(64 * s.context + 1, 1),
+def build_world(s: Settings, data_seed: int = 0) -> tuple[MultitaskCorpus, object, object, dict]:
+    """The corpus, its training stream (enough tokens for every run), a held-out stream and the
+    probes, each family of new sentences split into held-out items and ones seen in training."""
+    corpus = MultitaskCorpus(
+        s.n_entities,
+        s.n_quotes,
+        seed=data_seed,
+        copy_lengths=s.copy_lengths,
+        quote_endings=s.quote_endings,
     )
+    tokens = s.train.steps * s.train.batch_size * s.context + s.context + 1
+    probes = standard_probes(corpus, s.probe_items, seen=corpus.seen(tokens, 0), n_sums=s.sum_items)
+    held_out = corpus.stream(s.held_out_windows * s.context + 1, 1)
+    return corpus, corpus.stream(tokens, seed=0), held_out, probes
+
+
+ITEMS = {"facts": "exact", "quotes": "exact", "arithmetic_3": "exact", "memo_trap": "two_way"}
 
 
 def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
     """Train one size from one seed; return its results record."""
     s = settings(profile)
-    corpus, stream, held_out = world or build_world(s)
+    corpus, stream, held_out, probes = world or build_world(s)
     cfg = TransformerConfig(
         corpus.tokenizer.vocab_size,
         s.context,
@@ -133,25 +166,28 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
     flops_per_token = model.flops_per_token()
     per_step = train_cfg.batch_size * s.context
     evals = set(eval_steps(train_cfg.steps, s.evals_per_octave))
-    curve = [{"step": 0, "compute": 0.0, **task_losses(model, held_out, s.context)}]
+
+    def losses(step: int) -> dict:
+        windows = s.held_out_windows if step == train_cfg.steps else s.curve_windows
+        return task_losses(model, held_out, s.context, max_windows=windows)
+
+    curve = [{"step": 0, "compute": 0.0, **losses(0)}]
 
     def on_step(step: int, loss: float) -> None:
         if step in evals:
-            snap = task_losses(model, held_out, s.context)
-            curve.append(
-                {"step": step, "compute": float(flops_per_token * per_step * step), **snap}
-            )
+            curve.append({"step": step, "compute": float(flops_per_token * per_step * step)})
+            curve[-1].update(losses(step))
 
     start, cpu_start = time.perf_counter(), time.process_time()
     history = completed(train(model, stream.ids, held_out.ids, train_cfg, on_step=on_step))
     train_wall = time.perf_counter() - start
-    probes = standard_probes(corpus, s.probe_items)
     scores = {name: run_probe(model, p) for name, p in probes.items()}
     tokens = train_cfg.steps * per_step
     return {
         "experiment": "scaling",
         "profile": profile,
         "size": size.name,
+        "ladder": size.ladder,
         "seed": seed,
         "model_config": cfg,
         "train_config": train_cfg,
@@ -160,15 +196,25 @@ def run_one(profile: str, size: Size, seed: int, world=None) -> dict:
         "flops_per_token": flops_per_token,
         "tokens": tokens,
         "compute": flops_per_token * tokens,
+        "held_out_tokens": s.held_out_windows * s.context,
+        "curve_tokens": s.curve_windows * s.context,
         "final_train_loss": sum(history.train_loss[-50:]) / len(history.train_loss[-50:]),
         "decomposition": curve[-1],
         "snapshots": curve,
         "probes": {name: summarize(v) for name, v in scores.items()},
+        "probe_items": {name: len(p.idx) for name, p in probes.items()},
+        "items": {name: bits(scores[name][metric]) for name, metric in ITEMS.items()},
         "facts_by_count": facts_by_count(scores["facts"], stream.fact_counts),
         "train_wall_s": round(train_wall, 2),
         "cpu_time_s": round(time.process_time() - cpu_start, 2),
         **provenance(pick_device(None if train_cfg.device == "auto" else train_cfg.device)),
     }
+
+
+def size_compute(s: Settings, size: Size, vocab_size: int = 600) -> float:
+    """Training FLOPs of one size (vocab_size only sets the output layer's share)."""
+    cfg = TransformerConfig(vocab_size, s.context, size.d_model, size.n_heads, size.n_layers)
+    return TransformerLM(cfg).flops_per_token() * s.train.steps * s.train.batch_size * s.context
 
 
 def run_path(root: Path, profile: str, size: str, seed: int) -> Path:
@@ -187,16 +233,18 @@ class Point:
 def plan_points(
     profile: str, root: Path, seeds: tuple[int, ...] | None = None, shard: tuple[int, int] = (0, 1)
 ) -> list[Point]:
-    """The points still to run (no results file yet), largest compute first so that parallel
-    workers finish together; shard=(rank, world) keeps every world-th point from rank on."""
+    """The points still to run (no results file yet), seed by seed so that an interrupted sweep
+    leaves whole seeds, largest compute first within a seed so that parallel workers finish
+    together; shard=(rank, world) keeps every world-th point from rank on."""
     s = settings(profile)
     rank, world = shard
     if not 0 <= rank < world:
         raise ValueError(f"shard must be (rank, world) with 0 <= rank < world, got {shard}")
+    by_compute = sorted(s.sizes, key=lambda z: -size_compute(s, z))
     todo = [
         Point(size, seed, run_path(root, profile, size.name, seed))
-        for size in reversed(s.sizes)
         for seed in seeds or s.seeds
+        for size in by_compute
     ]
     return [p for p in todo if not p.path.exists()][rank::world]
 

@@ -2,8 +2,9 @@
 
 `lmlib run scaling --figures` writes scaling_*.png (chapter "Scaling: compute predicts loss") and
 emergence_*.png (chapter "Emergence, inverse and U-shaped scaling") into lectures/figures/.
-Sizes are ordered by compute and coloured by it (dark = little compute); curves show the median
-over seeds with min-max bars, or one line per seed where the seeds disagree on the shape.
+Task curves are drawn along the main ladder (one depth, widths evenly spaced in log compute), the
+two-layer control dashed beside it; sizes are coloured by compute (dark = little compute); curves
+show the median over seeds with min-max bars, or one line per seed where the seeds disagree.
 """
 
 from __future__ import annotations
@@ -14,8 +15,14 @@ import torch
 
 from lmlib.analysis.power_law import PowerLawFit
 from lmlib.data.multitask import TASKS
+from lmlib.experiments.emergence_figures import (
+    MARKERS,
+    SEED_STYLES,
+    _save,
+    draw_emergence,
+    ladder_view,
+)
 from lmlib.experiments.scaling_summary import snapshot_compute
-from lmlib.runtime.files import save_figure
 
 # task -> (probe, metric, label): the headline metric of each probe
 HEADLINE = {
@@ -24,15 +31,11 @@ HEADLINE = {
     "facts": ("facts", "exact", "facts (exact match)"),
     "quotes": ("quotes", "exact", "quote endings (exact match)"),
     "copying": ("copying", "exact", "copying (exact match)"),
-    "arithmetic_1": ("arithmetic_1", "exact", "1-digit sums (exact)"),
-    "arithmetic_2": ("arithmetic_2", "exact", "2-digit sums (exact)"),
-    "arithmetic_3": ("arithmetic_3", "exact", "3-digit sums (exact)"),
+    "arithmetic_1": ("arithmetic_1_seen", "exact", "1-digit sums, all seen (exact)"),
+    "arithmetic_3": ("arithmetic_3", "exact", "3-digit sums, held out (exact)"),
+    "arithmetic_3_digits": ("arithmetic_3", "token_acc", "3-digit sums, held out (per digit)"),
     "memo_trap": ("memo_trap", "two_way", "memo trap (two-way)"),
 }
-SEED_STYLES = ("-", "--", ":", "-.")
-# One marker per task or family, so that lines told apart by colour are also told apart by shape
-# (red against green alone is lost on a colorblind reader).
-MARKERS = ("o", "s", "^", "D", "v", "P")
 
 
 def size_colour(i: int, n: int):
@@ -40,22 +43,6 @@ def size_colour(i: int, n: int):
     import matplotlib.pyplot as plt
 
     return plt.cm.viridis(0.85 * i / max(1, n - 1))
-
-
-def _save(fig, outdir: Path, name: str) -> Path:
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import LogLocator, NullFormatter
-
-    for ax in fig.axes:  # compute axes span one or two decades: label 1x and 3x, not every minor
-        if ax.get_xscale() == "log":
-            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 3.0)))
-            ax.xaxis.set_minor_formatter(NullFormatter())
-    outdir.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    path = outdir / name
-    save_figure(fig, path)
-    plt.close(fig)
-    return path
 
 
 def _curve(ax, s: dict, key: str, label: str | None = None, lo=None, hi=None, **kw) -> None:
@@ -96,9 +83,13 @@ def _curve(ax, s: dict, key: str, label: str | None = None, lo=None, hi=None, **
 def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
     import matplotlib.pyplot as plt
 
+    full, control = s, ladder_view(s, "control")
+    s = ladder_view(s, "main")
     sizes, n = s["sizes"], len(s["sizes"])
     order = {name: i for i, name in enumerate(sizes)}
-    runs = sorted(runs, key=lambda r: (order[r["size"]], r["seed"]))
+    runs = sorted(
+        (r for r in runs if r["size"] in order), key=lambda r: (order[r["size"]], r["seed"])
+    )
     paths = []
 
     # 1. the loss curves, their frontier and its fit; the held-out prediction of the largest size
@@ -115,7 +106,7 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
             label=r["size"] if r["seed"] == s["seeds"][0] else None,
         )
     if "frontier" in s:
-        f, h = s["frontier"], s["held_out"]
+        f, h = s["frontier"], s["held_out"]["pooled"]
         fit = PowerLawFit(**f["fit"])
         cs, ls_ = zip(*f["points"])
         ax.plot(cs, ls_, "k.", ms=5, label="frontier (seed medians)")
@@ -153,13 +144,13 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
             "s",
             mfc="none",
             color="gray",
-            label=f"previous size's loss {h['naive']:.3f}",
+            label=f"last fitted size's loss {h['naive']:.3f}",
         )
         ax2.set(
             xscale="log",
             xlabel="training compute C (FLOPs)",
             ylabel="final held-out loss",
-            title=f"Held out: {h['size']} predicted from the smaller sizes",
+            title=f"{h['size']} predicted from sizes with {h['ahead']:.0f}x less compute",
         )
         ax2.legend(fontsize=8)
     ax.set(
@@ -225,28 +216,34 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
     ax.legend(fontsize=8)
     paths.append(_save(fig, outdir, "scaling_tail_knowledge.png"))
 
-    # 4. every task's headline metric against compute, with its shape label
+    # 4. every task's headline metric against compute, with its shape label (per decade)
     fig, axes = plt.subplots(3, 3, figsize=(11, 8.5), sharex=True)
     for ax, (probe, metric, label) in zip(axes.flat, HEADLINE.values()):
         key = f"{probe}/{metric}"
-        _curve(ax, s, key, None, 0.0, 1.0, color="C0")
+        if key not in s["metrics"]:
+            ax.set_visible(False)
+            continue
+        _curve(ax, s, key, "3 layers", 0.0, 1.0, color="C0")
+        if len(control["sizes"]) >= 2:
+            _curve(ax, control, key, "2 layers", 0.0, 1.0, color="gray", ls="--")
         if metric == "two_way":
             ax.axhline(0.5, color="gray", ls=":", lw=1)
-        ax.set(title=f"{label}: {s['shapes'][key]['label']}", ylim=(-0.03, 1.03))
+        shape = s["shapes"].get(key, {}).get("label", "")
+        ax.set(title=f"{label}: {shape}", ylim=(-0.03, 1.03))
+    axes.flat[0].legend(fontsize=7)
     for ax in axes[-1]:
         ax.set_xlabel("training compute (FLOPs)")
     fig.suptitle("Same models, same corpus: each task's curve (median, min-max over seeds)")
     paths.append(_save(fig, outdir, "emergence_tasks.png"))
 
-    # 5. one task, three metrics, every seed
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
-    probes = ("arithmetic_1", "arithmetic_2", "arithmetic_3", "copying")
+    probes = ("arithmetic_2_seen", "arithmetic_3", "copying")
     for ax, metric, ylabel in zip(
         axes,
         ("exact", "token_acc", "loss"),
         ("exact match", "per-digit / per-token accuracy", "answer log-loss (nats per token)"),
     ):
-        for i, probe in enumerate(probes):
+        for i, probe in enumerate(p for p in probes if f"{p}/{metric}" in s["metrics"]):
             for j, seed in enumerate(s["seeds"]):
                 ys = [s["metrics"][f"{probe}/{metric}"][n_]["seeds"][str(seed)] for n_ in sizes]
                 ax.plot(
@@ -261,37 +258,10 @@ def draw_all(runs: list[dict], s: dict, outdir: Path) -> list[Path]:
                 )
         ax.set(xscale="log", xlabel="training compute (FLOPs)", ylabel=ylabel)
     axes[0].legend(fontsize=8)
-    fig.suptitle("The metric decides how sudden a jump looks (one line per seed)")
+    fig.suptitle("Three metrics of the same answers, three layers (one line per seed)")
     paths.append(_save(fig, outdir, "emergence_metrics.png"))
 
-    # 6. the memo trap and its subtasks, every seed
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for key, label, colour, marker in (
-        ("memo_trap/two_way", "memo trap: prefers the altered ending", "C3", "o"),
-        ("quotes/exact", "subtask: knows the quote", "C0", "s"),
-        ("copying/exact", "subtask: copies a random list", "k", "^"),
-    ):
-        for j, seed in enumerate(s["seeds"]):
-            ys = [s["metrics"][key][n_]["seeds"][str(seed)] for n_ in sizes]
-            ax.plot(
-                s["compute"],
-                ys,
-                marker=marker,
-                ms=3,
-                ls=SEED_STYLES[j % 4],
-                color=colour,
-                label=label if j == 0 else None,
-            )
-    ax.axhline(0.5, color="gray", ls=":", lw=1)
-    ax.set(
-        xscale="log",
-        xlabel="training compute (FLOPs)",
-        ylabel="fraction of items",
-        ylim=(-0.03, 1.03),
-        title=f"The memo trap ({s['shapes']['memo_trap/two_way']['label']}), one line per seed",
-    )
-    ax.legend(fontsize=8, loc="center left")
-    paths.append(_save(fig, outdir, "emergence_memo_trap.png"))
+    paths += draw_emergence(full, s, outdir)
     return paths
 
 

@@ -11,3 +11,4 @@ class Size:
     n_layers: int
     d_model: int
     n_heads: int
+    ladder: str = "main"  # the ladder it belongs to (scaling: main, control, one)
