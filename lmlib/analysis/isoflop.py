@@ -44,9 +44,9 @@ def tokens_per_parameter(budget: float, n_opt: float) -> float:
     return budget / (FLOPS_PER_PARAM_TOKEN * n_opt) / n_opt
 
 
-def parabola_minimum(log_n, loss) -> tuple[float, float]:
-    """(log_n at the vertex, loss there) of the least-squares parabola loss = c2 x^2 + c1 x + c0,
-    x = log_n (S,). Raises ValueError when the points do not open upwards: no minimum to find."""
+def parabola(log_n, loss) -> tuple[float, float, float]:
+    """The least-squares parabola through (log_n, loss) (S,) as (curvature c, vertex x0, value
+    y0 there): loss = y0 + c (log_n - x0)^2."""
     x, y = _vector(log_n, "log_n"), _vector(loss, "loss")
     if x.shape != y.shape:
         raise ValueError(f"log_n and loss must have the same length, got {len(x)} and {len(y)}")
@@ -55,13 +55,21 @@ def parabola_minimum(log_n, loss) -> tuple[float, float]:
     centre = x.mean()  # centred for a well-conditioned solve
     X = torch.stack([(x - centre) ** 2, x - centre, torch.ones_like(x)], dim=1)  # (S, 3)
     c2, c1, c0 = torch.linalg.lstsq(X, y[:, None]).solution.flatten().tolist()
-    if c2 <= 0:
+    if c2 == 0:
+        raise ValueError("the points lie on a straight line: no vertex")
+    return c2, centre.item() - c1 / (2 * c2), c0 - c1**2 / (4 * c2)
+
+
+def parabola_minimum(log_n, loss) -> tuple[float, float]:
+    """(log_n at the vertex, loss there) of the least-squares parabola through (log_n, loss) (S,).
+    Raises ValueError when the points do not open upwards: no minimum to find."""
+    c2, x0, y0 = parabola(log_n, loss)
+    if c2 < 0:
         raise ValueError(
             f"the loss against log N opens downwards (curvature {c2:.3g}): no minimum; "
             "add sizes on both sides of the valley"
         )
-    vertex = -c1 / (2 * c2)
-    return vertex + centre.item(), c0 - c1**2 / (4 * c2)
+    return x0, y0
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,8 @@ def bootstrap_exponents(
 ) -> dict:
     """Percentile intervals of a and b. losses[k] is (R_k, S_k): R_k repeats (seeds) of each of
     the S_k sizes at budget k. Each draw resamples, per budget, the sizes with replacement and,
-    for every size drawn, one of its repeats; a draw whose parabola has no minimum is skipped."""
+    for every size drawn, one of its repeats; a draw with fewer than three distinct sizes at a
+    budget, or whose parabola has no minimum, is skipped (and counted)."""
     gen = torch.Generator().manual_seed(seed)
     a, b, skipped = [], [], 0
     tables = [torch.as_tensor(t, dtype=torch.float64) for t in losses]
@@ -129,7 +138,7 @@ def bootstrap_exponents(
             continue
         a.append(e["a"])
         b.append(e["b"])
-    if len(a) < draws // 2:
+    if len(a) < 2:
         raise ValueError(f"{skipped} of {draws} draws had no minimum; the profiles are too flat")
     q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
     ci = lambda v: torch.quantile(torch.tensor(v, dtype=torch.float64), q).tolist()  # noqa: E731

@@ -19,4 +19,5 @@ EXPERIMENTS = {
     "attention_heads": "lmlib.experiments.attention_heads",
     "mlp_ablation": "lmlib.experiments.mlp_ablation",
     "tokenization": "lmlib.experiments.tokenization",
+    "isoflop": "lmlib.experiments.isoflop",
 }
