@@ -42,6 +42,12 @@ def test_steps_spend_the_budget():
     steps = fit.isoflop_steps(6e9, 10_000, 1000)
     assert steps == 100 and 6 * 10_000 * 1000 * steps == 6e9
     assert fit.isoflop_steps(1e3, 10_000, 1000) == 1  # at least one step
+    sizes = torch.tensor([1000, 2000, 3000])
+    got = fit.isoflop_steps(6e9, sizes, 1000)
+    assert got.dtype == torch.int64 and got.tolist() == [1000, 500, 333]
+    assert type(fit.isoflop_steps(6e9, 1000, 1000)) is int
+    with pytest.raises(TypeError, match="whole parameter counts"):
+        fit.isoflop_steps(6e9, torch.tensor([1000.0]), 1000)
     for bad in ((0, 10, 10), (1e9, 0, 10), (1e9, 10, 0)):
         with pytest.raises(ValueError, match="budget"):
             fit.isoflop_steps(*bad)

@@ -26,15 +26,21 @@ def _vector(values, name: str) -> Tensor:
     return t
 
 
-def isoflop_steps(budget: float, n_params: int, tokens_per_step: int) -> int:
+def isoflop_steps(budget: float, n_params, tokens_per_step: int):
     """Optimizer steps that spend `budget` FLOPs on a model of n_params parameters:
-    budget / (6 * n_params * tokens_per_step), rounded to the nearest step (at least 1)."""
-    if budget <= 0 or n_params < 1 or tokens_per_step < 1:
+    budget / (6 * n_params * tokens_per_step), rounded to the nearest step (at least 1).
+    n_params an int -> an int; an int64 tensor (S,) of sizes -> an int64 tensor (S,)."""
+    sizes = torch.as_tensor(n_params)
+    if sizes.is_floating_point() or sizes.dtype == torch.bool:
+        raise TypeError(f"n_params must be whole parameter counts (int or int64), got {sizes.dtype}")
+    if budget <= 0 or tokens_per_step < 1 or (sizes < 1).any():
         raise ValueError(
             f"need budget > 0, n_params >= 1 and tokens_per_step >= 1; got budget={budget}, "
             f"n_params={n_params}, tokens_per_step={tokens_per_step}"
         )
-    return max(1, round(budget / (FLOPS_PER_PARAM_TOKEN * n_params * tokens_per_step)))
+    per_step = FLOPS_PER_PARAM_TOKEN * sizes.double() * tokens_per_step
+    steps = (budget / per_step).round().clamp(min=1).long()
+    return steps if isinstance(n_params, torch.Tensor) else int(steps)
 
 
 def tokens_per_parameter(budget: float, n_opt: float) -> float:

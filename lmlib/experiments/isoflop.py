@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -143,6 +142,12 @@ def sum_scores(model: TransformerLM, tok: CharTokenizer, test: list[tuple[int, i
     }
 
 
+def sums_model_config(s: dict) -> TransformerConfig:
+    """The data curve's model: the profile's depth at the data curve's width, 16 characters."""
+    vocab = sums_tokenizer().vocab_size
+    return TransformerConfig(vocab, 16, s["data"]["d_model"], s["n_heads"], s["n_layers"])
+
+
 def data_curve(s: dict, seed: int) -> list[dict]:
     """The same model and steps trained on n distinct sums for each n; scored on held-out ones."""
     d, tok = s["data"], sums_tokenizer()
@@ -153,9 +158,8 @@ def data_curve(s: dict, seed: int) -> list[dict]:
     rows = []
     for n in d["n_train"]:
         ids = tok.encode("".join(sum_text(a, b) for a, b in pool[:n]))
-        cfg = TransformerConfig(tok.vocab_size, 16, d["d_model"], s["n_heads"], s["n_layers"])
         seed_everything(seed)
-        model = TransformerLM(cfg)
+        model = TransformerLM(sums_model_config(s))
         run = TrainConfig(steps=d["steps"], batch_size=d["batch_size"], lr=s["lr"],
                           warmup_steps=d["steps"] // 10, eval_every=d["steps"], eval_batches=1,
                           seed=seed, progress=False)  # fmt: skip
@@ -261,6 +265,5 @@ def gpu_memory(profile: str = "gpu") -> list[tuple[str, int]]:
     s = settings(profile)
     out = [(f"width {d}", transformer_training_bytes(model_config(s, d), s["batch_size"]))
            for d in s["widths"]]  # fmt: skip
-    cfg = replace(model_config(s, s["data"]["d_model"], 14), context=16)
-    out.append(("sums", transformer_training_bytes(cfg, s["data"]["batch_size"])))
-    return out
+    sums = transformer_training_bytes(sums_model_config(s), s["data"]["batch_size"])
+    return [*out, ("sums", sums)]
