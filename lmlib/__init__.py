@@ -57,6 +57,7 @@ analysis/     measuring what a model learned
   price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
   crossing      where two loss-against-compute curves cross
   heads         each attention head's weights, mean look-back and entropy
+  isoflop       IsoFLOP profiles: steps for a budget, parabola minima, N_opt ~ C^a, bootstrap
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   abstain       an "I don't know" word, and REINFORCE on a language model's own weights
@@ -86,6 +87,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   attention_heads  lab 3.1's heads over seeds: look-back and entropy before and after training
   mlp_ablation  lab 3.2's MLP expansions at equal FLOPs, and its probe c = table[a, b], over seeds
   tokenization  characters, BPE and words at equal compute, and sums with digits merged or split
+  isoflop       compute-optimal size from IsoFLOP profiles, and a data-scaling curve, over seeds
+  isoflop_figures  that experiment's figures: valleys, the optimum against compute, the data curve
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

@@ -32,7 +32,9 @@ def isoflop_steps(budget: float, n_params, tokens_per_step: int):
     n_params an int -> an int; an int64 tensor (S,) of sizes -> an int64 tensor (S,)."""
     sizes = torch.as_tensor(n_params)
     if sizes.is_floating_point() or sizes.dtype == torch.bool:
-        raise TypeError(f"n_params must be whole parameter counts (int or int64), got {sizes.dtype}")
+        raise TypeError(
+            f"n_params must be whole parameter counts (int or int64), got {sizes.dtype}"
+        )
     if budget <= 0 or tokens_per_step < 1 or (sizes < 1).any():
         raise ValueError(
             f"need budget > 0, n_params >= 1 and tokens_per_step >= 1; got budget={budget}, "

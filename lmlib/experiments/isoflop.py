@@ -255,7 +255,7 @@ def figures(root: Path, profile: str, outdir: Path) -> list[Path]:
     runs = load(root, profile)
     summary = summarize(runs)
     write_results(Path(root) / profile / "summary.json", summary)
-    return draw_all(runs, summary, outdir)
+    return draw_all(runs, summary, profiles(runs), outdir)
 
 
 def gpu_memory(profile: str = "gpu") -> list[tuple[str, int]]:

@@ -15,10 +15,7 @@ from lmlib.runtime.files import save_figure
 LITERATURE = {"Kaplan et al. 2020": 0.73, "Hoffmann et al. 2022": 0.5}
 
 
-def _profiles(ax, runs: list[dict], summary: dict) -> None:
-    from lmlib.experiments.isoflop import profiles
-
-    prof = profiles(runs)
+def _profiles(ax, prof: dict) -> None:
     for k, (c, p) in enumerate(prof.items()):
         n = [math.exp(x) for x in p["log_n"]]
         for i, seed_loss in enumerate(p["loss"]):
@@ -30,8 +27,11 @@ def _profiles(ax, runs: list[dict], summary: dict) -> None:
         ax.plot(grid.exp(), y0 + c2 * (grid - x0) ** 2, "-", color=f"C{k}", lw=1.5)
         ax.plot([math.exp(x0)], [y0], "*", color=f"C{k}", ms=14, mec="k")
     ax.set_xscale("log")
-    ax.set(xlabel="parameters N (log scale)", ylabel="final held-out loss (nats per character)",
-           title="IsoFLOP profiles: parabola through the seeds' mean, star at its minimum")  # fmt: skip
+    ax.set(
+        xlabel="parameters N (log scale)",
+        ylabel="final held-out loss (nats per character)",
+        title="IsoFLOP profiles: parabola through the seeds' mean, star at its minimum",
+    )
     ax.legend(fontsize=8)
 
 
@@ -45,11 +45,18 @@ def _optimum(axes, summary: dict) -> None:
         for s in summary["per_seed"]:
             n = torch.tensor(s["n_opt"], dtype=torch.float64)
             y = n if key == "n_opt" else c / (fit.FLOPS_PER_PARAM_TOKEN * n)
-            ax.plot(c, y, "o", color="0.6", ms=4, label="each seed" if s is summary["per_seed"][0] else None)
-        ax.plot(c, ours, "o", color="C3", ms=7, label="seeds' mean")
+            ax.plot(
+                c,
+                y,
+                "o",
+                color="0.6",
+                ms=4,
+                label="each seed" if s is summary["per_seed"][0] else None,
+            )
+        ax.plot(c, ours, "o", color="C4", ms=7, label="seeds' mean")
         power = fit.fit_power(c, ours)
         lo, hi = summary["bootstrap"][exp_key]
-        ax.plot(c, power.predict(c), "-", color="C3",
+        ax.plot(c, power.predict(c), "-", color="C4",
                 label=f"fit: {exp_key} = {summary[exp_key]:.2f} [{lo:.2f}, {hi:.2f}]")  # fmt: skip
         mid = len(c) // 2
         for j, (name, a) in enumerate(LITERATURE.items()):
@@ -73,13 +80,14 @@ def _data_curve(ax, runs: list[dict]) -> None:
     ax.legend()
 
 
-def draw_all(runs: list[dict], summary: dict, outdir: Path) -> list[Path]:
+def draw_all(runs: list[dict], summary: dict, prof: dict, outdir: Path) -> list[Path]:
+    """The three figures; `prof` is lmlib.experiments.isoflop.profiles(runs)."""
     import matplotlib.pyplot as plt
 
     outdir.mkdir(parents=True, exist_ok=True)
     paths = []
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    _profiles(ax, runs, summary)
+    _profiles(ax, prof)
     fig.tight_layout()
     paths.append(outdir / "isoflop_profiles.png")
     save_figure(fig, paths[-1])

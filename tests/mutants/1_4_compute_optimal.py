@@ -32,12 +32,16 @@ MUTANTS = {
         + "    steps = budget / (6 * n_params.double() * 1024)\n"
         + "    return steps.round().clamp(min=1).long()\n",
         "dtype_float_steps": ST + _STEPS + "    return steps.round().clamp(min=1)\n",
-        "dtype_python_list": ST + _STEPS + "    return steps.round().clamp(min=1).long().tolist()\n",
+        "dtype_python_list": ST
+        + _STEPS
+        + "    return steps.round().clamp(min=1).long().tolist()\n",
         "dtype_int32": ST + _STEPS + "    return steps.round().clamp(min=1).int()\n",
         "inplace_scales_the_sizes": ST
         + "    n_params *= 6 * tokens_per_step  # FLOPs per step, reusing the tensor\n"
         + "    return (budget / n_params.double()).round().clamp(min=1).long()\n",
-        "sizes_squeeze_one_size": ST + _STEPS + "    return steps.round().clamp(min=1).long().squeeze()\n",
+        "sizes_squeeze_one_size": ST
+        + _STEPS
+        + "    return steps.round().clamp(min=1).long().squeeze()\n",
         "stale_cache_by_shape": _WRAP["stale"](LAB, "isoflop_steps"),
     },
     "parabola_minimum": {
@@ -56,10 +60,7 @@ MUTANTS = {
         + "    log_n, loss = log_n[keep], loss[keep]\n"
         + _FIT
         + _VERTEX,
-        "sizes_assumes_five_sizes": PM
-        + "    log_n, loss = log_n[:5], loss[:5]\n"
-        + _FIT
-        + _VERTEX,
+        "sizes_assumes_five_sizes": PM + "    log_n, loss = log_n[:5], loss[:5]\n" + _FIT + _VERTEX,
         "dtype_tensors_not_floats": PM
         + _FIT
         + "    x0 = centre - c1 / (2 * c2)\n"
@@ -92,7 +93,8 @@ MUTANTS = {
 MUST_PASS = {
     "isoflop_steps": {
         "python_loop": ST
-        + "    out = [max(1, round(budget / (6 * n * tokens_per_step))) for n in n_params.tolist()]\n"
+        + "    per_step = 6 * tokens_per_step\n"
+        + "    out = [max(1, round(budget / (per_step * n))) for n in n_params.tolist()]\n"
         + "    return torch.tensor(out, dtype=torch.int64)\n",
     },
     "parabola_minimum": {
