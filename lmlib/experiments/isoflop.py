@@ -214,6 +214,11 @@ def profiles(runs: list[dict]) -> dict:
     return out
 
 
+def inside(log_n: list[list[float]], n_opt: list[float]) -> list[bool]:
+    """Per budget: does the vertex lie within the sizes trained (else it is extrapolated)?"""
+    return [min(xs) <= math.log(n) <= max(xs) for xs, n in zip(log_n, n_opt)]
+
+
 def summarize(runs: list[dict]) -> dict:
     """N_opt per budget (seeds' mean losses, and each seed alone), a and b with bootstrap
     intervals over sizes and seeds, tokens per parameter, and the data curve's means."""
@@ -225,7 +230,8 @@ def summarize(runs: list[dict]) -> dict:
     per_seed = []
     for i, r in enumerate(runs):
         n_i = fit.optimal_sizes(budgets, log_n, [prof[c]["loss"][i] for c in budgets])
-        per_seed.append({"seed": r["seed"], "n_opt": n_i, **fit.scaling_exponents(budgets, n_i)})
+        per_seed.append({"seed": r["seed"], "n_opt": n_i, "inside": inside(log_n, n_i),
+                         **fit.scaling_exponents(budgets, n_i)})  # fmt: skip
     losses = [prof[c]["loss"] for c in budgets]
     boot = fit.bootstrap_exponents(budgets, log_n, losses, BOOTSTRAP_DRAWS, BOOTSTRAP_SEED)
     curve = {}
@@ -238,6 +244,7 @@ def summarize(runs: list[dict]) -> dict:
         "seeds": [r["seed"] for r in runs],
         "budgets": budgets,
         "n_opt": n_opt,
+        "inside": inside(log_n, n_opt),
         "d_opt": [c / (fit.FLOPS_PER_PARAM_TOKEN * n) for c, n in zip(budgets, n_opt)],
         "tokens_per_param": [fit.tokens_per_parameter(c, n) for c, n in zip(budgets, n_opt)],
         "window_params": [[round(math.exp(x)) for x in xs] for xs in log_n],

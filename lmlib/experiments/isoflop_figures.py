@@ -94,7 +94,7 @@ def draw_all(runs: list[dict], summary: dict, prof: dict, outdir: Path) -> list[
     plt.close(fig)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     _optimum(axes, summary)
-    fig.suptitle(f"The optimum against compute ({len(runs)} seeds)")
+    fig.suptitle(f"The optimum against compute ({len(runs)} seed{'s' * (len(runs) > 1)})")
     fig.tight_layout()
     paths.append(outdir / "isoflop_optimum.png")
     save_figure(fig, paths[-1])
