@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from pathlib import Path
 
 import torch
@@ -23,7 +24,16 @@ import torch
 from lmlib.analysis import isoflop as fit
 from lmlib.data.shakespeare import tiny_shakespeare
 from lmlib.data.tokenizer import CharTokenizer
-from lmlib.experiments.results import completed, load_seeds, provenance, run_seeds, write_results
+from lmlib.experiments.pool import map_spawned
+from lmlib.experiments.results import (
+    completed,
+    load_seeds,
+    provenance,
+    read_results,
+    run_seeds,
+    seed_path,
+    write_results,
+)
 from lmlib.experiments.scaling import lr_for
 from lmlib.experiments.sizes import Size
 from lmlib.experiments.tokenization import sum_text, sums
@@ -54,13 +64,13 @@ def settings(profile: str) -> dict:
         cpu=dict(
             budgets=[3e10, 1e11, 3e11], widths=[6, 8, 12, 16, 24, 32, 48], n_layers=2,
             n_heads=1, context=64, batch_size=32, lr=3e-3, eval_batches=64, seeds=[0, 1, 2],
-            data=dict(n_train=[125, 250, 500, 1000, 2000, 4000], n_test=400, steps=600,
+            data=dict(n_train=[125, 250, 500, 1000, 2000, 4000], n_test=400, steps=3000,
                       d_model=64, batch_size=32),
         ),
         gpu=dict(
             budgets=[1e13, 3.16e13, 1e14], widths=[24, 32, 48, 64, 96, 128, 192], n_layers=2,
             n_heads=1, context=64, batch_size=256, lr=3e-3, eval_batches=64, seeds=[0, 1, 2],
-            data=dict(n_train=[125, 250, 500, 1000, 2000, 4000, 8000], n_test=1000, steps=3000,
+            data=dict(n_train=[125, 250, 500, 1000, 2000, 4000, 8000], n_test=1000, steps=6000,
                       d_model=128, batch_size=64),
         ),
         profile=profile,
@@ -174,24 +184,57 @@ def data_curve(s: dict, seed: int) -> list[dict]:
 def run(profile: str, seed: int = 0) -> dict:
     s = settings(profile)
     data = tiny_shakespeare()
+    start = time.process_time()
     with torch_threads(1):  # one thread: the same numbers on any machine, in a worker or not
         runs = [isoflop_run(s, p, data, seed) for p in plan(s, data.tokenizer.vocab_size)]
-        curve = data_curve(s, seed)
-    return {
+    record = {
         "experiment": "isoflop",
         "profile": profile,
         "seed": seed,
         "settings": s,
         "window": WINDOW,
         "runs": runs,
-        "data_curve": curve,
+        "cpu_s": {"isoflop": round(time.process_time() - start, 2)},
         **provenance(pick_device("cpu")),
     }
+    return with_data_curve(record, s)
+
+
+def with_data_curve(record: dict, s: dict) -> dict:
+    """`record` with its data curve (re)computed at the settings `s`, timed and stamped apart."""
+    start = time.process_time()
+    with torch_threads(1):
+        record["data_curve"] = data_curve(s, record["seed"])
+    record["settings"] = {**record["settings"], "data": s["data"]}
+    record["cpu_s"]["data_curve"] = round(time.process_time() - start, 2)
+    record["data_curve_provenance"] = provenance(pick_device("cpu"))
+    return record
+
+
+def refresh_data_curve(profile: str, path: Path) -> None:
+    """Redo the data curve of a seed file whose data-curve settings are not the profile's (its
+    IsoFLOP runs are kept: their settings are unchanged). A record without per-part CPU times
+    counts its whole time for the IsoFLOP part, an upper bound."""
+    record, s = read_results(path), settings(profile)
+    if {k: v for k, v in record["settings"].items() if k != "data"} != {
+        k: v for k, v in s.items() if k != "data"
+    }:
+        raise ValueError(f"{path}: its IsoFLOP settings are not the profile's; delete it to rerun")
+    if record["settings"]["data"] == s["data"]:
+        return
+    record.setdefault("cpu_s", {"isoflop": record["cpu_time_s"]})
+    record = with_data_curve(record, s)
+    record["cpu_time_s"] = round(sum(record["cpu_s"].values()), 2)
+    write_results(path, record)
+    print(f"refreshed the data curve of {path}")
 
 
 def run_sweep(profile: str, root: Path, seeds=None, jobs: int = 1) -> dict:
-    """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume)."""
+    """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume),
+    and their data curves redone where its settings changed."""
     seeds = list(seeds or settings(profile)["seeds"])
+    stale = [(profile, p) for p in (seed_path(root, profile, x) for x in seeds) if p.exists()]
+    map_spawned(refresh_data_curve, stale, jobs)
     run_seeds(__name__, profile, root, seeds, jobs)
     return {"seeds": seeds}
 
