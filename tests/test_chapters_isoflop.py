@@ -40,7 +40,7 @@ def claims() -> list[tuple[str, str, tuple[str, ...]]]:
     held_out = settings["eval_batches"] * settings["batch_size"] * settings["context"]
     out = [
         ("seeds", str(len(s["seeds"])), ("seeds",)),
-        ("minutes", f"{s['cpu_time_s'] / 2 / 60:.0f} minutes", ("idle cores", "CPU time")),
+        ("minutes", f"{s['cpu_time_s'] / 2 / 60:.0f} minutes", ("cores", "CPU time")),
         ("held_out", f"{held_out:,}", ("held-out", "characters")),
         ("n_lo", f"{min(p['params'] for p in points):,}", ("parameters",)),
         ("n_hi", f"{max(p['params'] for p in points):,}", ("parameters",)),
@@ -51,10 +51,11 @@ def claims() -> list[tuple[str, str, tuple[str, ...]]]:
         ("b_lo", f"{b_lo:.2f}", ("b",)),
         ("b_hi", f"{b_hi:.2f}", ("b",)),
         ("inside", f"{sum(all(p['inside']) for p in s['per_seed'])} of 3", ("inside", "seeds")),
+        ("draws", str(s["bootstrap"]["draws"]), ("draws kept",)),
     ]
     for c, n, tpp in zip(s["budgets"], s["n_opt"], s["tokens_per_param"]):
         out.append((f"budget_{c:.1e}", f"{c:.1e}", ("FLOPs",)))
-        out.append((f"n_opt_{c:.1e}", k(n), ("N_opt", f"{c:.1e}")))
+        out.append((f"n_opt_{c:.1e}", k(n), ("vertex", f"{c:.1e}")))
         out.append((f"tpp_{c:.1e}", f"{tpp:.0f}", ("tokens per parameter", f"{c:.1e}")))
     for p in s["per_seed"]:
         out.append((f"a_seed{p['seed']}", f"{p['a']:.2f}", ("seed", "a")))
@@ -98,3 +99,26 @@ def test_the_chapter_says_how_many_seeds_agree_on_a_below_kaplan(body):
     below = sum(p["a"] < 0.73 for p in s["per_seed"])
     assert find_claim(body, f"{below} of 3", ("seeds", "0.73"))
     assert math.isclose(s["a"] + s["b"], 1.0, abs_tol=1e-9)
+
+
+def test_what_the_prose_says_about_the_numbers_holds(body):
+    s, runs = load()
+    lo, hi = s["bootstrap"]["a"]
+    if find_claim(body, "0.73", ("interval contains both", "0.5")):
+        assert lo <= 0.5 <= hi and lo <= 0.73 <= hi
+    if find_claim(body, "0.73", ("contains Hoffmann's", "excludes Kaplan's")):
+        assert lo <= 0.5 <= hi < 0.73
+    if find_claim(body, "0.5", ("near its lower end",)):
+        assert 0.5 - lo < hi - 0.5
+    if "none of these optima is an extrapolation" in body:
+        assert all(all(p["inside"]) for p in s["per_seed"]) and all(s["inside"])
+    if "more than ten times Chinchilla" in body:
+        assert min(s["tokens_per_param"]) > 10 * 20
+    if "span more than a decade" in body:
+        assert all(max(w) / min(w) > 10 for w in s["window_params"])
+    if "clear valley" in body:  # every budget's middle sizes beat both ends, in every seed
+        prof = {c: [[p["val_loss"] for p in r["runs"] if p["budget"] == c] for r in runs]
+                for c in s["budgets"]}  # fmt: skip
+        for seeds in prof.values():
+            for loss in seeds:
+                assert min(loss[1:-1]) < min(loss[0], loss[-1])

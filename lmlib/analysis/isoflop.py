@@ -89,8 +89,8 @@ class PowerFit:
         return self.coefficient * torch.as_tensor(x, dtype=torch.float64) ** self.exponent
 
 
-def fit_power(x, y) -> PowerFit:
-    """y = k x^e by least squares on log y against log x (K,) -> PowerFit(e, k)."""
+def _log_line(x, y) -> tuple[float, float]:
+    """(slope, intercept) of log y against log x by least squares."""
     x, y = _vector(x, "x"), _vector(y, "y")
     if x.shape != y.shape or len(x) < 2:
         raise ValueError(f"need matching x and y with >= 2 points, got {len(x)} and {len(y)}")
@@ -100,7 +100,13 @@ def fit_power(x, y) -> PowerFit:
         raise ValueError("x must take at least two different values")
     lx, ly = x.log(), y.log()
     slope = ((lx - lx.mean()) * (ly - ly.mean())).sum() / ((lx - lx.mean()) ** 2).sum()
-    return PowerFit(slope.item(), math.exp((ly.mean() - slope * lx.mean()).item()))
+    return slope.item(), (ly.mean() - slope * lx.mean()).item()
+
+
+def fit_power(x, y) -> PowerFit:
+    """y = k x^e by least squares on log y against log x (K,) -> PowerFit(e, k)."""
+    slope, intercept = _log_line(x, y)
+    return PowerFit(slope, math.exp(intercept))
 
 
 def optimal_sizes(budgets, log_n, losses) -> list[float]:
@@ -116,7 +122,7 @@ def scaling_exponents(budgets, n_opt) -> dict:
     c = _vector(budgets, "budgets")
     n = _vector(n_opt, "n_opt")
     d = c / (FLOPS_PER_PARAM_TOKEN * n)
-    return {"a": fit_power(c, n).exponent, "b": fit_power(c, d).exponent}
+    return {"a": _log_line(c, n)[0], "b": _log_line(c, d)[0]}
 
 
 def bootstrap_exponents(
@@ -124,8 +130,9 @@ def bootstrap_exponents(
 ) -> dict:
     """Percentile intervals of a and b. losses[k] is (R_k, S_k): R_k repeats (seeds) of each of
     the S_k sizes at budget k. Each draw resamples, per budget, the sizes with replacement and,
-    for every size drawn, one of its repeats; a draw with fewer than three distinct sizes at a
-    budget, or whose parabola has no minimum, is skipped (and counted)."""
+    for every size drawn, one of its repeats. A draw is skipped (and counted) when a budget has
+    fewer than three distinct sizes, no minimum, or a minimum outside the sizes drawn: that is an
+    extrapolation of the parabola, which the point estimate is checked never to be."""
     gen = torch.Generator().manual_seed(seed)
     a, b, skipped = [], [], 0
     tables = [torch.as_tensor(t, dtype=torch.float64) for t in losses]
@@ -140,8 +147,11 @@ def bootstrap_exponents(
             xs.append(torch.as_tensor(x, dtype=torch.float64)[pick])
             ys.append(t[rep, pick])
         try:
-            e = scaling_exponents(budgets, optimal_sizes(budgets, xs, ys))
-        except ValueError:
+            n_opt = optimal_sizes(budgets, xs, ys)
+            if not all(x.min() <= math.log(n) <= x.max() for x, n in zip(xs, n_opt)):
+                raise ValueError("a minimum outside the sizes drawn")
+            e = scaling_exponents(budgets, n_opt)
+        except (ValueError, OverflowError):
             skipped += 1
             continue
         a.append(e["a"])
