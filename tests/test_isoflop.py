@@ -102,3 +102,12 @@ def test_bootstrap_interval_covers_the_truth_and_repeats_from_its_seed():
     assert again["a"] == pytest.approx(boot["a"], rel=1e-9) and again["draws"] == boot["draws"]
     with pytest.raises(ValueError, match="repeats, sizes"):
         fit.bootstrap_exponents(budgets, log_n, [t[0] for t in losses], draws=10)
+
+
+def test_bootstrap_of_valleys_outside_every_window_gives_no_interval():
+    budgets, log_n, _ = synthetic(a=0.6)
+    hills = [
+        torch.tensor([[-((x - 9.0) ** 2) for x in xs]] * 2, dtype=torch.float64) for xs in log_n
+    ]
+    boot = fit.bootstrap_exponents(budgets, log_n, hills, draws=50, seed=0)
+    assert boot["a"] is None and boot["b"] is None and boot["skipped"] == 50

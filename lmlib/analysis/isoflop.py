@@ -156,8 +156,8 @@ def bootstrap_exponents(
             continue
         a.append(e["a"])
         b.append(e["b"])
-    if len(a) < 2:
-        raise ValueError(f"{skipped} of {draws} draws had no minimum; the profiles are too flat")
+    if len(a) < 2:  # no interval to give: every valley lies outside the sizes drawn
+        return {"a": None, "b": None, "draws": len(a), "skipped": skipped, "level": level}
     q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
     ci = lambda v: torch.quantile(torch.tensor(v, dtype=torch.float64), q).tolist()  # noqa: E731
     return {"a": ci(a), "b": ci(b), "draws": len(a), "skipped": skipped, "level": level}

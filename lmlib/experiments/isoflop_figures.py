@@ -55,7 +55,7 @@ def _optimum(axes, summary: dict) -> None:
             )
         ax.plot(c, ours, "o", color="C4", ms=7, label="seeds' mean")
         power = fit.fit_power(c, ours)
-        lo, hi = summary["bootstrap"][exp_key]
+        lo, hi = summary["bootstrap"][exp_key] or (math.nan, math.nan)
         ax.plot(c, power.predict(c), "-", color="C4",
                 label=f"fit: {exp_key} = {summary[exp_key]:.2f} [{lo:.2f}, {hi:.2f}]")  # fmt: skip
         mid = len(c) // 2
