@@ -60,6 +60,7 @@ analysis/     measuring what a model learned
   price_performance  exponential trends: log-linear fit, bootstrap doubling time, the talk's 10x/5y
   crossing      where two loss-against-compute curves cross
   heads         each attention head's weights, mean look-back and entropy
+  isoflop       IsoFLOP profiles: steps for a budget, parabola minima, N_opt ~ C^a, bootstrap
 rewards/      learning from a reward
   qa            reward tables for answering or abstaining, and a policy trained on them
   abstain       an "I don't know" word, and REINFORCE on a language model's own weights
@@ -95,6 +96,8 @@ experiments/  behind `lmlib run`: one module per experiment, each writing a resu
   mlp_ablation_figures  the MLP ablation's figures: loss against the bigram floor, rates, probe
   tokenization  characters, BPE and words at equal compute, and sums with digits merged or split
   sft_vs_rl     imitation, a verifiable reward, and both at equal FLOPs on sums, over seeds
+  isoflop       compute-optimal size from IsoFLOP profiles, and a data-scaling curve, over seeds
+  isoflop_figures  that experiment's figures: valleys, the optimum against compute, the data curve
 grading/      `lmlib grade` and `lmlib student`
   checker       check() in a notebook: an exercise's checks, in-process
   grade         the `lmlib grade` command

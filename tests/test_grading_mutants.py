@@ -51,6 +51,7 @@ KINDS = {
 NOT_APPLICABLE = {
     "1_2_multitask_learning": {"route_", "nograd_"},
     "1_3_scaling_and_emergence": {"route_", "nograd_"},
+    "1_4_compute_optimal": {"route_", "nograd_"},  # floats and int steps: no gradient
     "2_1_driving_force": {"route_", "nograd_"},
     "3_2_mlp": {"route_", "const_", "edge_"},
     "3_3_tokenization": {"route_", "nograd_"},  # lists of ints and floats: no gradient

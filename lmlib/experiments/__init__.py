@@ -20,4 +20,5 @@ EXPERIMENTS = {
     "mlp_ablation": "lmlib.experiments.mlp_ablation",
     "tokenization": "lmlib.experiments.tokenization",
     "sft_vs_rl": "lmlib.experiments.sft_vs_rl",
+    "isoflop": "lmlib.experiments.isoflop",
 }

@@ -154,6 +154,25 @@ _LABS: dict[str, dict[str, dict]] = {
                         tasks=dict(n_train=50_000, n_test=1024), seeds=2, jobs=1),
         ),
     },
+    "1_4_compute_optimal": {  # lmlib.experiments.isoflop's sizes, one seed (cpu: its seed 0)
+        "ci": dict(
+            budgets=[1e8, 3e8, 1e9], widths=[4, 6, 8, 12, 16, 24, 32], n_layers=2, n_heads=1,
+            context=32, batch_size=8, lr=3e-3, eval_batches=4, seeds=[0],
+            data=dict(n_train=[16, 64, 256], n_test=50, steps=30, d_model=16, batch_size=16),
+        ),
+        "cpu": dict(
+            budgets=[3e10, 1e11, 3e11], widths=[6, 8, 12, 16, 24, 32, 48], n_layers=2,
+            n_heads=1, context=64, batch_size=32, lr=3e-3, eval_batches=64, seeds=[0],
+            data=dict(n_train=[125, 500, 2000], n_test=400, steps=3000, d_model=64,
+                      batch_size=32),
+        ),
+        "gpu": dict(
+            budgets=[1e13, 3.16e13, 1e14], widths=[24, 32, 48, 64, 96, 128, 192], n_layers=2,
+            n_heads=1, context=64, batch_size=256, lr=3e-3, eval_batches=64, seeds=[0],
+            data=dict(n_train=[125, 500, 2000, 8000], n_test=1000, steps=6000, d_model=128,
+                      batch_size=64),
+        ),
+    },
 }  # fmt: skip
 
 FAMILY_LAYERS = {

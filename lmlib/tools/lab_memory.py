@@ -194,10 +194,20 @@ def _lab5_2(profile: str) -> list[Run]:
     return [_transformer("GPT on sums", cfg, max(s["batch_size"], s["rl_prompts"] * s["samples"]))]
 
 
+def _lab1_4(profile: str) -> list[Run]:
+    from lmlib.experiments import isoflop
+
+    s = settings("1_4_compute_optimal", profile)
+    out = [_transformer(f"width {d}", isoflop.model_config(s, d), s["batch_size"])
+           for d in s["widths"]]  # fmt: skip
+    return [*out, _transformer("sums", isoflop.sums_model_config(s), s["data"]["batch_size"])]
+
+
 RUNS: dict[str, Callable[[str], list[Run]]] = {
     "1_1_next_token_prediction": _lab1_1,
     "1_2_multitask_learning": _lab1_2,
     "1_3_scaling_and_emergence": _lab1_3,
+    "1_4_compute_optimal": _lab1_4,
     "2_1_driving_force": _lab2_1,
     "2_2_three_ways_to_read": _lab2_2,
     "3_1_multihead_attention": _lab3_1,

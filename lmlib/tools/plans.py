@@ -226,10 +226,30 @@ def _lab4_3(profile: str) -> float:
     return tokens * (trained + 2 * teacher / 3 * s.steps)  # each teacher's forward per step
 
 
+def _lab1_4(profile: str) -> float:
+    from lmlib.experiments import isoflop
+    from lmlib.models.transformer import TransformerLM
+    from lmlib.training.train import TrainConfig
+
+    s = settings("1_4_compute_optimal", profile)  # every (budget, width), then the sums models
+    total = sum(
+        run_flops(TransformerLM(isoflop.model_config(s, p["d_model"])).flops_per_token(),
+                  s["context"], TrainConfig(steps=p["steps"], batch_size=s["batch_size"],
+                                            eval_every=p["steps"], eval_batches=1))
+        for p in isoflop.plan(s)
+    )  # fmt: skip
+    d = s["data"]
+    model = TransformerLM(isoflop.sums_model_config(s))
+    run = TrainConfig(steps=d["steps"], batch_size=d["batch_size"], eval_every=d["steps"],
+                      eval_batches=1)  # fmt: skip
+    return total + len(d["n_train"]) * run_flops(model.flops_per_token(), model.context, run)
+
+
 PLANS: dict[str, Callable[[str], float]] = {
     "1_1_next_token_prediction": _lab1_1,
     "1_2_multitask_learning": _lab1_2,
     "1_3_scaling_and_emergence": _lab1_3,
+    "1_4_compute_optimal": _lab1_4,
     "2_1_driving_force": _lab2_1,
     "2_2_three_ways_to_read": _lab2_2,
     "3_1_multihead_attention": _lab3_1,

@@ -19,6 +19,7 @@ _MODULES = (
     "lab1_1",
     "lab1_2",
     "lab1_3",
+    "lab1_4",
     "lab2_1",
     "lab2_2",
     "lab3_1",
