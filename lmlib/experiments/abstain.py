@@ -22,7 +22,7 @@ import torch
 from lmlib.analysis import quiz
 from lmlib.data.knowledge import KnowledgeBase
 from lmlib.data.tokenizer import WordTokenizer
-from lmlib.experiments.results import load_seeds, provenance, run_seeds, seed_path  # noqa: F401
+from lmlib.experiments.results import load_seeds, profile_seeds, provenance, run_seeds, seed_path  # noqa: F401
 from lmlib.models.transformer import TransformerConfig
 from lmlib.rewards import abstain as ab
 from lmlib.rewards import qa
@@ -159,14 +159,12 @@ def run(profile: str, seed: int = 0) -> dict:
 
 def run_sweep(profile: str, root: Path, seeds=None, jobs: int = 1) -> dict:
     """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume)."""
-    seeds = list(seeds or settings(profile)["seeds"])
-    run_seeds(__name__, profile, root, seeds, jobs)
-    return {"seeds": seeds}
+    return {"seeds": run_seeds(__name__, profile, root, seeds, jobs)}
 
 
 def load(root: Path, profile: str) -> list[dict]:
     """The results of every seed of the profile, in seed order."""
-    return load_seeds(root, profile, settings(profile)["seeds"])
+    return load_seeds(root, profile, profile_seeds(__name__, profile))
 
 
 def figures(root: Path, profile: str, outdir: Path) -> list[Path]:

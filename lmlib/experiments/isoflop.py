@@ -24,14 +24,12 @@ import torch
 from lmlib.analysis import isoflop as fit
 from lmlib.data.shakespeare import tiny_shakespeare
 from lmlib.data.tokenizer import CharTokenizer
-from lmlib.experiments.pool import map_spawned
 from lmlib.experiments.results import (
     completed,
     load_seeds,
+    profile_seeds,
     provenance,
-    read_results,
     run_seeds,
-    seed_path,
     write_results,
 )
 from lmlib.experiments.scaling import lr_for
@@ -201,7 +199,7 @@ def run(profile: str, seed: int = 0) -> dict:
 
 
 def with_data_curve(record: dict, s: dict) -> dict:
-    """`record` with its data curve (re)computed at the settings `s`, timed and stamped apart."""
+    """`record` with its data curve computed at the settings `s`, timed and stamped apart."""
     start = time.process_time()
     with torch_threads(1):
         record["data_curve"] = data_curve(s, record["seed"])
@@ -211,37 +209,14 @@ def with_data_curve(record: dict, s: dict) -> dict:
     return record
 
 
-def refresh_data_curve(profile: str, path: Path) -> None:
-    """Redo the data curve of a seed file whose data-curve settings are not the profile's (its
-    IsoFLOP runs are kept: their settings are unchanged). A record without per-part CPU times
-    counts its whole time for the IsoFLOP part, an upper bound."""
-    record, s = read_results(path), settings(profile)
-    if {k: v for k, v in record["settings"].items() if k != "data"} != {
-        k: v for k, v in s.items() if k != "data"
-    }:
-        raise ValueError(f"{path}: its IsoFLOP settings are not the profile's; delete it to rerun")
-    if record["settings"]["data"] == s["data"]:
-        return
-    record.setdefault("cpu_s", {"isoflop": record["cpu_time_s"]})
-    record = with_data_curve(record, s)
-    record["cpu_time_s"] = round(sum(record["cpu_s"].values()), 2)
-    write_results(path, record)
-    print(f"refreshed the data curve of {path}")
-
-
 def run_sweep(profile: str, root: Path, seeds=None, jobs: int = 1) -> dict:
-    """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume),
-    and their data curves redone where its settings changed."""
-    seeds = list(seeds or settings(profile)["seeds"])
-    stale = [(profile, p) for p in (seed_path(root, profile, x) for x in seeds) if p.exists()]
-    map_spawned(refresh_data_curve, stale, jobs)
-    run_seeds(__name__, profile, root, seeds, jobs)
-    return {"seeds": seeds}
+    """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume)."""
+    return {"seeds": run_seeds(__name__, profile, root, seeds, jobs)}
 
 
 def load(root: Path, profile: str) -> list[dict]:
     """The results of every seed of the profile, in seed order."""
-    return load_seeds(root, profile, settings(profile)["seeds"])
+    return load_seeds(root, profile, profile_seeds(__name__, profile))
 
 
 def profiles(runs: list[dict]) -> dict:

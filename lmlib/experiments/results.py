@@ -97,14 +97,23 @@ def seed_path(root: Path, profile: str, seed: int) -> Path:
     return Path(root) / profile / f"seed{seed}.json"
 
 
-def run_seeds(module: str, profile: str, root: Path, seeds: list[int], jobs: int = 1) -> None:
-    """``module.run(profile, seed)`` for every seed whose file is missing (so an interrupted
-    sweep resumes), ``jobs`` at a time in spawned workers, each result written with its wall
-    time."""
+def profile_seeds(module: str, profile: str) -> list[int]:
+    """The seeds ``module.settings(profile)`` names."""
+    return list(importlib.import_module(module).settings(profile)["seeds"])
+
+
+def run_seeds(
+    module: str, profile: str, root: Path, seeds: list[int] | None = None, jobs: int = 1
+) -> list[int]:
+    """``module.run(profile, seed)`` for every seed (default: the profile's) whose file is missing,
+    so an interrupted sweep resumes; ``jobs`` at a time in spawned workers, each result written
+    with its wall and CPU time. Returns the seeds."""
     from lmlib.experiments.pool import map_spawned
 
+    seeds = list(seeds or profile_seeds(module, profile))
     todo = [(module, profile, s, seed_path(root, profile, s)) for s in seeds]
     map_spawned(_run_and_write, [job for job in todo if not job[3].exists()], jobs)
+    return seeds
 
 
 def _run_and_write(module: str, profile: str, seed: int, path: Path) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from lmlib.experiments.results import load_seeds, provenance, run_seeds
+from lmlib.experiments.results import load_seeds, profile_seeds, provenance, run_seeds
 from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.rewards import sums
 from lmlib.runtime.device import pick_device, torch_threads
@@ -199,14 +199,12 @@ def run(profile: str, seed: int = 0) -> dict:
 
 def run_sweep(profile: str, root: Path, seeds=None, jobs: int = 1) -> dict:
     """Every seed of the profile, `jobs` at a time; seeds whose file exists are kept (resume)."""
-    seeds = list(seeds or settings(profile)["seeds"])
-    run_seeds(__name__, profile, root, seeds, jobs)
-    return {"seeds": seeds}
+    return {"seeds": run_seeds(__name__, profile, root, seeds, jobs)}
 
 
 def load(root: Path, profile: str) -> list[dict]:
     """The results of every seed of the profile, in seed order."""
-    return load_seeds(root, profile, settings(profile)["seeds"])
+    return load_seeds(root, profile, profile_seeds(__name__, profile))
 
 
 def figures(root: Path, profile: str, outdir: Path) -> list[Path]:
