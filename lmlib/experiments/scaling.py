@@ -89,7 +89,7 @@ def settings(profile: str) -> Settings:
         cpu=Settings(
             sizes=CPU_SIZES,
             seeds=(0, 1, 2),
-            train=TrainConfig(steps=1000, batch_size=16, lr=3e-3, warmup_steps=50, progress=False),
+            train=TrainConfig(steps=2000, batch_size=16, lr=3e-3, warmup_steps=50, progress=False),
             context=64,
             **world,
             probe_items=200,
@@ -98,7 +98,7 @@ def settings(profile: str) -> Settings:
             curve_windows=256,
             evals_per_octave=2,
         ),
-        gpu=Settings(  # sized by FLOPs to about ten minutes of a T4 (tests/test_scaling_budget.py)
+        gpu=Settings(  # sized by FLOPs to about ten minutes of a T4 (tests/test_scaling_design.py)
             sizes=(*CPU_SIZES, *ladder("main", 3, 4, (128, 152))),
             seeds=(0, 1, 2),
             train=TrainConfig(steps=9000, batch_size=64, lr=3e-3, warmup_steps=200, progress=False),
