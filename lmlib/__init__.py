@@ -157,7 +157,12 @@ from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import autocast, pick_device, seed_everything
 from lmlib.runtime.files import checkpoint_dir
 from lmlib.runtime.profiles import by_profile, current_profile
-from lmlib.training.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from lmlib.training.checkpoint import (
+    CheckpointError,
+    kept_result,
+    load_checkpoint,
+    save_checkpoint,
+)
 from lmlib.training.loss import next_token_loss
 from lmlib.training.sampling import generate, sample_next
 from lmlib.training.train import History, TrainConfig, evaluate, lr_at, train
@@ -188,6 +193,7 @@ __all__ = [
     "evaluate",
     "generate",
     "get_batch",
+    "kept_result",
     "load_checkpoint",
     "lr_at",
     "merge_heads",

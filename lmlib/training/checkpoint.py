@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,3 +94,31 @@ def check_same(saved: dict[str, Any], current: dict[str, Any], what: str, path: 
             + "\n  ".join(diffs)
             + "\nUse the same settings, or a new checkpoint path."
         )
+
+
+def kept_result(path: str | os.PathLike, key: Any, compute: Callable[[], Any]) -> Any:
+    """compute()'s result, kept in the checkpoint `path`: computed and saved the first time,
+    read back on any later call with the same `key` (the settings that determine the result).
+
+    A lab cell that runs many short trainings wraps each one in it, so running the cell again
+    after a stop or a disconnect redoes only the training that was cut off. The result must be
+    plain data (tensors, numbers, strings, None, and lists, tuples and dicts of them), and so
+    must `key`; a file kept for another key is computed again and replaced.
+    """
+    path = Path(path)
+    if path.exists():
+        state = load_checkpoint(path)
+        if state.get("key") == key:
+            return state["result"]
+    result = compute()
+    buffer = io.BytesIO()
+    torch.save({"key": key, "result": result}, buffer)
+    try:
+        torch.load(io.BytesIO(buffer.getvalue()), weights_only=True)
+    except Exception as e:
+        raise TypeError(
+            f"kept_result can keep only plain data (tensors, numbers, strings, None, and lists, "
+            f"tuples and dicts of them); this result or key holds something else: {e}"
+        ) from e
+    save_checkpoint({"key": key, "result": result}, path)
+    return result
