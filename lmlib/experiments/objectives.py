@@ -88,7 +88,7 @@ def settings(profile: str) -> Settings:
             runs=MAIN,
             ablations=ABLATIONS,
             seeds=(0, 1, 2),
-            ablation_seeds=(0,),
+            ablation_seeds=(0, 1, 2),
             model=dict(context=32, d_model=64, n_heads=4, n_layers=2, pos="rope"),
             pretrain=PretrainConfig(2e12, 32, 32, 3e-3, 50, checkpoints=CHECKPOINTS),
             finetune=FinetuneConfig(epochs=6, batch_size=16, lr=1e-3, restarts=3),
