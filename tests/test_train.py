@@ -76,6 +76,31 @@ def test_resume_after_interruption_reproduces_uninterrupted_run(tmp_path):
         assert torch.equal(p, q)
 
 
+def test_resume_restores_kept_data_as_it_was_at_the_checkpoint(tmp_path):
+    """A run killed at step 12 (a disconnect: no save on the way out) resumes from its step-10
+    checkpoint with the caller's `keep` as it was then, and on_step fills in the rest."""
+    data, val, ckpt = corpus(), corpus(500, 1), tmp_path / "run.pt"
+    run = cfg(checkpoint_path=str(ckpt), checkpoint_every=5)
+
+    def snapshot(keep, step, die_at=None):
+        if step == die_at:
+            raise RuntimeError("runtime disconnected")
+        keep["step"].append(step)
+        keep["norm"].append(sum(p.detach().norm() for p in model.parameters()))
+
+    model = fresh_model()
+    whole = {"step": [], "norm": []}
+    train(model, data, val, cfg(), on_step=lambda s, _: snapshot(whole, s), keep=whole)
+    model, first = fresh_model(), {"step": [], "norm": []}
+    with pytest.raises(RuntimeError, match="disconnected"):
+        train(model, data, val, run, on_step=lambda s, _: snapshot(first, s, 12), keep=first)
+    assert first["step"] == list(range(1, 12))
+    model, again = fresh_model(), {"step": ["stale"], "norm": []}
+    train(model, data, val, run, resume=True, on_step=lambda s, _: snapshot(again, s), keep=again)
+    assert again["step"] == whole["step"] == list(range(1, 21))
+    torch.testing.assert_close(again["norm"], whole["norm"], rtol=0, atol=0)
+
+
 def test_resume_with_different_settings_is_refused(tmp_path):
     ckpt = str(tmp_path / "run.pt")
     train(fresh_model(), corpus(), corpus(500, 1), cfg(steps=5, checkpoint_path=ckpt))

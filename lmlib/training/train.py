@@ -5,7 +5,8 @@ kernel on CPU and CUDA; on CUDA training runs in mixed precision (bf16, or fp16 
 scaler). `compile=True` tries torch.compile and falls back to eager if it fails. With
 `checkpoint_path` set, it saves atomically every `checkpoint_every` steps, at the end, and when
 interrupted (Ctrl-C or the notebook's stop button), and `resume=True` continues exactly where
-the checkpoint left off. Its settings (TrainConfig) and schedule (lr_at) live in
+the checkpoint left off, together with any plain data the caller keeps beside the run (`keep`,
+e.g. snapshots taken by on_step). Its settings (TrainConfig) and schedule (lr_at) live in
 lmlib.training.train_config.
 """
 
@@ -114,9 +115,11 @@ class _Run:
     batch_gen: torch.Generator
     history: History = field(default_factory=History)
     step: int = 0
+    keep: dict | None = None
 
     def state(self) -> dict:
         return {
+            "keep": self.keep,
             "step": self.step,
             "model_settings": _model_settings(self.model),
             "train_settings": math_settings(self.cfg),
@@ -143,6 +146,9 @@ def _resume(run: _Run, ckpt: Path) -> None:
         torch.set_rng_state(state["torch_rng"])
         run.history = History(**{**state["history"], "interrupted": False})
         run.step = state["step"]
+        if run.keep is not None:  # in place: the caller's on_step goes on adding to it
+            run.keep.clear()
+            run.keep.update(state.get("keep") or {})
     except KeyError as e:  # a valid file that train() did not write
         raise CheckpointError(f"checkpoint {ckpt} has no {e}; use another checkpoint_path") from e
 
@@ -208,10 +214,13 @@ def train(
     cfg: TrainConfig,
     resume: bool = False,
     on_step: Callable[[int, float], None] | None = None,
+    keep: dict | None = None,
 ) -> History:
     """Train `model` in place on (B, context) windows of train_data; return its History.
 
-    on_step(step, loss) is called after every optimizer step (e.g. for a live plot). Under
+    on_step(step, loss) is called after every optimizer step (e.g. for a live plot). `keep`, a
+    dict of plain data that on_step fills (snapshots of the model, say), is saved with every
+    checkpoint, and resuming restores it in place to what it held at the checkpoint's step. Under
     torchrun each process trains on its rows of every batch (see distributed); rank 0 alone
     evaluates, shows progress, calls on_step and saves; every rank returns the same History.
     """
@@ -221,6 +230,7 @@ def train(
     model.to(device)
     opt = _optimizer(model, cfg, device)
     run = _Run(model, cfg, opt, make_grad_scaler(device), torch.Generator().manual_seed(cfg.seed))
+    run.keep = keep
     torch.manual_seed(cfg.seed)  # dropout
     ckpt = Path(cfg.checkpoint_path) if cfg.checkpoint_path else None
     if resume and ckpt is not None and ckpt.exists():
