@@ -30,6 +30,7 @@ from lmlib.models.transformer import TransformerConfig, TransformerLM
 from lmlib.runtime.device import pick_device, seed_everything
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
+from lmlib.training.checkpoint import kept_result
 from lmlib.training.train import TrainConfig, train
 
 MODELS = ("ngram", "cnn", "transformer")  # from the most built-in structure to the least
@@ -138,23 +139,33 @@ def neural_run(s: Settings, model_name: str, budget: float, seed: int) -> dict:
     }
 
 
-def _neural_job(s: Settings, model: str, budget: float, seed: int, threads: int) -> dict:
+def _neural_job(
+    s: Settings, model: str, budget: float, seed: int, threads: int, keep: Path | None = None
+) -> dict:
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        return neural_run(s, model, budget, seed)
+        if keep is None:
+            return neural_run(s, model, budget, seed)
+        # the key: every setting a run depends on (not how many seeds or jobs the sweep has)
+        key = [{**asdict(s), "n_seeds": None, "jobs": None}, model, budget, seed]
+        path = keep / f"{model}-{budget:.3g}-seed{seed}.pt"
+        return kept_result(path, key, lambda: neural_run(s, model, budget, seed))
     finally:
         torch.set_num_threads(before)
 
 
-def sweep(s: Settings, seeds: list[int]) -> dict:
-    """Every (model, budget, seed): the runs and the loss table loss[model][seed][budget]."""
+def sweep(s: Settings, seeds: list[int], keep: Path | None = None) -> dict:
+    """Every (model, budget, seed): the runs and the loss table loss[model][seed][budget].
+
+    With `keep` (a folder), each neural run is kept there once finished (lmlib.kept_result), so
+    that a sweep stopped and run again trains only the runs it had not finished."""
     device = pick_device(None)
     jobs = s.jobs if device.type == "cpu" else 1
     threads = 1 if device.type == "cpu" else torch.get_num_threads()
     neural = [(m, b, sd) for sd in seeds for m in MODELS[1:] for b in s.budgets]
     neural.sort(key=lambda job: -job[1])  # longest first, so that the workers finish together
-    runs = map_spawned(_neural_job, [(s, m, b, sd, threads) for m, b, sd in neural], jobs)
+    runs = map_spawned(_neural_job, [(s, m, b, sd, threads, keep) for m, b, sd in neural], jobs)
     runs += [ngram_run(s, b, sd) for sd in seeds for b in s.budgets]
     loss = {
         m: [[_find(runs, m, b, sd)["val_loss"] for b in s.budgets] for sd in seeds] for m in MODELS

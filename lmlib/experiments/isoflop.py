@@ -158,22 +158,24 @@ def sums_model_config(s: dict) -> TransformerConfig:
 
 def data_curve(s: dict, seed: int) -> list[dict]:
     """The same model and steps trained on n distinct sums for each n; scored on held-out ones."""
+    return [data_point(s, n, seed) for n in s["data"]["n_train"]]
+
+
+def data_point(s: dict, n: int, seed: int) -> dict:
+    """One point of the data curve: the model trained on the first n distinct training sums."""
     d, tok = s["data"], sums_tokenizer()
     rng = random.Random(2000 + seed)
     test = sums(d["n_test"], rng, SUM_DIGITS)
     # distinct training sums, none of them a test sum; a smaller n is a prefix of a larger one
     pool = list(dict.fromkeys(sums(4 * max(d["n_train"]), rng, SUM_DIGITS, frozenset(test))))
-    rows = []
-    for n in d["n_train"]:
-        ids = tok.encode("".join(sum_text(a, b) for a, b in pool[:n]))
-        seed_everything(seed)
-        model = TransformerLM(sums_model_config(s))
-        run = TrainConfig(steps=d["steps"], batch_size=d["batch_size"], lr=s["lr"],
-                          warmup_steps=d["steps"] // 10, eval_every=d["steps"], eval_batches=1,
-                          seed=seed, progress=False)  # fmt: skip
-        completed(train(model, ids, ids, run))
-        rows.append({"n_train": len(pool[:n]), **sum_scores(model, tok, test)})
-    return rows
+    ids = tok.encode("".join(sum_text(a, b) for a, b in pool[:n]))
+    seed_everything(seed)
+    model = TransformerLM(sums_model_config(s))
+    run = TrainConfig(steps=d["steps"], batch_size=d["batch_size"], lr=s["lr"],
+                      warmup_steps=d["steps"] // 10, eval_every=d["steps"], eval_batches=1,
+                      seed=seed, progress=False)  # fmt: skip
+    completed(train(model, ids, ids, run))
+    return {"n_train": len(pool[:n]), **sum_scores(model, tok, test)}
 
 
 # ---- a seed, the sweep, the summary --------------------------------------------------------
