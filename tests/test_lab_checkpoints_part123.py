@@ -7,7 +7,7 @@ import os
 import signal
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
 import nbformat
 import pytest
 import torch
@@ -16,9 +16,6 @@ import lmlib
 from lmlib.data import shakespeare
 from lmlib.experiments import crossover, isoflop, mlp_ablation
 from lmlib.runtime.files import CHECKPOINTS_ENV
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
 TEXT = "".join(f"To be, or not to be, that is the question {i}.\n" for i in range(400))
 
@@ -80,10 +77,11 @@ def lab(monkeypatch, tmp_path):
     """run(lab, *markers, into=namespace) execs those cells of the lab in `namespace` at the ci
     profile, with checkpoints under tmp_path/<folder>."""
     monkeypatch.setenv("LMLIB_PROFILE", "ci")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setattr(lmlib, "tiny_shakespeare", lambda: lmlib.CharDataset.from_text(TEXT))
     monkeypatch.setattr(shakespeare, "tiny_shakespeare", lmlib.tiny_shakespeare)
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small matrices: one thread, as the labs' cpu and ci profiles
+    torch.set_num_threads(1)  # small matrices: one thread avoids synchronisation overhead
 
     def run(name: str, *markers: str, into: dict, folder: str = "checkpoints") -> dict:
         monkeypatch.setenv(CHECKPOINTS_ENV, str(tmp_path / folder))
