@@ -330,6 +330,25 @@ def test_gradient_checks_catch_a_right_value_with_a_wrong_gradient():
     assert v.status == "failed" and "gradient with respect to student_logits" in v.message
 
 
+def test_gradient_tolerance_follows_the_gradients_largest_entry():
+    """A float32 backward pass rounds an entry near zero by about 1e-7 of the largest entries:
+    that passes; a gradient off by a thousandth of its scale, or one wrong sign, does not."""
+    from lmlib.grading.verdict import Prepared, _grad_problem
+
+    ex = Exercise("f", cases=lambda rng: [], reference=lambda x: x)
+    expected = torch.tensor([40.0, -25.0, 3e-6, 0.5])
+    p = Prepared(Case((torch.ones(4),)), None, {"grads": [0]}, [expected])
+    rounded = expected + torch.tensor([0.0, 0.0, 2e-5 * 40, 0.0])  # near-zero entry, 2e-5 of max
+    assert _grad_problem(p, [rounded], ("x",), ex) is None
+    off = expected + torch.tensor([0.0, 0.0, 1e-3 * 40, 0.0])
+    assert "gradient with respect to x is wrong" in _grad_problem(p, [off], ("x",), ex)
+    assert _grad_problem(p, [expected * torch.tensor([1.0, 1.0, 1.0, -1.0])], ("x",), ex)
+    small = torch.tensor([1e-3, -2e-3])  # below 1: the absolute tolerance stays 1e-4
+    q = Prepared(Case((torch.ones(2),)), None, {"grads": [0]}, [small])
+    assert _grad_problem(q, [small + 5e-5], ("x",), ex) is None
+    assert _grad_problem(q, [small + 5e-4], ("x",), ex)
+
+
 def test_checks_fingerprint_covers_the_grader_and_every_reference_it_uses():
     from lmlib.grading.labs import checked_sources
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lmlib.grading.spec import Case, Exercise, arg_names, describe
+from lmlib.grading.spec import Case, Exercise, arg_names, compare, describe
 
 
 @dataclass
@@ -112,7 +112,7 @@ def _grad_problem(p: Prepared, got: Any, names: tuple, ex: Exercise) -> str | No
             "not under no_grad, .detach() or .item()?)"
         )
     for i, e, g in zip(p.payload["grads"], expected, got, strict=True):
-        if msg := ex.compare(e, g):
+        if msg := compare(e, g, _grad_atol(ex, e), ex.rtol):
             what = names[i] if i < len(names) else f"argument {i}"
             if e is None:
                 hint = " (it should receive none: detach it)"
@@ -125,6 +125,16 @@ def _grad_problem(p: Prepared, got: Any, names: tuple, ex: Exercise) -> str | No
                 hint = ""
             return f"the gradient with respect to {what} is wrong{hint}: {msg}"
     return None
+
+
+def _grad_atol(ex: Exercise, expected: Any) -> float:
+    """The absolute tolerance for a gradient: ten times the exercise's, times the gradient's
+    largest entry when that is above 1. A float32 backward pass sums many terms per entry, so an
+    entry near zero carries the rounding of terms of the size of the largest entries; a wrong
+    gradient is off by far more than 1e-4 of them."""
+    if isinstance(expected, Tensor) and expected.is_floating_point() and expected.numel():
+        return 10 * ex.atol * max(1.0, float(expected.detach().abs().max()))
+    return 10 * ex.atol
 
 
 def _state_problem(sent: dict, got: Any) -> str | None:
