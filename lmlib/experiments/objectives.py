@@ -21,7 +21,7 @@ paired differences (lmlib.experiments.objectives_summary); figures: objectives_f
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, is_dataclass, replace
 from pathlib import Path
 
 import torch
@@ -33,6 +33,7 @@ from lmlib.models.encoder import Encoder
 from lmlib.models.transformer import TransformerConfig
 from lmlib.runtime.device import pick_device, seed_everything, torch_threads
 from lmlib.runtime.profiles import by_profile
+from lmlib.training.checkpoint import kept_result
 from lmlib.training.electra import Electra, ElectraConfig, ReplaceMLM
 from lmlib.training.finetune import FinetuneConfig, evaluate
 from lmlib.training.masking import MaskedLM
@@ -172,6 +173,19 @@ def run_one(
         **out,
         **provenance(torch.device(device)),
     }
+
+
+def kept_run(profile: str, run: Run, seed: int, world, folder: str | Path) -> dict:
+    """run_one's record (its configs as dicts), kept in `folder`: a run finished before, at the same
+    profile, settings and seed, is read back instead of trained again."""
+    key = {"profile": profile, "run": repr(run), "settings": repr(settings(profile)), "seed": seed}
+
+    def compute() -> dict:
+        r = run_one(profile, run, seed, world)
+        plain = lambda v: asdict(v) if is_dataclass(v) else str(v) if isinstance(v, str) else v
+        return {k: plain(v) for k, v in r.items()}  # torch's version string as a str
+
+    return kept_result(Path(folder) / f"{run.name}-seed{seed}-{profile}.pt", key, compute)
 
 
 def bag_of_words(s: Settings, world=None) -> dict[str, float]:
