@@ -280,3 +280,23 @@ def test_5_2_pretraining_and_arms_stopped_and_rerun_end_as_unstopped(lab, monkey
     nb.run(arms)
     assert finetuned == ["rl", "sft_then_rl"], "only the arm cut off and those after it train"
     assert numbers(nb.ns) == pytest.approx(expected, rel=1e-6)
+
+
+def test_5_2_pretraining_refuses_a_checkpoint_of_other_settings(tmp_path):
+    from lmlib.experiments import sft_vs_rl
+    from lmlib.models.transformer import TransformerLM
+    from lmlib.training.checkpoint import CheckpointError, load_checkpoint
+
+    s = sft_vs_rl.settings("ci")
+    path = tmp_path / "pretrained.pt"
+
+    def pretrain(lr: float) -> list:
+        torch.manual_seed(0)
+        model = TransformerLM(sft_vs_rl.model_config(s))
+        gen = torch.Generator().manual_seed(0)
+        return sft_vs_rl.pretrain(model, s["pre_mix"], 4, 8, lr, gen, checkpoint=path, every=2)
+
+    losses = pretrain(1e-3)
+    assert load_checkpoint(path)["losses"] == losses  # saved at the end
+    with pytest.raises(CheckpointError, match="lr: checkpoint has 0.001, this run has 0.002"):
+        pretrain(2e-3)
