@@ -114,24 +114,36 @@ def test_4_1_ladder_stopped_and_rerun_trains_only_the_runs_left(lab, monkeypatch
     assert flat([nb.ns["runs"], nb.ns["summary"]]) == pytest.approx(expected, rel=1e-6)
 
 
-def test_4_2_objectives_stopped_in_the_second_run_train_only_it_again(lab, monkeypatch, tmp_path):
+def test_4_2_objectives_stopped_in_electra_carry_on_from_its_last_scoring(
+    lab, monkeypatch, tmp_path
+):
     from lmlib.experiments import objectives
 
     nb = lab("4_2_pretraining_objectives")
     training = nb.cell("objectives.kept_run(")
     nb.run_before("objectives.kept_run(")
-    expected = flat({n: r["points"] for n, r in nb.run(training)["runs"].items()})
+    runs = nb.run(training)["runs"]
+    expected = flat({n: r["points"] for n, r in runs.items()})
+    mlm, electra = len(runs["mlm"]["points"]), len(runs["electra"]["points"])
+    assert electra >= 3
 
-    pretrain, stop, trained = objectives.pretrain, Stop(at=6), []
+    pretrain, trained, steps = objectives.pretrain, [], []
+    stop = Stop(at=mlm + 3)  # ELECTRA's third scoring: after its first budget share
 
-    def counted(objective, ids, cfg, evaluate, device="cpu"):
+    def counted(objective, ids, cfg, evaluate, device="cpu", checkpoint=None):
         trained.append(type(objective).__name__)
+        forward = objective.forward
+
+        def step(*args):
+            steps.append(1)
+            return forward(*args)
 
         def scored(encoder):
-            stop()  # MLM is scored at 4 points; the stop comes inside ELECTRA's pretraining
+            stop()
             return evaluate(encoder)
 
-        return pretrain(objective, ids, cfg, scored, device)
+        objective.forward = step
+        return pretrain(objective, ids, cfg, scored, device, checkpoint)
 
     monkeypatch.setattr(objectives, "pretrain", counted)
     nb.checkpoints = tmp_path / "stopped"
@@ -139,8 +151,12 @@ def test_4_2_objectives_stopped_in_the_second_run_train_only_it_again(lab, monke
         nb.run(training)
     assert trained == ["MaskedLM", "Electra"]
     trained.clear()
+    steps.clear()
+    stop.calls = 0
     nb.run(training)
     assert trained == ["Electra"], "only the run cut off trains again"
+    assert stop.calls == electra - 2, "it carries on from the last scoring saved"
+    assert len(steps) == runs["electra"]["steps"] - runs["electra"]["points"][1]["step"]
     assert flat({n: r["points"] for n, r in nb.ns["runs"].items()}) == pytest.approx(
         expected, rel=1e-6
     )
