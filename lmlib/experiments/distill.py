@@ -154,15 +154,19 @@ def teacher_key(s: Settings, name: str) -> str:
 
 
 def get_teacher(
-    s: Settings, name: str, world: World | None = None, cache: bool = True
+    s: Settings, name: str, world: World | None = None, cache: bool | Path = True
 ) -> tuple[TransformerLM, dict]:
     """The teacher `name` and its record: from the cache, or trained (gold only) and cached.
 
-    With cache=False it is always trained and nothing is written.
+    With cache=False it is always trained and nothing is written; with a folder (a lab's
+    checkpoints), it is kept there, in a file whose name also says the device it trains on.
     """
     world = world or build_world(s)
     size, steps, noisy, seed = teacher_specs(s)[name]
-    path = cache_dir() / f"{name}-{teacher_key(s, name)}.pt"
+    file = f"{name}-{teacher_key(s, name)}"
+    if isinstance(cache, Path):
+        file += "-" + training_device(train_config(s, steps, seed)).type
+    path = (cache if isinstance(cache, Path) else cache_dir()) / f"{file}.pt"
     model = new_model(s, size, world.corpus.tokenizer.vocab_size, seed=seed)
     if cache and path.exists():
         state = load_checkpoint(path)
@@ -316,12 +320,8 @@ def _plain(record: dict) -> dict:
 def lab_settings(profile: str) -> Settings:
     """The lab's smaller version: one seed, one student size's ladder and the noise variant."""
     s = settings(profile)
-    return by_profile(
-        ci=replace(s, seeds=1),
-        cpu=replace(s, teacher_steps=600, steps=300, seeds=1, jobs=1),
-        gpu=replace(s, seeds=1, jobs=1),
-        profile=profile,
-    )
+    s1 = replace(s, seeds=1, jobs=1)
+    return by_profile(ci=s1, cpu=replace(s1, teacher_steps=600, steps=300), gpu=s1, profile=profile)
 
 
 def figures(record: dict, outdir: Path) -> list[Path]:

@@ -32,6 +32,7 @@ from lmlib.experiments.results import provenance
 from lmlib.models.encdec import EncDecConfig, EncoderDecoder
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
+from lmlib.training.checkpoint import kept_result
 from lmlib.training.seq2seq_train import train_seq2seq
 from lmlib.training.train import TrainConfig
 
@@ -166,12 +167,25 @@ def summarize(runs: list[dict]) -> dict:
     return out
 
 
-def run_ladder(s: dict, seeds: list[int], device: str = "cpu", verbose: bool = True) -> list[dict]:
-    """Every configuration on every task for every seed, s["jobs"] runs at a time."""
+def kept_run(name: str, task_name: str, seed: int, s: dict, device: str, folder: str) -> dict:
+    """one_run's result, kept in `folder`: a run finished before is read back, not trained again."""
+    path = Path(folder) / f"{task_name}-{name}-seed{seed}-{device}.pt"
+    key = {"config": name, "task": task_name, "seed": seed, "settings": s, "device": device}
+    return kept_result(path, key, lambda: one_run(name, task_name, seed, s, device))
+
+
+def run_ladder(
+    s: dict, seeds: list[int], device: str = "cpu", verbose: bool = True, keep: Path | None = None
+) -> list[dict]:
+    """Every configuration on every task for every seed, s["jobs"] runs at a time. With `keep`,
+    a folder, each finished run is kept there, and a ladder stopped midway and run again trains
+    only the runs it had not finished."""
     jobs = [(name, task, sd, s, device) for task in TASKS for sd in seeds for name in LADDER]
     start, done = time.perf_counter(), itertools.count(1)
     progress = (lambda r: _progress(r, next(done), len(jobs), start)) if verbose else None
-    return map_spawned(one_run, jobs, s["jobs"], progress)
+    if keep is None:
+        return map_spawned(one_run, jobs, s["jobs"], progress)
+    return map_spawned(kept_run, [(*job, str(keep)) for job in jobs], s["jobs"], progress)
 
 
 def planned_flops(s: dict) -> float:

@@ -20,8 +20,9 @@ paired differences (lmlib.experiments.objectives_summary); figures: objectives_f
 
 from __future__ import annotations
 
+import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, is_dataclass, replace
 from pathlib import Path
 
 import torch
@@ -33,6 +34,7 @@ from lmlib.models.encoder import Encoder
 from lmlib.models.transformer import TransformerConfig
 from lmlib.runtime.device import pick_device, seed_everything, torch_threads
 from lmlib.runtime.profiles import by_profile
+from lmlib.training.checkpoint import kept_result
 from lmlib.training.electra import Electra, ElectraConfig, ReplaceMLM
 from lmlib.training.finetune import FinetuneConfig, evaluate
 from lmlib.training.masking import MaskedLM
@@ -143,8 +145,15 @@ def initial_encoder(cfg: TransformerConfig, seed: int) -> dict:
 
 
 def run_one(
-    profile: str, run: Run, seed: int, world=None, device: str | torch.device = "cpu"
+    profile: str,
+    run: Run,
+    seed: int,
+    world=None,
+    device: str | torch.device = "cpu",
+    checkpoint: Path | None = None,
 ) -> dict:
+    """One objective pretrained with one seed, scored at each budget share; with `checkpoint`,
+    a file, a run stopped midway carries on from its last scoring (lmlib.training.pretrain)."""
     s = settings(profile)
     world, ids, tasks = world or build_world(s)
     cfg, mask_id = model_config(s, world)
@@ -155,7 +164,7 @@ def run_one(
     assert all(k.startswith("classifier") for k in missing), missing  # only a head is new
     pcfg = replace(s.pretrain, seed=seed)
     fcfg = replace(s.finetune, seed=seed)
-    out = pretrain(objective, ids, pcfg, lambda enc: evaluate(enc, tasks, fcfg), device)
+    out = pretrain(objective, ids, pcfg, lambda enc: evaluate(enc, tasks, fcfg), device, checkpoint)
     return {
         "experiment": "objectives",
         "profile": profile,
@@ -172,6 +181,21 @@ def run_one(
         **out,
         **provenance(torch.device(device)),
     }
+
+
+def kept_run(profile: str, run: Run, seed: int, world, folder: str | Path) -> dict:
+    """run_one's record (its configs as dicts), kept in `folder`: a run finished before, at the same
+    profile, settings and seed, is read back; a run stopped midway carries on from its last
+    scoring. The files' names hold a hash of the settings, so no other run's file is read."""
+    key = {"profile": profile, "run": repr(run), "settings": repr(settings(profile)), "seed": seed}
+    name = f"{run.name}-seed{seed}-{profile}-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}"
+
+    def compute() -> dict:
+        r = run_one(profile, run, seed, world, checkpoint=Path(folder) / f"{name}-pretraining.pt")
+        plain = lambda v: asdict(v) if is_dataclass(v) else str(v) if isinstance(v, str) else v
+        return {k: plain(v) for k, v in r.items()}  # torch's version string as a str
+
+    return kept_result(Path(folder) / f"{name}.pt", key, compute)
 
 
 def bag_of_words(s: Settings, world=None) -> dict[str, float]:

@@ -29,6 +29,7 @@ from lmlib.rewards import sums
 from lmlib.runtime.device import pick_device, torch_threads
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
+from lmlib.training.checkpoint import check_same, load_checkpoint, save_checkpoint
 from lmlib.training.flops import record
 
 SWEEP = True
@@ -67,17 +68,40 @@ def pretrain_flops(model: TransformerLM, mix: dict, steps: int, batch_size: int)
     return steps * per_step / sum(mix.values())
 
 
-def pretrain(model: TransformerLM, mix: dict, steps: int, batch_size: int, lr: float, gen) -> list:
+def pretrain(
+    model: TransformerLM,
+    mix: dict,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    gen,
+    checkpoint: Path | None = None,
+    every: int = 0,
+) -> list:
     """Next-token prediction on whole sums (prompt and answer), their digit count drawn from
     `mix` each step; the learning rate decays linearly to zero. Returns each step's loss.
-    Batches are drawn on the CPU and trained where the model is."""
+    Batches are drawn on the CPU and trained where the model is.
+
+    With `checkpoint`, a file, the model, optimizer, `gen` and losses are saved there every
+    `every` steps (default: a tenth of the run) and at the end; called again with the same
+    arguments after a stop, it carries on from the last save and ends with the same numbers."""
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.0)
     dev = next(model.parameters()).device
     tok, lengths = sums.tokenizer(), list(mix)
     weights = torch.tensor([mix[d] for d in lengths], dtype=torch.float)
-    losses = []
+    losses: list[float] = []
+    config = {"mix": mix, "steps": steps, "batch_size": batch_size, "lr": lr,
+              "model": repr(model.config), "device": str(dev)}  # fmt: skip
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint)
+        check_same(state["config"], config, "pretraining", Path(checkpoint))
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        gen.set_state(state["generator"])
+        losses = state["losses"]
+    every = every or max(1, steps // 10)
     model.train()
-    for step in range(steps):
+    for step in range(len(losses), steps):
         d = lengths[int(torch.multinomial(weights, 1, generator=gen))]
         a, b = sums.problems(batch_size, d, gen)
         p, ans = sums.prompts(a, b, tok), sums.answers(a, b, tok, sums.answer_width(d))
@@ -92,6 +116,10 @@ def pretrain(model: TransformerLM, mix: dict, steps: int, batch_size: int, lr: f
         loss.backward()
         opt.step()
         losses.append(loss.item())
+        if checkpoint is not None and (step + 1 == steps or (step + 1) % every == 0):
+            save_checkpoint({"config": config, "model": model.state_dict(), "losses": losses,
+                             "optimizer": opt.state_dict(), "generator": gen.get_state()},
+                            checkpoint)  # fmt: skip
     record(pretrain_flops(model, mix, steps, batch_size), steps * batch_size)
     return losses
 

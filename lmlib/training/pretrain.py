@@ -18,12 +18,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lmlib.runtime.device import autocast, make_grad_scaler
+from lmlib.training.checkpoint import check_same, load_checkpoint, save_checkpoint
 from lmlib.training.flops import record
 
 OBJECTIVE_SEED = 7919  # added to cfg.seed for the objective's own draws
@@ -71,11 +73,14 @@ def pretrain(
     cfg: PretrainConfig,
     evaluate: Callable[[nn.Module], dict[str, float]],
     device: str | torch.device = "cpu",
+    checkpoint: str | Path | None = None,
 ) -> dict:
     """Train ``objective`` on windows of ``ids`` until the budget is spent; score
     ``objective.encoder`` with ``evaluate`` before training and at each checkpoint.
     ``device``: where the objective trains (moved there); on CUDA with mixed precision
-    (lmlib.runtime.device.autocast), on the CPU in fp32.
+    (lmlib.runtime.device.autocast), on the CPU in fp32. With ``checkpoint``, a file, the run is
+    saved there after each scoring; called again with the same arguments after a stop, it
+    carries on from the last save and ends with the same numbers.
 
     Returns {"steps", "flops_per_step", "points": [{"step", "flops", "train_s", **scores}],
     "loss": the mean training loss of each tenth of the run}."""
@@ -94,11 +99,34 @@ def pretrain(
         lr=cfg.lr,
         betas=(0.9, 0.98),
     )
-    points = [{"step": 0, "flops": 0.0, "train_s": 0.0, **evaluate(objective.encoder)}]
+    run = {"cfg": repr(cfg), "objective": type(objective).__name__, "device": str(device)}
+
+    def save() -> None:
+        if checkpoint is not None:
+            save_checkpoint({"run": run, "objective": objective.state_dict(), "points": points,
+                             "optimizer": opt.state_dict(), "scaler": scaler.state_dict(),
+                             "data_g": data_g.get_state(), "draw_g": draw_g.get_state(),
+                             "losses": losses, "train_s": train_s}, checkpoint)  # fmt: skip
+
     losses: list[float] = []
     train_s = 0.0
+    if checkpoint is not None and Path(checkpoint).exists():
+        state = load_checkpoint(checkpoint)
+        check_same(state["run"], run, "pretraining", Path(checkpoint))
+        objective.load_state_dict(state["objective"])
+        opt.load_state_dict(state["optimizer"])
+        scaler.load_state_dict(state["scaler"])
+        data_g.set_state(state["data_g"])
+        draw_g.set_state(state["draw_g"])
+        points, losses, train_s = state["points"], state["losses"], state["train_s"]
+    else:
+        points = [{"step": 0, "flops": 0.0, "train_s": 0.0, **evaluate(objective.encoder)}]
+        save()
     objective.train()
-    for step in tqdm(range(1, steps + 1), disable=not cfg.progress, desc="pretrain", unit="step"):
+    first = len(losses) + 1
+    for step in tqdm(
+        range(first, steps + 1), disable=not cfg.progress, desc="pretrain", unit="step"
+    ):
         start = time.perf_counter()
         for group in opt.param_groups:
             group["lr"] = cfg.lr * min(1.0, step / max(1, cfg.warmup_steps))
@@ -116,6 +144,7 @@ def pretrain(
         if step in at:
             scores = evaluate(objective.encoder)
             points.append({"step": step, "flops": step * per_step, "train_s": train_s, **scores})
+            save()
     record(steps * per_step, steps * cfg.batch_size * cfg.context)  # for `lmlib budget`
     tenth = max(1, steps // 10)
     curve = [
