@@ -192,7 +192,7 @@ def addition_lottery(s, seeds, main) -> list:
     runs = f"{len(learned)} of the {len(main) * len(seeds)} runs"
     return [
         (CH3, "a3_learned_runs", runs, ("3-digit sums", "exact match", "one half")),
-        (CH3, "a3_learned_lower", f"{lower} of the {mixed} sizes", ("lower loss", "learned to add")),
+        (CH3, "a3_learned_lower", f"{lower} of the {mixed} sizes", ("lower loss", "learned")),
     ]
 
 
@@ -243,8 +243,9 @@ def emergence_claims(s, seeds, main, control, u, med, seed) -> list:
     digits = every("arithmetic_3/token_acc")
     out.append((CH4, "digits_min", f"{min(digits):.2f}", ("per-digit", "between")))
     out.append((CH4, "digits_max", f"{max(digits):.2f}", ("per-digit", "between")))
-    out.append((CH4, "a3_max", f"{max(every('arithmetic_3/exact')):.3f}", ("3-digit", "best runs")))
-    out.append((CH4, "copy_max", f"{max(every('copying/exact')):.2f}", ("whole lists", "best runs")))
+    best = ("best runs",)
+    out.append((CH4, "a3_max", f"{max(every('arithmetic_3/exact')):.3f}", ("3-digit", *best)))
+    out.append((CH4, "copy_max", f"{max(every('copying/exact')):.2f}", ("whole lists", *best)))
     jumps = count(s["shapes"]["arithmetic_3/token_acc"]["seeds"][x] == "jump" for x in seeds)
     out.append((CH4, "digits_jump", jumps, ("per-digit", "jumps")))
     quotes = every("quotes/exact")
