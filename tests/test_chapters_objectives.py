@@ -227,6 +227,29 @@ def test_the_gpu_profile_is_quoted(text):
     assert find_claim(text, f"{s.pretrain.flops:.1e}".replace("e+", "e"), ("gpu", "FLOPs per run"))
 
 
+def test_the_ablations_say_in_how_many_seeds_seed_0_holds(summary, text):
+    runs, versus = summary["runs"], summary["versus_mlm"]
+    seeds = [str(k) for k in summary["settings"]["ablation_seeds"]]
+    assert len(seeds) >= 3
+    score = lambda n, k, i: runs[n][k]["points"][i + 1]["score"]  # noqa: E731
+    lowest = [
+        all(
+            score("electra_15", k, i) == min(score(n, k, i) for n in ABLATION_ORDER)
+            for i in range(4)
+        )
+        for k in seeds
+    ]
+    below = [
+        all(score("electra_15", k, i) < score("electra", k, i) for i in range(4)) for k in seeds
+    ]
+    gen = ("electra", "all_tokens_mlm", "replace_mlm")
+    ahead = [all(versus[n][k][0]["diff"] > 0 for n in gen) for k in seeds]
+    of = lambda flags: f"{sum(flags)} of {len(flags)} seeds"  # noqa: E731
+    assert find_claim(text, of(lowest), ("ELECTRA 15%", "lowest of the five", "every checkpoint"))
+    assert find_claim(text, of(below), ("below ELECTRA", "every checkpoint"))
+    assert find_claim(text, of(ahead), ("ahead of MLM", "an eighth"))
+
+
 def test_the_ablations_say_what_seed_0_shows(summary, text):
     runs, k = summary["runs"], str(summary["settings"]["ablation_seeds"][0])
     score = lambda n, i: runs[n][k]["points"][i + 1]["score"]  # noqa: E731
