@@ -58,7 +58,7 @@ def settings(profile: str) -> dict:
         ci=dict(sizes=dict(d_model=16, n_layers=1, context=16, batch_size=4, base_steps=4),
                 lrs=[2.5e-3, 5e-3, 1e-2], seeds=[0, 1], probe_steps=6, eval_batches=1, jobs=1),
         cpu=dict(sizes=dict(d_model=64, n_layers=2, context=64, batch_size=16, base_steps=1200),
-                 lrs=[2.5e-3, 5e-3, 1e-2], seeds=[0, 1, 2], probe_steps=400, eval_batches=20,
+                 lrs=[2.5e-3, 5e-3, 1e-2, 2e-2], seeds=[0, 1, 2], probe_steps=400, eval_batches=20,
                  jobs=2),
         # about 10 minutes of a T4 at lmlib.tools.budget.T4_ACHIEVED_FLOPS (tested)
         gpu=dict(sizes=dict(d_model=128, n_layers=4, context=128, batch_size=64, base_steps=2050),
