@@ -142,10 +142,26 @@ def initial_encoder(cfg: TransformerConfig, seed: int) -> dict:
     return Encoder(cfg).state_dict()
 
 
-def run_one(
-    profile: str, run: Run, seed: int, world=None, device: str | torch.device = "cpu"
-) -> dict:
+def lab_settings(profile: str) -> Settings:
+    """The lab's sizes: the sweep's, except at `gpu`, where the lab's one seed of MLM and
+    ELECTRA takes a wider, deeper encoder and a larger budget for a T4's minutes."""
     s = settings(profile)
+    if profile != "gpu":
+        return s
+    model = dict(s.model, d_model=256, n_heads=8, n_layers=6)
+    return replace(s, model=model, pretrain=replace(s.pretrain, flops=8e14))
+
+
+def run_one(
+    profile: str,
+    run: Run,
+    seed: int,
+    world=None,
+    device: str | torch.device = "cpu",
+    s: Settings | None = None,
+) -> dict:
+    """One (objective, seed) at `profile`'s settings, or at `s` where given (the lab's)."""
+    s = s or settings(profile)
     world, ids, tasks = world or build_world(s)
     cfg, mask_id = model_config(s, world)
     start = initial_encoder(cfg, seed)

@@ -1,0 +1,21 @@
+"""The incentives experiment's fact LM trains where its settings say: the CPU at `ci` and `cpu`,
+the best device at `gpu`."""
+
+from lmlib.analysis import quiz
+from lmlib.experiments import incentives
+
+
+def test_the_fact_lm_trains_on_the_device_of_its_settings(monkeypatch):
+    asked, real = [], quiz.train_fact_lm
+
+    def spy(*args, device="cpu", **kwargs):
+        asked.append(device)
+        return real(*args, device="cpu", **kwargs)  # this machine may have no GPU
+
+    monkeypatch.setattr(quiz, "train_fact_lm", spy)
+    s = incentives.settings("ci")
+    incentives.quiz_model(s)
+    incentives.quiz_model({**s, "device": "auto"})
+    assert asked == ["cpu", "auto"]
+    assert "device" not in incentives.settings("cpu")
+    assert incentives.settings("gpu")["device"] == "auto"
