@@ -64,10 +64,11 @@ def quiz_model(s: dict, seed: int = 0) -> tuple[KnowledgeBase, dict, torch.Tenso
     cfg = TransformerConfig(
         tok.vocab_size, context=8, d_model=s["d_model"], n_heads=2, n_layers=s["n_layers"]
     )
+    device = s.get("device", "cpu")
     model, seen, losses = quiz.train_fact_lm(
-        kb, tok, cfg, s["steps"], s["batch_size"], s["lr"], seed, device=s.get("device", "cpu")
+        kb, tok, cfg, s["steps"], s["batch_size"], s["lr"], seed, device=device
     )
-    return kb, quiz.answer_confidence(model, kb, tok), seen, losses
+    return kb, quiz.answer_confidence(model, kb, tok, device), seen, losses
 
 
 def incentive_runs(q: dict, seen: torch.Tensor, s: dict, seed: int = 0) -> dict:
