@@ -53,6 +53,13 @@ def test_every_plan_grows_with_the_profile(lab):
     assert 0 < ci < cpu < gpu
 
 
+@pytest.mark.parametrize("lab", sorted(PLANS))
+def test_every_gpu_profile_is_five_to_ten_minutes_of_a_t4(lab):
+    measured = json.loads((ROOT / budget.RESULTS).read_text())["labs"][lab]
+    minutes = budget.estimate_gpu(lab, measured)["wall_s"] / 60  # the current plan, its ci time
+    assert 4.5 <= minutes <= 10, f"{lab}: {minutes:.1f} minutes at the gpu profile"
+
+
 def test_every_plan_is_a_lab():
     labs = {p.stem for p in (ROOT / "labs" / "solutions").glob("*.ipynb")}
     assert set(PLANS) <= labs

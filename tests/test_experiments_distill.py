@@ -7,15 +7,28 @@ from dataclasses import replace
 import pytest
 import torch
 
+from lmlib.data.multitask import MultitaskCorpus
 from lmlib.experiments import distill, distill_figures
+from lmlib.models.transformer import TransformerConfig, TransformerLM
+from lmlib.tools.budget import T4_ACHIEVED_FLOPS
+from lmlib.tools.memory import T4_USABLE_BYTES, transformer_training_bytes
+from lmlib.training.flops import LEDGER_ENV, read_ledger
 
 
 @pytest.fixture(scope="module")
-def record(tmp_path_factory):
+def ledger(tmp_path_factory):
+    return tmp_path_factory.mktemp("ledger") / "ledger.jsonl"
+
+
+@pytest.fixture(scope="module")
+def record(tmp_path_factory, ledger):
     mp = pytest.MonkeyPatch()
     mp.setenv("LMLIB_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     try:
-        yield json.loads(json.dumps(distill.run("ci", seed=0), default=vars))
+        with pytest.MonkeyPatch.context() as run_only:  # what the run's models spend, no more
+            run_only.setenv(LEDGER_ENV, str(ledger))
+            out = json.loads(json.dumps(distill.run("ci", seed=0), default=vars))
+        yield out
     finally:
         mp.undo()
 
@@ -130,3 +143,42 @@ def test_training_runs_on_the_device_of_the_settings():
     with mock.patch.object(torch.cuda, "is_available", return_value=True):
         assert training_device(distill.train_config(distill.settings("gpu"), 5, 0)).type == "cuda"
         assert training_device(distill.train_config(distill.settings("cpu"), 5, 0)).type == "cpu"
+
+
+def _config(s: distill.Settings, size, vocab_size: int) -> TransformerConfig:
+    return TransformerConfig(
+        vocab_size, s.context, size.d_model, size.n_heads, size.n_layers, pos="rope"
+    )
+
+
+def planned_flops(s: distill.Settings) -> float:
+    """Training FLOPs of the whole experiment: every teacher once; in every seed, each student
+    of both rosters, and a forward pass of each teacher they read at every step."""
+    V = MultitaskCorpus(s.n_entities, s.n_quotes, seed=0).tokenizer.vocab_size  # build_world's
+    fpt = {z: TransformerLM(_config(s, z, V)).flops_per_token() for z in {s.teacher, *s.students}}
+    fpt.update({s.limited: TransformerLM(_config(s, s.limited, V)).flops_per_token()})
+    specs = distill.teacher_specs(s)
+    teachers = sum(fpt[size] * steps for size, steps, _, _ in specs.values())
+    per_seed = 0.0
+    for roster, steps in (
+        (distill.roster(s), s.steps),
+        (distill.limited_roster(s), s.limited_steps),
+    ):
+        read = {teacher for _, _, teacher, _, _ in roster if teacher is not None}
+        students = sum(fpt[size] for size, *_ in roster)
+        per_seed += steps * (students + sum(fpt[specs[t][0]] / 3 for t in read))
+    return s.batch_size * s.context * (teachers + s.seeds * per_seed)
+
+
+def test_the_plan_is_what_the_ci_run_spent(record, ledger):
+    assert read_ledger(ledger) == pytest.approx(planned_flops(distill.settings("ci")), rel=1e-9)
+
+
+def test_the_gpu_profile_fits_a_t4_and_about_ten_minutes_of_it():
+    s = distill.settings("gpu")
+    minutes = planned_flops(s) / T4_ACHIEVED_FLOPS / 60
+    assert 5 <= minutes <= 10, minutes
+    assert planned_flops(s) >= 30 * planned_flops(distill.settings("cpu"))
+    V = MultitaskCorpus(s.n_entities, s.n_quotes, seed=0).tokenizer.vocab_size  # build_world's
+    for size in (s.teacher, *s.students, s.limited):
+        assert transformer_training_bytes(_config(s, size, V), s.batch_size) < T4_USABLE_BYTES

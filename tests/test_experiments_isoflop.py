@@ -18,7 +18,7 @@ from lmlib.experiments.tokenization import sum_text, sums
 from lmlib.models.transformer import TransformerLM
 from lmlib.tools.budget import T4_ACHIEVED_FLOPS
 from lmlib.tools.memory import T4_USABLE_BYTES
-from lmlib.tools.plans import PLANS
+from lmlib.tools.plans import isoflop_flops
 from lmlib.training.sampling import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -93,8 +93,7 @@ def test_data_curve_never_trains_on_a_test_sum():
 def test_gpu_profile_fits_a_t4_and_uses_about_ten_minutes_of_it():
     for name, nbytes in isoflop.gpu_memory("gpu"):
         assert nbytes < T4_USABLE_BYTES, name
-    flops = PLANS["1_4_compute_optimal"]  # one seed; the experiment trains three
-    gpu, cpu = 3 * flops("gpu"), 3 * flops("cpu")
+    gpu, cpu = (3 * isoflop_flops(isoflop.settings(p)) for p in ("gpu", "cpu"))  # three seeds
     assert 7 * 60 < gpu / T4_ACHIEVED_FLOPS < 13 * 60
     assert gpu >= 30 * cpu
 

@@ -99,3 +99,24 @@ def test_the_gpu_profile_trains_on_cuda_and_the_others_on_the_cpu(monkeypatch):
         mock.patch("lmlib.runtime.device._mps_available", return_value=False),
     ):
         assert objectives.run_device("gpu").type == "cpu"  # no GPU: the same sweep, slower
+
+
+def test_the_lab_runs_the_sweep_sizes_but_a_larger_encoder_at_gpu():
+    from dataclasses import replace
+
+    for profile in ("ci", "cpu"):
+        assert objectives.lab_settings(profile) == objectives.settings(profile)
+    lab, sweep = objectives.lab_settings("gpu"), objectives.settings("gpu")
+    assert lab.pretrain.flops > sweep.pretrain.flops
+    assert lab.model["d_model"] > sweep.model["d_model"]
+    assert replace(lab, model=sweep.model, pretrain=sweep.pretrain) == sweep  # nothing else
+
+
+def test_a_run_takes_the_settings_it_is_given():
+    from dataclasses import replace
+
+    s = objectives.settings("ci")
+    small = replace(s, pretrain=replace(s.pretrain, flops=s.pretrain.flops / 4))
+    record = objectives.run_one("ci", objectives.MAIN[0], 0, s=small)
+    assert record["pretrain_config"].flops == small.pretrain.flops
+    assert record["points"][-1]["flops"] <= small.pretrain.flops < s.pretrain.flops / 2

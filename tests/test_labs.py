@@ -31,7 +31,7 @@ def test_settings_are_copies_and_bad_names_are_refused(monkeypatch):
     s["sizes"]["seeds"].append(99)
     assert settings("3_2_mlp", "cpu")["sizes"]["seeds"] == [0, 1, 2]
     monkeypatch.setenv("LMLIB_PROFILE", "gpu")
-    assert settings("3_1_multihead_attention")["sizes"]["steps"] == 2000
+    assert settings("3_1_multihead_attention")["sizes"]["steps"] == 1400
     with pytest.raises(ValueError, match="no settings for lab '99_x'"):
         settings("99_x")
     with pytest.raises(ValueError, match="unknown profile 'tpu'"):

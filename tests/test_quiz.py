@@ -79,3 +79,15 @@ def test_frequency_buckets_and_calibration():
         torch.tensor([0.05, 0.15, 0.95, 0.99]), torch.tensor([0, 0, 1, 0]).bool()
     )
     assert [r["n"] for r in rows] == [1, 1, 2] and rows[-1]["accuracy"] == 0.5
+
+
+def test_the_quiz_in_chunks_gives_the_whole_quiz_and_leaves_the_model_where_it_was(kb_tok):
+    kb, tok = kb_tok
+    cfg = TransformerConfig(tok.vocab_size, context=8, d_model=16, n_heads=2, n_layers=1)
+    model = quiz.train_fact_lm(kb, tok, cfg, steps=30, batch_size=16)[0]
+    whole = quiz.answer_confidence(model, kb, tok)
+    parts = quiz.answer_confidence(model, kb, tok, device="cpu", chunk=5)  # the last one short
+    assert len(kb.facts) % 5 != 0
+    torch.testing.assert_close(parts["p"], whole["p"], rtol=1e-5, atol=1e-7)
+    assert parts["answer"] == whole["answer"] and torch.equal(parts["correct"], whole["correct"])
+    assert next(model.parameters()).device.type == "cpu"

@@ -98,11 +98,29 @@ def train_fact_lm(
 
 
 @torch.no_grad()
-def answer_confidence(model: TransformerLM, kb: KnowledgeBase, tok: WordTokenizer) -> dict:
-    """The quiz on every fact: {"p": (N,) confidence, "correct": (N,) bool, "answer": [words]}."""
+def answer_confidence(
+    model: TransformerLM,
+    kb: KnowledgeBase,
+    tok: WordTokenizer,
+    device: str | torch.device | None = None,
+    chunk: int = 4096,
+) -> dict:
+    """The quiz on every fact: {"p": (N,) confidence, "correct": (N,) bool, "answer": [words]}.
+
+    `chunk` facts a forward pass (their (chunk, L, V) logits at a time), on `device` ("auto":
+    see `pick_device`; None: where the model is); the model is back where it was afterwards."""
     (idx, _), pos = encode_facts(kb, tok)
-    logits = model(idx)  # (N, L, V)
-    at = logits[torch.arange(len(idx)), pos - 1]  # (N, V) the prediction of the answer word
+    home = next(model.parameters()).device
+    dev = home if device is None else pick_device(None if str(device) == "auto" else str(device))
+    at = []  # (n, V) per chunk: the prediction of the answer word
+    try:
+        model.to(dev)
+        for i in range(0, len(idx), chunk):
+            logits = model(idx[i : i + chunk].to(dev))  # (n, L, V)
+            at.append(logits[torch.arange(len(logits)), pos[i : i + chunk] - 1].float().cpu())
+    finally:
+        model.to(home)
+    at = torch.cat(at)  # (N, V)
     p, correct, answers = [], [], []
     for i, fact in enumerate(kb.facts):
         cands = kb.relations[fact.relation]

@@ -87,10 +87,10 @@ def settings(profile: str) -> Settings:
                      seeds=3, teacher_steps=1000, steps=400, batch_size=16, lr=3e-3, context=64,
                      n_entities=200, n_quotes=16, probe_items=200, noise=0.3, jobs=2,
                      limited=Size("m", 2, 64, 4), limited_steps=400),
-        gpu=Settings(Size("teacher", 3, 96, 4), (Size("xs", 1, 16, 2), Size("s", 1, 32, 2)),
-                     seeds=3, teacher_steps=2000, steps=800, batch_size=16, lr=3e-3, context=64,
-                     n_entities=400, n_quotes=32, probe_items=400, noise=0.3, jobs=1,
-                     limited=Size("m", 2, 64, 4), limited_steps=800, device="auto"),
+        gpu=Settings(Size("teacher", 4, 256, 8), (Size("xs", 1, 64, 4), Size("s", 2, 96, 4)),
+                     seeds=3, teacher_steps=6500, steps=600, batch_size=64, lr=3e-3, context=64,
+                     n_entities=1000, n_quotes=32, probe_items=400, noise=0.3, limited_steps=250,
+                     limited=Size("m", 3, 192, 6), limited_fraction=0.01, jobs=1, device="auto"),
         profile=profile,
     )  # fmt: skip
 

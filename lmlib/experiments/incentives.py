@@ -34,7 +34,8 @@ SWEEP = True
 
 
 def settings(profile: str) -> dict:
-    """Sizes per profile (ci: seconds; cpu: about a minute and a half on 2 cores)."""
+    """Sizes per profile (ci: seconds; cpu: about a minute and a half on 2 cores; gpu: a fact LM
+    for a T4's minutes, trained where `device` says)."""
     return by_profile(
         ci=dict(
             n_entities=100, d_model=32, n_layers=1, steps=80, batch_size=64, lr=1e-2,
@@ -47,9 +48,9 @@ def settings(profile: str) -> dict:
             match_games=400, seeds=[0, 1, 2],
         ),
         gpu=dict(
-            n_entities=3000, d_model=128, n_layers=2, steps=3000, batch_size=128, lr=2e-3,
+            n_entities=10000, d_model=512, n_layers=6, steps=3000, batch_size=512, lr=1e-3,
             edges=[1, 3, 10, 30, 100, 300], policy_steps=600, games=[0, 1000, 8000, 64000],
-            match_games=1000, seeds=[0, 1, 2],
+            match_games=1000, seeds=[0, 1, 2], device="auto",
         ),
         profile=profile,
     )  # fmt: skip
@@ -63,10 +64,11 @@ def quiz_model(s: dict, seed: int = 0) -> tuple[KnowledgeBase, dict, torch.Tenso
     cfg = TransformerConfig(
         tok.vocab_size, context=8, d_model=s["d_model"], n_heads=2, n_layers=s["n_layers"]
     )
+    device = s.get("device", "cpu")
     model, seen, losses = quiz.train_fact_lm(
-        kb, tok, cfg, s["steps"], s["batch_size"], s["lr"], seed
+        kb, tok, cfg, s["steps"], s["batch_size"], s["lr"], seed, device=device
     )
-    return kb, quiz.answer_confidence(model, kb, tok), seen, losses
+    return kb, quiz.answer_confidence(model, kb, tok, device), seen, losses
 
 
 def incentive_runs(q: dict, seen: torch.Tensor, s: dict, seed: int = 0) -> dict:
@@ -157,7 +159,7 @@ def run(profile: str, seed: int = 0) -> dict:
             "policy": round(policy_wall, 1),
             "game": round(game_wall, 1),
         },
-        **provenance(pick_device("cpu")),
+        **provenance(pick_device(s.get("device", "cpu"))),
     }
 
 

@@ -21,7 +21,7 @@ _LABS: dict[str, dict[str, dict]] = {
             eval_batches=10,
         ),
         "gpu": dict(
-            sizes=dict(d_model=256, n_heads=8, n_layers=4, context=128, batch_size=64, steps=2000),
+            sizes=dict(d_model=384, n_heads=6, n_layers=6, context=256, batch_size=64, steps=1400),
             eval_batches=20,
         ),
     },
@@ -68,7 +68,7 @@ _LABS: dict[str, dict[str, dict]] = {
             eval_batches=8, tokens=2048,
         ),
         "gpu": dict(
-            sizes=dict(n_params=1_000_000, context=256, batch_size=64, steps=1500),
+            sizes=dict(n_params=2_000_000, context=256, batch_size=64, steps=2500),
             seq_lengths=[64, 256, 1024], copy=dict(gap=48, steps=400), eval_batches=20,
             tokens=8192,
         ),
@@ -85,9 +85,9 @@ _LABS: dict[str, dict[str, dict]] = {
             probe_steps=150, toy_steps=300, eval_batches=10,
         ),
         "gpu": dict(
-            sizes=dict(d_model=128, n_layers=4, context=128, batch_size=64, base_steps=600,
+            sizes=dict(d_model=128, n_layers=4, context=128, batch_size=64, base_steps=2050,
                        seeds=[0, 1, 2]),
-            probe_steps=300, toy_steps=300, eval_batches=20,
+            probe_steps=400, toy_steps=300, eval_batches=20,
         ),
     },
     "3_3_tokenization": {  # lmlib.experiments.tokenization: bits per byte, and sums
@@ -106,7 +106,7 @@ _LABS: dict[str, dict[str, dict]] = {
                             window_bytes=32, steps=1600, checkpoints=[400, 800, 1600]),
         ),
         "gpu": dict(
-            d_model=128, n_heads=4, n_layers=4, batch_size=64, window_bytes=128,
+            d_model=192, n_heads=4, n_layers=4, batch_size=64, window_bytes=128,
             char_steps=1000, text_chars=None, bpe_sizes=[512, 1024, 2048], max_words=8192,
             eval_batches=20, seeds=[0, 1, 2], jobs=1,
             arithmetic=dict(max_digits=2, n_train=100_000, n_test=500, vocab_size=1024,
@@ -154,7 +154,9 @@ _LABS: dict[str, dict[str, dict]] = {
                         tasks=dict(n_train=50_000, n_test=1024), seeds=2, jobs=1),
         ),
     },
-    "1_4_compute_optimal": {  # lmlib.experiments.isoflop's sizes, one seed (cpu: its seed 0)
+    # lmlib.experiments.isoflop's sizes, one seed (cpu: its seed 0); gpu: its budgets doubled
+    # and its widths one rung up, so that one seed fills a T4's minutes
+    "1_4_compute_optimal": {
         "ci": dict(
             budgets=[1e8, 3e8, 1e9], widths=[4, 6, 8, 12, 16, 24, 32], n_layers=2, n_heads=1,
             context=32, batch_size=8, lr=3e-3, eval_batches=4, seeds=[0],
@@ -167,10 +169,10 @@ _LABS: dict[str, dict[str, dict]] = {
                       batch_size=32),
         ),
         "gpu": dict(
-            budgets=[1e13, 3.16e13, 1e14], widths=[24, 32, 48, 64, 96, 128, 192], n_layers=2,
+            budgets=[2e13, 6.32e13, 2e14], widths=[32, 48, 64, 96, 128, 192, 256], n_layers=2,
             n_heads=1, context=64, batch_size=256, lr=3e-3, eval_batches=64, seeds=[0],
-            data=dict(n_train=[125, 500, 2000, 8000], n_test=1000, steps=6000, d_model=128,
-                      batch_size=64),
+            data=dict(n_train=[125, 250, 500, 1000, 2000, 4000, 8000], n_test=1000, steps=6000,
+                      d_model=128, batch_size=64),
         ),
     },
 }  # fmt: skip

@@ -144,6 +144,16 @@ def initial_encoder(cfg: TransformerConfig, seed: int) -> dict:
     return Encoder(cfg).state_dict()
 
 
+def lab_settings(profile: str) -> Settings:
+    """The lab's sizes: the sweep's, except at `gpu`, where the lab's one seed of MLM and
+    ELECTRA takes a wider, deeper encoder and a larger budget for a T4's minutes."""
+    s = settings(profile)
+    if profile != "gpu":
+        return s
+    model = dict(s.model, d_model=256, n_heads=8, n_layers=6)
+    return replace(s, model=model, pretrain=replace(s.pretrain, flops=8e14))
+
+
 def run_one(
     profile: str,
     run: Run,
@@ -151,10 +161,12 @@ def run_one(
     world=None,
     device: str | torch.device = "cpu",
     checkpoint: Path | None = None,
+    s: Settings | None = None,
 ) -> dict:
-    """One objective pretrained with one seed, scored at each budget share; with `checkpoint`,
-    a file, a run stopped midway carries on from its last scoring (lmlib.training.pretrain)."""
-    s = settings(profile)
+    """One (objective, seed) at `profile`'s settings, or at `s` where given (the lab's), scored at
+    each budget share; with `checkpoint`, a file, a run stopped midway carries on from its last
+    scoring (lmlib.training.pretrain)."""
+    s = s or settings(profile)
     world, ids, tasks = world or build_world(s)
     cfg, mask_id = model_config(s, world)
     start = initial_encoder(cfg, seed)
@@ -183,15 +195,20 @@ def run_one(
     }
 
 
-def kept_run(profile: str, run: Run, seed: int, world, folder: str | Path) -> dict:
+def kept_run(
+    profile: str, run: Run, seed: int, world, folder: str | Path, s=None, device="cpu"
+) -> dict:
     """run_one's record (its configs as dicts), kept in `folder`: a run finished before, at the same
     profile, settings and seed, is read back; a run stopped midway carries on from its last
     scoring. The files' names hold a hash of the settings, so no other run's file is read."""
-    key = {"profile": profile, "run": repr(run), "settings": repr(settings(profile)), "seed": seed}
+    s = s or settings(profile)
+    key = {"profile": profile, "run": repr(run), "settings": repr(s), "seed": seed}
+    key["device"] = torch.device(device).type
     name = f"{run.name}-seed{seed}-{profile}-{hashlib.sha256(repr(key).encode()).hexdigest()[:12]}"
 
     def compute() -> dict:
-        r = run_one(profile, run, seed, world, checkpoint=Path(folder) / f"{name}-pretraining.pt")
+        path = Path(folder) / f"{name}-pretraining.pt"
+        r = run_one(profile, run, seed, world, device, checkpoint=path, s=s)
         plain = lambda v: asdict(v) if is_dataclass(v) else str(v) if isinstance(v, str) else v
         return {k: plain(v) for k, v in r.items()}  # torch's version string as a str
 

@@ -144,10 +144,9 @@ def _lab4_1(profile: str) -> list[Run]:
 
 def _lab4_2(profile: str) -> list[Run]:
     from lmlib.analysis.context_tasks import ContextWorld
-    from lmlib.experiments.objectives import build, model_config
-    from lmlib.experiments.objectives import settings as objectives
+    from lmlib.experiments.objectives import build, lab_settings, model_config
 
-    s = objectives(profile)
+    s = lab_settings(profile)
     cfg, mask_id = model_config(s, ContextWorld(s.n_people))
     stand_in = TransformerConfig(  # ELECTRA's generator and discriminator: two stacks at most
         mask_id + 1, s.pretrain.context, cfg.d_model, cfg.n_heads, 2 * cfg.n_layers

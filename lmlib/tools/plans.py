@@ -195,10 +195,10 @@ def _lab4_1(profile: str) -> float:
 
 def _lab4_2(profile: str) -> float:
     from lmlib.analysis.context_tasks import ContextWorld
-    from lmlib.experiments.objectives import build, model_config, settings
+    from lmlib.experiments.objectives import build, lab_settings, model_config
     from lmlib.training.pretrain import steps_for
 
-    s = settings(profile)  # the lab runs every objective of s.runs once, each to the budget
+    s = lab_settings(profile)  # the lab runs every objective of s.runs once, each to the budget
     cfg, mask_id = model_config(s, ContextWorld(s.n_people))
     total = 0.0
     for run in s.runs:
@@ -227,11 +227,15 @@ def _lab4_3(profile: str) -> float:
 
 
 def _lab1_4(profile: str) -> float:
+    return isoflop_flops(settings("1_4_compute_optimal", profile))
+
+
+def isoflop_flops(s: dict) -> float:
+    """One seed of isoflop sizes `s`: every (budget, width), then the sums models."""
     from lmlib.experiments import isoflop
     from lmlib.models.transformer import TransformerLM
     from lmlib.training.train import TrainConfig
 
-    s = settings("1_4_compute_optimal", profile)  # every (budget, width), then the sums models
     total = sum(
         run_flops(TransformerLM(isoflop.model_config(s, p["d_model"])).flops_per_token(),
                   s["context"], TrainConfig(steps=p["steps"], batch_size=s["batch_size"],
