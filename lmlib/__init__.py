@@ -167,7 +167,7 @@ from lmlib.training.loss import next_token_loss
 from lmlib.training.sampling import generate, sample_next
 from lmlib.training.train import History, TrainConfig, evaluate, lr_at, train
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = [
     "EncDecConfig",
