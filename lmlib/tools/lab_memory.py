@@ -175,7 +175,7 @@ def _lab5_1(profile: str) -> list[Run]:
     from lmlib.analysis.quiz import encode_facts
     from lmlib.data.knowledge import KnowledgeBase
     from lmlib.data.tokenizer import WordTokenizer
-    from lmlib.experiments.incentives import settings as incentives
+    from lmlib.experiments.incentives import lab_settings as incentives
 
     s = incentives(profile)
     kb = KnowledgeBase(s["n_entities"], seed=0)

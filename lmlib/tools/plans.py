@@ -148,19 +148,24 @@ def _lab3_4(profile: str) -> float:
     )
 
 
-def _lab5_1(profile: str) -> float:
+def fact_lm_flops(s: dict) -> float:
+    """Training FLOPs of one fact LM of the incentives settings `s` (one seed)."""
     from lmlib.analysis.quiz import encode_facts
     from lmlib.data.knowledge import KnowledgeBase
     from lmlib.data.tokenizer import WordTokenizer
-    from lmlib.experiments.incentives import settings
     from lmlib.models.transformer import TransformerConfig, TransformerLM
 
-    s = settings(profile)
     kb = KnowledgeBase(s["n_entities"], seed=0)
     tok = WordTokenizer(kb.vocabulary())
     T = encode_facts(kb, tok)[0].shape[-1] - 1  # the fact LM reads whole sentences
     cfg = TransformerConfig(tok.vocab_size, 8, s["d_model"], n_heads=2, n_layers=s["n_layers"])
     return TransformerLM(cfg).flops_per_token(T) * s["steps"] * s["batch_size"] * T
+
+
+def _lab5_1(profile: str) -> float:
+    from lmlib.experiments.incentives import lab_settings
+
+    return fact_lm_flops(lab_settings(profile))
 
 
 def _lab5_2(profile: str) -> float:
