@@ -43,3 +43,15 @@ def test_a_result_that_is_not_plain_data_is_refused_and_nothing_is_written(tmp_p
     with pytest.raises(TypeError, match="plain data"):
         kept_result(path, 0, lambda: lmlib.TrainConfig())
     assert not path.exists()
+
+
+def test_resumed_reads_the_same_run_back_and_refuses_another(tmp_path):
+    from lmlib.training.checkpoint import resumed, save_checkpoint
+
+    path = tmp_path / "run.pt"
+    assert resumed(None, {"lr": 0.1}, "training") is None
+    assert resumed(path, {"lr": 0.1}, "training") is None  # nothing saved yet
+    save_checkpoint({"run": {"lr": 0.1}, "losses": [3.0, 2.5]}, path)
+    assert resumed(path, {"lr": 0.1}, "training")["losses"] == [3.0, 2.5]
+    with pytest.raises(CheckpointError, match="lr: checkpoint has 0.1, this run has 0.2"):
+        resumed(path, {"lr": 0.2}, "training")

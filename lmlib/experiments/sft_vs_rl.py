@@ -29,7 +29,7 @@ from lmlib.rewards import sums
 from lmlib.runtime.device import pick_device, torch_threads
 from lmlib.runtime.files import save_figure
 from lmlib.runtime.profiles import by_profile
-from lmlib.training.checkpoint import check_same, load_checkpoint, save_checkpoint
+from lmlib.training.checkpoint import resumed, save_checkpoint
 from lmlib.training.flops import record
 
 SWEEP = True
@@ -92,9 +92,7 @@ def pretrain(
     losses: list[float] = []
     config = {"mix": mix, "steps": steps, "batch_size": batch_size, "lr": lr,
               "model": repr(model.config), "device": str(dev)}  # fmt: skip
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint)
-        check_same(state["config"], config, "pretraining", Path(checkpoint))
+    if state := resumed(checkpoint, config, "pretraining"):
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
@@ -117,7 +115,7 @@ def pretrain(
         opt.step()
         losses.append(loss.item())
         if checkpoint is not None and (step + 1 == steps or (step + 1) % every == 0):
-            save_checkpoint({"config": config, "model": model.state_dict(), "losses": losses,
+            save_checkpoint({"run": config, "model": model.state_dict(), "losses": losses,
                              "optimizer": opt.state_dict(), "generator": gen.get_state()},
                             checkpoint)  # fmt: skip
     record(pretrain_flops(model, mix, steps, batch_size), steps * batch_size)

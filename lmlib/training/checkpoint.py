@@ -96,6 +96,17 @@ def check_same(saved: dict[str, Any], current: dict[str, Any], what: str, path: 
         )
 
 
+def resumed(path: str | os.PathLike | None, run: dict[str, Any], what: str) -> dict | None:
+    """The state an earlier, stopped call of the same run saved at `path` (under the key "run"),
+    or None when `path` is None or holds no file yet; CheckpointError, naming each difference,
+    when the file belongs to a run with other settings."""
+    if path is None or not Path(path).exists():
+        return None
+    state = load_checkpoint(path)
+    check_same(state.get("run", {}), run, what, Path(path))
+    return state
+
+
 def kept_result(path: str | os.PathLike, key: Any, compute: Callable[[], Any]) -> Any:
     """compute()'s result, kept in the checkpoint `path`: computed and saved the first time,
     read back on any later call with the same `key` (the settings that determine the result).

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from lmlib.runtime.device import autocast, make_grad_scaler
-from lmlib.training.checkpoint import check_same, load_checkpoint, save_checkpoint
+from lmlib.training.checkpoint import resumed, save_checkpoint
 from lmlib.training.flops import record
 
 OBJECTIVE_SEED = 7919  # added to cfg.seed for the objective's own draws
@@ -110,9 +110,7 @@ def pretrain(
 
     losses: list[float] = []
     train_s = 0.0
-    if checkpoint is not None and Path(checkpoint).exists():
-        state = load_checkpoint(checkpoint)
-        check_same(state["run"], run, "pretraining", Path(checkpoint))
+    if state := resumed(checkpoint, run, "pretraining"):
         objective.load_state_dict(state["objective"])
         opt.load_state_dict(state["optimizer"])
         scaler.load_state_dict(state["scaler"])

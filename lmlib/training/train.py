@@ -229,8 +229,8 @@ def train(
     enable_fast_matmul(device)
     model.to(device)
     opt = _optimizer(model, cfg, device)
-    run = _Run(model, cfg, opt, make_grad_scaler(device), torch.Generator().manual_seed(cfg.seed))
-    run.keep = keep
+    gen = torch.Generator().manual_seed(cfg.seed)
+    run = _Run(model, cfg, opt, make_grad_scaler(device), gen, keep=keep)
     torch.manual_seed(cfg.seed)  # dropout
     ckpt = Path(cfg.checkpoint_path) if cfg.checkpoint_path else None
     if resume and ckpt is not None and ckpt.exists():
