@@ -26,6 +26,17 @@ RESULTS = ROOT / "results" / "isoflop"
 SETTINGS = isoflop.settings
 
 
+TEXT = "".join(f"Shall I compare thee to a summer's day, line {i}?\n" for i in range(300))
+
+
+@pytest.fixture
+def small_text(monkeypatch):
+    """These tests check the sweep's mechanics, not its numbers: a small text, and no download."""
+    from lmlib.data.shakespeare import CharDataset
+
+    monkeypatch.setattr(isoflop, "tiny_shakespeare", lambda: CharDataset.from_text(TEXT))
+
+
 def tiny(profile: str) -> dict:
     s = SETTINGS("ci")
     s.update(budgets=[2e7, 6e7, 2e8], eval_batches=1)
@@ -44,7 +55,7 @@ def test_registered_with_three_seeds_and_windows_of_five():
         isoflop.window(dict(widths=[8, 16, 32]), 0)
 
 
-def test_sweep_writes_each_seed_once_with_provenance(tmp_path, monkeypatch):
+def test_sweep_writes_each_seed_once_with_provenance(tmp_path, monkeypatch, small_text):
     monkeypatch.setattr(isoflop, "settings", tiny)
     isoflop.run_sweep("ci", tmp_path)
     path = seed_path(tmp_path, "ci", 0)
@@ -58,7 +69,7 @@ def test_sweep_writes_each_seed_once_with_provenance(tmp_path, monkeypatch):
     assert set(record["cpu_s"]) == {"isoflop", "data_curve"}
 
 
-def test_same_seed_same_numbers(monkeypatch):
+def test_same_seed_same_numbers(monkeypatch, small_text):
     monkeypatch.setattr(isoflop, "settings", tiny)
     a, b = (isoflop.run("ci", seed=1) for _ in range(2))
     assert [r["val_loss"] for r in a["runs"]] == pytest.approx(
